@@ -1,0 +1,88 @@
+"""Command line: ``depthduet <command> ...`` (also ``python -m depthduet``).
+
+Each command lives in its own module ``depthduet.cli.<name>`` exposing
+
+* ``HELP``: one line shown in ``depthduet --help``;
+* ``add_arguments(parser)``: declare its arguments;
+* ``run(args) -> int``: parse nothing, hold no maths: load config, call one library function,
+  print. Return the exit status.
+
+Errors meant for the user (bad files, bad config) are raised as :class:`depthduet.errors.UserError`
+(or ``ConfigError`` / ``DepthIOError``, its subclasses) and printed as one line, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: command name -> module (imported lazily, so ``depthduet info`` does not import training code).
+COMMANDS: dict[str, str] = {
+    "info": "depthduet.cli.info",
+    "convert": "depthduet.cli.convert",
+    "show": "depthduet.cli.show",
+    "synth": "depthduet.cli.synth",
+    "train": "depthduet.cli.train",
+    "evaluate": "depthduet.cli.evaluate",
+    "upsample": "depthduet.cli.upsample",
+    "predict": "depthduet.cli.predict",
+    "download": "depthduet.cli.download",
+}
+
+
+def _available() -> dict[str, object]:
+    mods = {}
+    for name, modname in COMMANDS.items():
+        try:
+            mods[name] = importlib.import_module(modname)
+        except ModuleNotFoundError as e:
+            if e.name == modname:  # command not part of this build
+                continue
+            raise
+    return mods
+
+
+def build_parser(mods: dict[str, object] | None = None) -> argparse.ArgumentParser:
+    from depthduet import __version__
+
+    mods = _available() if mods is None else mods
+    parser = argparse.ArgumentParser(
+        prog="depthduet",
+        description=(
+            "Depth learning with two networks that teach each other: depth super-resolution "
+            "with cross-task knowledge transfer, and semi-supervised monocular depth with "
+            "mutual distillation."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"depthduet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, mod in mods.items():
+        p = sub.add_parser(
+            name,
+            help=getattr(mod, "HELP", ""),
+            description=getattr(mod, "DESCRIPTION", getattr(mod, "HELP", "")),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        mod.add_arguments(p)  # type: ignore[attr-defined]
+        p.set_defaults(_run=mod.run)  # type: ignore[attr-defined]
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from depthduet.errors import UserError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except UserError as e:
+        print(f"depthduet {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"depthduet {args.command}: interrupted", file=sys.stderr)
+        return 130

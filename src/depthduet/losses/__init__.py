@@ -1,0 +1,1 @@
+"""depthduet.losses"""

@@ -1,0 +1,39 @@
+"""Where things are: the sample data folder and the shipped weights."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["data_root", "weights_dir", "project_root"]
+
+
+def project_root() -> Path | None:
+    """The source checkout containing this package (``.../src/depthduet`` -> repo), if any."""
+    here = Path(__file__).resolve().parent
+    root = here.parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def data_root() -> Path | None:
+    """The sample data folder: ``$DEPTHDUET_DATA``, else ``../shared/data`` beside the checkout
+    (or beside the current directory). ``None`` when none exists."""
+    env = os.environ.get("DEPTHDUET_DATA")
+    if env:
+        return Path(env)
+    candidates = []
+    root = project_root()
+    if root is not None:
+        candidates.append(root.parent / "shared" / "data")
+    candidates.append(Path.cwd().parent / "shared" / "data")
+    candidates.append(Path.cwd() / "shared" / "data")
+    for c in candidates:
+        if c.is_dir():
+            return c.resolve()
+    return None
+
+
+def weights_dir() -> Path:
+    """Folder of the pretrained weights shipped in the package."""
+    return Path(str(resources.files("depthduet") / "weights"))

@@ -1,0 +1,56 @@
+"""A tiny name -> object registry (BasicSR style ``type:`` keys in YAML).
+
+MODELS = Registry("model")
+
+@MODELS.register("dbpn")
+class DSRNet(nn.Module): ...
+
+MODELS.get("dbpn")  # -> DSRNet;  unknown names raise with the list of known ones
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from depthduet.errors import UserError
+
+T = TypeVar("T")
+
+__all__ = ["Registry"]
+
+
+class Registry:
+    """Maps names to classes or functions."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, Any] = {}
+
+    def register(self, name: str | None = None) -> Callable[[T], T]:
+        def deco(obj: T) -> T:
+            key = name or getattr(obj, "__name__", None)
+            if key is None:
+                raise ValueError("cannot infer a registry name")
+            if key in self._items and self._items[key] is not obj:
+                raise ValueError(f"{self.kind} {key!r} registered twice")
+            self._items[key] = obj
+            return obj
+
+        return deco
+
+    def get(self, name: str) -> Any:
+        try:
+            return self._items[name]
+        except KeyError:
+            known = ", ".join(sorted(self._items)) or "(none)"
+            raise UserError(f"unknown {self.kind} {name!r}; known: {known}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._items))
+
+    def names(self) -> list[str]:
+        return sorted(self._items)

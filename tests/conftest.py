@@ -1,0 +1,28 @@
+"""Shared test fixtures: sample-data location, determinism, small thread counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from depthduet.paths import data_root as _data_root
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """``../shared/data`` (or ``$DEPTHDUET_DATA``); tests needing it skip when it is absent."""
+    root = _data_root()
+    if root is None or not root.is_dir():
+        pytest.skip("sample data folder ../shared/data not found (set DEPTHDUET_DATA)")
+    return root
