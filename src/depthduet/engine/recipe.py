@@ -39,6 +39,9 @@ class Recipe(abc.ABC):
     """
 
     name: str = "recipe"
+    #: the dataclass of this recipe's whole configuration; it has an ``engine: EngineConfig``
+    #: field and a top-level ``recipe: str`` field equal to :attr:`name`.
+    config_class: type = object
 
     def __init__(self) -> None:
         self.networks: dict[str, nn.Module] = {}
@@ -54,6 +57,19 @@ class Recipe(abc.ABC):
 
     def set_wrapped(self, wrapped: dict[str, nn.Module]) -> None:
         self._wrapped = dict(wrapped)
+
+    # -- construction from configuration (used by ``depthduet train``)
+    @classmethod
+    def from_config(cls, cfg: Any) -> Recipe:
+        """Build networks, optimisers and schedulers from a ``config_class`` instance."""
+        raise NotImplementedError(f"{cls.__name__}.from_config")
+
+    @classmethod
+    def build_datasets(
+        cls, cfg: Any
+    ) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset | None]:
+        """The training and validation datasets (samples as in docs/DEVELOPING.md)."""
+        raise NotImplementedError(f"{cls.__name__}.build_datasets")
 
     # -- per-step work
     @abc.abstractmethod

@@ -1,0 +1,74 @@
+"""Settings of the training engine, shared by every recipe (a section ``engine:`` in YAML)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["EngineConfig"]
+
+
+@dataclass
+class EngineConfig:
+    """How to run training (not what to learn).
+
+    Attributes:
+        epochs: number of epochs.
+        max_steps: stop after this many optimiser steps in total (0 = no limit); for short runs.
+        steps_per_epoch: cap on batches per epoch (0 = the whole loader).
+        round_every: a teacher/round boundary every this many steps (0 = once per epoch).
+        batch_size: per process.
+        num_workers: DataLoader worker processes (0 = load in the main process).
+        seed: global seed (python, numpy, torch, loader shuffling, worker seeds).
+        device: ``auto`` (cuda if present, else cpu), ``cpu``, ``cuda``, ``cuda:1``...
+        precision: ``fp32`` or ``bf16`` (autocast on GPU; ignored on CPU unless forced).
+        channels_last: use channels-last memory format on GPU.
+        grad_clip: max gradient norm per optimiser (0 = off).
+        threads: torch intra-op threads on CPU (0 = torch default).
+        out_dir: run folder (checkpoints, logs, resolved config).
+        resume: continue from ``out_dir``'s last checkpoint (or a given checkpoint path).
+        log_every: steps between log lines / CSV rows.
+        val_every: epochs between validations (0 = never).
+        val_batches: cap on validation batches (0 = all).
+        save_every: epochs between checkpoints (the last one is always written).
+        tensorboard: also write TensorBoard event files.
+        progress: show a tqdm progress bar.
+        deterministic: request deterministic torch algorithms.
+    """
+
+    epochs: int = 10
+    max_steps: int = 0
+    steps_per_epoch: int = 0
+    round_every: int = 0
+    batch_size: int = 4
+    num_workers: int = 0
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "fp32"
+    channels_last: bool = False
+    grad_clip: float = 0.0
+    threads: int = 0
+    out_dir: str = "runs/default"
+    resume: str = ""
+    log_every: int = 10
+    val_every: int = 1
+    val_batches: int = 0
+    save_every: int = 1
+    tensorboard: bool = True
+    progress: bool = True
+    deterministic: bool = False
+
+    def validate(self) -> None:
+        if self.precision not in ("fp32", "bf16"):
+            raise ValueError(f"engine.precision: expected 'fp32' or 'bf16', got {self.precision!r}")
+        for k in (
+            "epochs",
+            "max_steps",
+            "steps_per_epoch",
+            "round_every",
+            "num_workers",
+            "val_batches",
+        ):
+            if getattr(self, k) < 0:
+                raise ValueError(f"engine.{k}: must be >= 0")
+        if self.batch_size < 1:
+            raise ValueError("engine.batch_size: must be >= 1")
