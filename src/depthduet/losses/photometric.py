@@ -1,0 +1,138 @@
+"""Photometric terms of view synthesis (METHOD.md B.3, monodepth2 conventions).
+
+- :func:`ssim`: the per-pixel SSIM dissimilarity ``clamp((1 - SSIM) / 2, 0, 1)`` computed with a
+  3x3 box filter on reflection-padded images, ``C1 = 0.01^2``, ``C2 = 0.03^2``.
+- :func:`photometric_error`: ``pe = alpha * (1 - SSIM)/2 + (1 - alpha) * |I_t - I_s->t|``,
+  averaged over colour channels (alpha = 0.85).
+- :func:`min_reprojection`: the per-pixel minimum over source frames plus the auto-mask (keep the
+  pixels where the best warped error is below the best un-warped "identity" error).
+
+All functions are differentiable and work on any number of channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["ssim", "photometric_error", "min_reprojection", "C1", "C2"]
+
+#: SSIM stabilisers for images in [0, 1] (METHOD.md B.3)
+C1 = 0.01**2
+C2 = 0.03**2
+
+
+def _pad_reflect(x: torch.Tensor) -> torch.Tensor:
+    """Pad one pixel on every side by reflection (``ReflectionPad2d(1)``).
+
+    Reflection is undefined along a dimension of size 1; there the single row/column is
+    replicated, which is what reflecting a constant signal would give.
+    """
+    h, w = x.shape[-2:]
+    if h >= 2 and w >= 2:
+        return F.pad(x, (1, 1, 1, 1), mode="reflect")
+    if w >= 2:
+        x = F.pad(x, (1, 1, 0, 0), mode="reflect")
+    else:
+        x = torch.cat([x, x, x], dim=-1)
+    if h >= 2:
+        x = F.pad(x, (0, 0, 1, 1), mode="reflect")
+    else:
+        x = torch.cat([x, x, x], dim=-2)
+    return x
+
+
+def _check_pair(x: torch.Tensor, y: torch.Tensor, what: str) -> None:
+    if x.dim() != 4 or y.dim() != 4:
+        raise ValueError(
+            f"{what}: expected 4-D (B, C, H, W) tensors, got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    if x.shape != y.shape:
+        raise ValueError(f"{what}: shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, c1: float = C1, c2: float = C2) -> torch.Tensor:
+    """Per-pixel SSIM dissimilarity (METHOD.md B.3, monodepth2's ``SSIM`` module).
+
+    Local statistics use a 3x3 box filter (average pooling, stride 1) on reflection-padded
+    images::
+
+        mu_x = box(x), sigma_x = box(x^2) - mu_x^2, sigma_xy = box(x y) - mu_x mu_y
+        SSIM = (2 mu_x mu_y + c1)(2 sigma_xy + c2) / ((mu_x^2 + mu_y^2 + c1)(sigma_x + sigma_y + c2))
+
+    Args:
+        x: ``(B, C, H, W)`` image (values in [0, 1] for the default constants).
+        y: ``(B, C, H, W)`` image of the same shape.
+        c1: stabiliser of the luminance term.
+        c2: stabiliser of the contrast/structure term.
+
+    Returns:
+        ``(B, C, H, W)`` map ``clamp((1 - SSIM) / 2, 0, 1)``: 0 for identical patches.
+    """
+    _check_pair(x, y, "ssim")
+    xp, yp = _pad_reflect(x), _pad_reflect(y)
+    mu_x = F.avg_pool2d(xp, 3, 1)
+    mu_y = F.avg_pool2d(yp, 3, 1)
+    sigma_x = F.avg_pool2d(xp * xp, 3, 1) - mu_x * mu_x
+    sigma_y = F.avg_pool2d(yp * yp, 3, 1) - mu_y * mu_y
+    sigma_xy = F.avg_pool2d(xp * yp, 3, 1) - mu_x * mu_y
+    num = (2 * mu_x * mu_y + c1) * (2 * sigma_xy + c2)
+    den = (mu_x * mu_x + mu_y * mu_y + c1) * (sigma_x + sigma_y + c2)
+    return torch.clamp((1 - num / den) / 2, 0, 1)
+
+
+def photometric_error(
+    pred: torch.Tensor, target: torch.Tensor, alpha: float = 0.85
+) -> torch.Tensor:
+    """Photometric reprojection error (METHOD.md B.3).
+
+    ``pe = alpha * mean_c (1 - SSIM)/2 + (1 - alpha) * mean_c |pred - target|``.
+
+    Args:
+        pred: ``(B, C, H, W)`` synthesised (warped) image.
+        target: ``(B, C, H, W)`` target image.
+        alpha: weight of the SSIM term, in [0, 1].
+
+    Returns:
+        ``(B, 1, H, W)`` per-pixel error.
+    """
+    _check_pair(pred, target, "photometric_error")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"photometric_error: alpha must be in [0, 1], got {alpha}")
+    l1 = (pred - target).abs().mean(1, keepdim=True)
+    if alpha == 0.0:
+        return l1
+    return alpha * ssim(pred, target).mean(1, keepdim=True) + (1 - alpha) * l1
+
+
+def min_reprojection(
+    target: torch.Tensor,
+    warped: Sequence[torch.Tensor],
+    sources: Sequence[torch.Tensor] | None = None,
+    alpha: float = 0.85,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-pixel minimum reprojection error and monodepth2's auto-mask (METHOD.md B.3).
+
+    Args:
+        target: ``(B, C, H, W)`` target frame ``I_t`` (un-augmented).
+        warped: source frames warped into the target view, each ``(B, C, H, W)``.
+        sources: the same source frames un-warped, for auto-masking; ``None`` disables it.
+        alpha: SSIM weight of :func:`photometric_error`.
+
+    Returns:
+        ``(pe_min, mask)``: ``pe_min`` ``(B, 1, H, W)`` the minimum over sources of the warped
+        error; ``mask`` ``(B, 1, H, W)`` bool, True where ``pe_min`` is strictly below the minimum
+        identity (un-warped) error (all True without ``sources``). Pixels that look the same
+        without warping (static camera, objects moving with the camera) are masked out.
+    """
+    if len(warped) == 0:
+        raise ValueError("min_reprojection: need at least one warped source frame")
+    pe = torch.cat([photometric_error(w, target, alpha) for w in warped], 1)
+    pe_min = pe.min(1, keepdim=True).values
+    if sources is None or len(sources) == 0:
+        return pe_min, torch.ones_like(pe_min, dtype=torch.bool)
+    ident = torch.cat([photometric_error(s, target, alpha) for s in sources], 1)
+    ident_min = ident.min(1, keepdim=True).values
+    return pe_min, pe_min < ident_min
