@@ -1,0 +1,1112 @@
+"""Depth, image and LiDAR file formats (numpy level).
+
+Every depth reader returns a :class:`DepthMap`: ``values`` float32 ``(H, W)`` and ``valid`` bool
+``(H, W)``. A pixel is invalid when its stored value is 0, negative, NaN, +-inf or equal to the
+``invalid`` sentinel; invalid pixels have ``values == 0`` (the convention of DEVELOPING.md).
+Stored values are divided by ``scale`` (``None`` means 1), so that ``scale`` names the unit:
+
+=====================  ================  ===============================
+data                   ``scale``         unit of ``values``
+=====================  ================  ===============================
+KITTI depth PNG        256               metres
+TUM RGB-D PNG          5000              metres
+millimetre PNG         1000              metres
+Middlebury 2001 GT     8 (16 tsukuba)    disparity in pixels
+=====================  ================  ===============================
+
+Special encodings (``encoding=``) decode raw sensor values straight to metres:
+``"kinect-raw"`` (NYU v2 raw Kinect, :func:`kinect_raw_to_metres`) and ``"sun-rotated"``
+(SUN RGB-D bit-rotated millimetres, :func:`sun_depth_to_metres`).
+
+Formats by suffix: ``.png .pgm .bmp .tif .tiff`` (8/16-bit integers), ``.pfm`` (both byte
+orders, rows stored bottom-to-top), ``.npy``, ``.npz``, ``.mat`` (MATLAB v5 via scipy, v7.3 via
+h5py, transposed back to row-major), ``.dpt`` (MPI Sintel). Writers write to a temporary file in
+the target folder and rename it, so an interrupted write never leaves a half-written file.
+
+Every problem with a file raises :class:`DepthIOError` (a :class:`~depthduet.errors.UserError`)
+whose one-line message names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+import numpy as np
+
+from depthduet.errors import UserError
+
+__all__ = [
+    "DepthIOError",
+    "DepthMap",
+    "DEPTH_SUFFIXES",
+    "IMAGE_SUFFIXES",
+    "ENCODINGS",
+    "read_depth",
+    "write_depth",
+    "make_depth_map",
+    "read_image",
+    "write_image",
+    "read_pnm",
+    "write_pnm",
+    "read_pgm_raw",
+    "read_pfm",
+    "write_pfm",
+    "read_dpt",
+    "write_dpt",
+    "read_mat",
+    "read_velodyne",
+    "write_velodyne",
+    "read_calib_txt",
+    "write_ply",
+    "kinect_raw_to_metres",
+    "sun_depth_to_metres",
+    "sun_metres_to_depth",
+    "disparity_to_depth",
+    "atomic_write",
+]
+
+PathLike = str | os.PathLike[str]
+
+#: suffixes :func:`read_depth` / :func:`write_depth` understand.
+DEPTH_SUFFIXES: tuple[str, ...] = (
+    ".png",
+    ".pgm",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".pfm",
+    ".npy",
+    ".npz",
+    ".mat",
+    ".dpt",
+)
+#: suffixes :func:`read_image` understands (anything Pillow reads also works).
+IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff")
+#: values of ``encoding`` in :func:`read_depth`.
+ENCODINGS: tuple[str, ...] = ("plain", "kinect-raw", "sun-rotated")
+
+_DPT_TAG = np.float32(202021.25)
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+class DepthIOError(UserError, ValueError):
+    """A depth / image / LiDAR file cannot be read or written; the message names the file."""
+
+
+class DepthMap(NamedTuple):
+    """A depth (or disparity) map and its validity.
+
+    Attributes:
+        values: ``(H, W)`` float32, 0 where invalid.
+        valid: ``(H, W)`` bool.
+    """
+
+    values: np.ndarray
+    valid: np.ndarray
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _err(path: PathLike, msg: str) -> DepthIOError:
+    return DepthIOError(f"{os.fspath(path)}: {msg}")
+
+
+def _check_readable(path: PathLike) -> Path:
+    """Fail early, with one line, for a missing path, a directory or an empty file."""
+    p = Path(path)
+    if not p.exists():
+        raise _err(p, "no such file")
+    if p.is_dir():
+        raise _err(p, "is a directory, expected a file")
+    if p.stat().st_size == 0:
+        raise _err(p, "empty file (0 bytes)")
+    return p
+
+
+def _read_bytes(path: PathLike) -> bytes:
+    p = _check_readable(path)
+    try:
+        return p.read_bytes()
+    except OSError as e:
+        raise _err(p, f"cannot read: {e.strerror or e}") from e
+
+
+def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write a file atomically: ``write(f)`` fills a temporary file that is then renamed.
+
+    The temporary file lives in the target folder (same file system), so ``os.replace`` is
+    atomic; on any error it is removed and the target is left untouched.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise _err(p, "is a directory, expected a file name")
+    parent = p.parent if str(p.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _err(p, f"cannot create folder {parent}: {e.strerror or e}") from e
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+    except OSError as e:
+        raise _err(p, f"cannot write: {e.strerror or e}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return p
+
+
+def make_depth_map(
+    stored: np.ndarray,
+    scale: float | None = None,
+    invalid: float | None = None,
+    *,
+    path: PathLike = "<array>",
+) -> DepthMap:
+    """Turn stored values into a :class:`DepthMap`: ``values = stored / scale``.
+
+    A pixel is invalid when its stored value is non-finite, ``<= 0`` or equals ``invalid``
+    (compared before scaling).
+
+    Args:
+        stored: ``(H, W)`` array of any real dtype.
+        scale: stored units per output unit (``None`` = 1); must be finite and > 0.
+        invalid: optional sentinel stored value marking missing data.
+        path: file name used in error messages.
+
+    Returns:
+        ``DepthMap(values (H, W) float32, valid (H, W) bool)``.
+    """
+    arr = np.asarray(stored)
+    if arr.ndim != 2:
+        raise _err(path, f"expected a 2-D depth map, got shape {tuple(arr.shape)}")
+    if arr.dtype.kind not in "biuf":
+        raise _err(path, f"expected numeric depth values, got dtype {arr.dtype}")
+    s = 1.0 if scale is None else float(scale)
+    if not np.isfinite(s) or s <= 0:
+        raise _err(path, f"scale must be a positive number, got {scale}")
+    a64 = arr.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(a64) & (a64 > 0)
+        if invalid is not None:
+            valid &= a64 != float(invalid)
+    values = np.zeros(arr.shape, np.float32)
+    values[valid] = (a64[valid] / s).astype(np.float32)
+    # a tiny stored value divided by a huge scale may underflow float32 to 0
+    valid &= values > 0
+    return DepthMap(values, valid)
+
+
+def _to_2d(arr: np.ndarray, path: PathLike, index: int | None, axis: int) -> np.ndarray:
+    """Select one map from a stack (``index`` along ``axis``) or squeeze singleton axes."""
+    if arr.ndim == 3 and index is not None:
+        n = arr.shape[axis]
+        if not -n <= index < n:
+            raise _err(path, f"index {index} out of range for {n} maps (shape {arr.shape})")
+        arr = np.take(arr, index, axis=axis)
+    elif index is not None:
+        raise _err(path, f"index given but the array is {arr.ndim}-D (shape {arr.shape})")
+    if arr.ndim > 2:
+        squeezed = np.squeeze(arr)
+        if squeezed.ndim == 2:
+            arr = squeezed
+    if arr.ndim != 2:
+        hint = " (pass an index to pick one map)" if arr.ndim == 3 else ""
+        raise _err(path, f"expected a 2-D depth map, got shape {tuple(arr.shape)}{hint}")
+    return arr
+
+
+# --------------------------------------------------------------------------------------------
+# unit helpers
+# --------------------------------------------------------------------------------------------
+
+
+def kinect_raw_to_metres(raw: np.ndarray) -> np.ndarray:
+    """Raw Kinect v1 disparity units (NYU v2 raw PGM) to metres.
+
+    ``depth = 351.3 / (1092.5 - raw)``; raw values ``>= 1084`` (and 0, no reading) are invalid.
+
+    Args:
+        raw: ``(...)`` integer raw values (0..2047).
+
+    Returns:
+        ``(...)`` float32 metres, 0 where invalid.
+    """
+    r = np.asarray(raw).astype(np.float64)
+    ok = (r > 0) & (r < 1084)
+    out = np.zeros(r.shape, np.float32)
+    out[ok] = (351.3 / (1092.5 - r[ok])).astype(np.float32)
+    return out
+
+
+def sun_depth_to_metres(v: np.ndarray) -> np.ndarray:
+    """SUN RGB-D depth PNG values (16-bit, bits rotated right by 3) to metres.
+
+    ``mm = (v >> 3) | (v << 13)`` in 16 bits; ``m = mm / 1000``; 0 is invalid.
+
+    Args:
+        v: ``(...)`` uint16-range integers as stored in the PNG.
+
+    Returns:
+        ``(...)`` float32 metres, 0 where invalid.
+    """
+    a = np.asarray(v)
+    if a.dtype.kind not in "iu":
+        raise DepthIOError(f"SUN depth must be integers, got dtype {a.dtype}")
+    u = a.astype(np.uint32) & 0xFFFF
+    mm = ((u >> 3) | (u << 13)) & 0xFFFF
+    return (mm.astype(np.float64) / 1000.0).astype(np.float32)
+
+
+def sun_metres_to_depth(m: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`sun_depth_to_metres`: metres ``(...)`` to stored uint16 ``(...)``."""
+    mm = np.round(np.asarray(m, np.float64) * 1000.0)
+    if np.any(mm < 0) or np.any(mm > 0xFFFF) or not np.all(np.isfinite(mm)):
+        raise DepthIOError("SUN depth: values must be finite and within 0..65.535 m")
+    u = mm.astype(np.uint32)
+    return (((u << 3) | (u >> 13)) & 0xFFFF).astype(np.uint16)
+
+
+def disparity_to_depth(
+    d: np.ndarray, f: float, B: float, doffs: float = 0.0, valid: np.ndarray | None = None
+) -> np.ndarray:
+    """Stereo disparity (pixels) to depth: ``Z = f * B / (d + doffs)``.
+
+    The depth unit is the unit of the baseline ``B`` (Middlebury gives it in millimetres).
+    ``doffs`` is the x-difference of the principal points (Middlebury ``doffs``).
+
+    Args:
+        d: ``(H, W)`` disparity in pixels.
+        f: focal length in pixels.
+        B: baseline.
+        doffs: principal-point offset in pixels.
+        valid: optional ``(H, W)`` bool; pixels outside it become 0.
+
+    Returns:
+        ``(H, W)`` float32 depth, 0 where invalid (``d`` non-finite, ``d <= 0``, or
+        ``d + doffs <= 0``).
+    """
+    a = np.asarray(d, np.float64)
+    den = a + float(doffs)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(a) & (a > 0) & (den > 0)
+    if valid is not None:
+        ok &= np.asarray(valid, bool)
+    out = np.zeros(a.shape, np.float32)
+    out[ok] = (float(f) * float(B) / den[ok]).astype(np.float32)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# PNM (PGM / PPM), including the little-endian raw Kinect PGM
+# --------------------------------------------------------------------------------------------
+
+_PNM_CHANNELS = {b"P2": 1, b"P3": 3, b"P5": 1, b"P6": 3}
+
+
+def _pnm_header(data: bytes, path: PathLike) -> tuple[bytes, int, int, int, int]:
+    """Parse ``magic width height maxval`` (comments allowed); returns them and the data offset."""
+    magic = data[:2]
+    if magic not in _PNM_CHANNELS:
+        raise _err(path, f"bad PNM header: expected P2, P3, P5 or P6, got {magic!r}")
+    pos = 2
+    tokens: list[int] = []
+    n = len(data)
+    while len(tokens) < 3:
+        while pos < n and data[pos : pos + 1].isspace():
+            pos += 1
+        if pos < n and data[pos : pos + 1] == b"#":
+            while pos < n and data[pos : pos + 1] not in (b"\n", b"\r"):
+                pos += 1
+            continue
+        start = pos
+        while pos < n and not data[pos : pos + 1].isspace() and data[pos : pos + 1] != b"#":
+            pos += 1
+        tok = data[start:pos]
+        if not tok:
+            raise _err(path, "truncated PNM header")
+        if not tok.isdigit():
+            raise _err(path, f"bad PNM header: expected an integer, got {tok[:20]!r}")
+        tokens.append(int(tok))
+    if pos >= n or not data[pos : pos + 1].isspace():
+        raise _err(path, "truncated PNM header")
+    pos += 1  # exactly one whitespace byte before binary data
+    w, h, maxval = tokens
+    if w <= 0 or h <= 0:
+        raise _err(path, f"bad PNM size {w}x{h}")
+    if not 0 < maxval < 65536:
+        raise _err(path, f"unsupported PNM maxval {maxval} (1..65535)")
+    return magic, w, h, maxval, pos
+
+
+def _pnm_decode(path: PathLike, byteorder: str) -> tuple[np.ndarray, int]:
+    data = _read_bytes(path)
+    magic, w, h, maxval, pos = _pnm_header(data, path)
+    c = _PNM_CHANNELS[magic]
+    count = w * h * c
+    shape = (h, w) if c == 1 else (h, w, 3)
+    if magic in (b"P2", b"P3"):
+        vals = data[pos:].split()
+        if len(vals) < count:
+            raise _err(path, f"truncated: expected {count} values, found {len(vals)}")
+        try:
+            arr = np.array([int(v) for v in vals[:count]], np.int64)
+        except ValueError as e:
+            raise _err(path, "bad ASCII PNM data: non-integer value") from e
+        arr = arr.astype(np.uint16 if maxval > 255 else np.uint8).reshape(shape)
+        return arr, maxval
+    nbytes = 2 if maxval > 255 else 1
+    body = data[pos:]
+    if len(body) < count * nbytes:
+        raise _err(
+            path,
+            f"truncated: {w}x{h}x{c} {8 * nbytes}-bit data needs {count * nbytes} bytes, "
+            f"found {len(body)}",
+        )
+    if nbytes == 1:
+        return np.frombuffer(body, np.uint8, count).reshape(shape).copy(), maxval
+    if byteorder == "auto":
+        big = np.frombuffer(body, ">u2", count)
+        little = big.byteswap()
+        # raw Kinect data are 11-bit: stored little-endian, they look huge when read big-endian
+        byteorder = "little" if big.max() > 4095 and little.max() <= 4095 else "big"
+    if byteorder not in ("big", "little"):
+        raise _err(path, f"byteorder must be 'big', 'little' or 'auto', got {byteorder!r}")
+    dt = ">u2" if byteorder == "big" else "<u2"
+    arr = np.frombuffer(body, dt, count).astype(np.uint16).reshape(shape)
+    return arr, maxval
+
+
+def read_pnm(path: PathLike, byteorder: str = "big") -> np.ndarray:
+    """Read a PGM / PPM file (P2, P3, P5, P6; 8- or 16-bit).
+
+    Args:
+        path: the file.
+        byteorder: for 16-bit binary data: ``"big"`` (the PNM standard), ``"little"``, or
+            ``"auto"`` (little-endian when that gives 11/12-bit values and big-endian does not,
+            as in raw Kinect PGMs).
+
+    Returns:
+        ``(H, W)`` (PGM) or ``(H, W, 3)`` (PPM) uint8 or uint16 array, values as stored.
+    """
+    return _pnm_decode(path, byteorder)[0]
+
+
+def read_pgm_raw(path: PathLike, byteorder: str = "auto") -> np.ndarray:
+    """Read a raw Kinect PGM (NYU v2 raw / Open3D ``NYU_depth.pgm``).
+
+    These files say ``P5 640 480 65535`` but store the samples little-endian; ``"auto"``
+    detects that (see :func:`read_pnm`).
+
+    Returns:
+        ``(H, W)`` uint16 raw values.
+    """
+    arr, _ = _pnm_decode(path, byteorder)
+    if arr.ndim != 2:
+        raise _err(path, "expected a grey PGM (P5/P2), got a colour PPM")
+    return arr.astype(np.uint16)
+
+
+def write_pnm(path: PathLike, array: np.ndarray, byteorder: str = "big") -> Path:
+    """Write a binary PGM ``(H, W)`` or PPM ``(H, W, 3)`` from uint8 / uint16 (atomically).
+
+    ``byteorder="little"`` writes the (non-standard) little-endian 16-bit layout of raw Kinect
+    files.
+    """
+    a = np.asarray(array)
+    if a.dtype not in (np.uint8, np.uint16):
+        raise _err(path, f"PNM needs uint8 or uint16 data, got {a.dtype}")
+    if a.ndim == 2:
+        magic = b"P5"
+    elif a.ndim == 3 and a.shape[2] == 3:
+        magic = b"P6"
+    else:
+        raise _err(path, f"PNM needs (H, W) or (H, W, 3), got shape {a.shape}")
+    maxval = 255 if a.dtype == np.uint8 else 65535
+    h, w = a.shape[:2]
+    if a.dtype == np.uint16:
+        a = a.astype(">u2" if byteorder == "big" else "<u2")
+    header = magic + f"\n{w} {h}\n{maxval}\n".encode()
+    payload = np.ascontiguousarray(a).tobytes()
+    return atomic_write(path, lambda f: (f.write(header), f.write(payload)))
+
+
+# --------------------------------------------------------------------------------------------
+# PFM
+# --------------------------------------------------------------------------------------------
+
+
+def read_pfm(path: PathLike) -> np.ndarray:
+    """Read a PFM file (``Pf`` grey or ``PF`` colour, either byte order).
+
+    The scale line's sign gives the byte order (negative = little-endian); rows are stored
+    bottom-to-top and are flipped so that row 0 is the top of the image.
+
+    Returns:
+        ``(H, W)`` or ``(H, W, 3)`` float32.
+    """
+    data = _read_bytes(path)
+    magic = data[:2]
+    if magic not in (b"PF", b"Pf"):
+        raise _err(path, f"bad PFM header: expected 'PF' or 'Pf', got {magic!r}")
+    # header: magic, width, height, scale (whitespace separated), one whitespace, data
+    m = re.match(rb"P[Ff]\s+(\S+)\s+(\S+)\s+(\S+)\s", data[:256])
+    if m is None:
+        raise _err(path, "truncated or malformed PFM header")
+    try:
+        w, h = int(m.group(1)), int(m.group(2))
+        scale = float(m.group(3))
+    except ValueError as e:
+        raise _err(path, f"bad PFM header: {m.group(0)[:60]!r}") from e
+    if w <= 0 or h <= 0:
+        raise _err(path, f"bad PFM size {w}x{h}")
+    if scale == 0 or not np.isfinite(scale):
+        raise _err(path, f"bad PFM scale {scale} (its sign gives the byte order; 0 is invalid)")
+    c = 3 if magic == b"PF" else 1
+    count = w * h * c
+    body = data[m.end() :]
+    if len(body) < 4 * count:
+        raise _err(
+            path, f"truncated: {w}x{h}x{c} float32 needs {4 * count} bytes, found {len(body)}"
+        )
+    dt = "<f4" if scale < 0 else ">f4"
+    arr = np.frombuffer(body, dt, count).astype(np.float32)
+    arr = arr.reshape((h, w) if c == 1 else (h, w, 3))
+    return np.ascontiguousarray(arr[::-1])
+
+
+def write_pfm(path: PathLike, array: np.ndarray, little_endian: bool = True) -> Path:
+    """Write ``(H, W)`` (``Pf``) or ``(H, W, 3)`` (``PF``) float data as PFM (atomically).
+
+    Rows are written bottom-to-top; the scale line is ``-1`` (little-endian) or ``1``.
+    """
+    a = np.asarray(array, np.float32)
+    if a.ndim == 2:
+        magic = b"Pf"
+    elif a.ndim == 3 and a.shape[2] == 3:
+        magic = b"PF"
+    else:
+        raise _err(path, f"PFM needs (H, W) or (H, W, 3), got shape {a.shape}")
+    h, w = a.shape[:2]
+    header = magic + f"\n{w} {h}\n{-1.0 if little_endian else 1.0}\n".encode()
+    payload = np.ascontiguousarray(a[::-1]).astype("<f4" if little_endian else ">f4").tobytes()
+    return atomic_write(path, lambda f: (f.write(header), f.write(payload)))
+
+
+# --------------------------------------------------------------------------------------------
+# Sintel .dpt
+# --------------------------------------------------------------------------------------------
+
+
+def read_dpt(path: PathLike) -> np.ndarray:
+    """Read an MPI Sintel ``.dpt`` depth file.
+
+    Layout (little-endian): float32 tag 202021.25, int32 width, int32 height, float32 data.
+
+    Returns:
+        ``(H, W)`` float32 depth.
+    """
+    data = _read_bytes(path)
+    if len(data) < 12:
+        raise _err(path, f"truncated: {len(data)} bytes, the .dpt header alone needs 12")
+    tag = np.frombuffer(data, "<f4", 1)[0]
+    if tag != _DPT_TAG:
+        raise _err(
+            path, f"bad .dpt tag {float(tag)!r} (expected 202021.25): not a Sintel depth file"
+        )
+    w, h = (int(x) for x in np.frombuffer(data, "<i4", 2, offset=4))
+    if w <= 0 or h <= 0 or w * h > 1 << 31:
+        raise _err(path, f"bad .dpt size {w}x{h}")
+    need = 12 + 4 * w * h
+    if len(data) < need:
+        raise _err(path, f"truncated: {w}x{h} float32 needs {need} bytes, found {len(data)}")
+    return np.frombuffer(data, "<f4", w * h, offset=12).astype(np.float32).reshape(h, w)
+
+
+def write_dpt(path: PathLike, array: np.ndarray) -> Path:
+    """Write ``(H, W)`` float data as an MPI Sintel ``.dpt`` file (atomically)."""
+    a = np.asarray(array, np.float32)
+    if a.ndim != 2:
+        raise _err(path, f".dpt needs a 2-D array, got shape {a.shape}")
+    h, w = a.shape
+    head = np.array([_DPT_TAG], "<f4").tobytes() + np.array([w, h], "<i4").tobytes()
+    payload = np.ascontiguousarray(a, "<f4").tobytes()
+    return atomic_write(path, lambda f: (f.write(head), f.write(payload)))
+
+
+# --------------------------------------------------------------------------------------------
+# MATLAB .mat (v5 via scipy, v7.3 via h5py)
+# --------------------------------------------------------------------------------------------
+
+
+def _is_hdf5(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(520)
+    return head[:8] == _HDF5_MAGIC or head[512:520] == _HDF5_MAGIC
+
+
+def _pick_key(path: PathLike, names: dict[str, tuple[int, ...]], key: str | None) -> str:
+    if key is not None:
+        if key not in names:
+            avail = ", ".join(sorted(names)) or "none"
+            raise _err(path, f"no variable {key!r} (available: {avail})")
+        return key
+    cands = [k for k, shp in names.items() if len(shp) >= 2 and sum(s > 1 for s in shp) >= 2]
+    if len(cands) == 1:
+        return cands[0]
+    if not cands:
+        raise _err(path, "no 2-D array found")
+    raise _err(path, f"several arrays ({', '.join(sorted(cands))}); pick one with key")
+
+
+def read_mat(path: PathLike, key: str | None = None, index: int | None = None) -> np.ndarray:
+    """Read one numeric array from a MATLAB file.
+
+    v4/v5/v7 files are read with scipy; v7.3 (HDF5) files with h5py, whose datasets come
+    transposed (MATLAB is column-major) and are transposed back, so shapes match MATLAB's
+    ``size``. With ``index`` a 3-D stack ``(H, W, N)`` (MATLAB's layout, e.g. NYU v2 labelled
+    ``depths``) yields map ``index`` ``(H, W)``; for v7.3 only that map is read from disk.
+
+    Args:
+        path: the ``.mat`` file.
+        key: variable name (may be an HDF5 path ``group/name``); ``None`` picks the only
+            array with at least two non-singleton dimensions.
+        index: optional map index along the last axis of a 3-D array.
+
+    Returns:
+        The array (MATLAB orientation), dtype as stored.
+    """
+    p = _check_readable(path)
+    if _is_hdf5(p):
+        import h5py
+
+        try:
+            f = h5py.File(p, "r")
+        except OSError as e:
+            raise _err(p, f"cannot open MATLAB v7.3 (HDF5) file: {e}") from e
+        with f:
+            names: dict[str, tuple[int, ...]] = {}
+
+            def visit(name: str, obj: Any) -> None:
+                if isinstance(obj, h5py.Dataset) and not name.startswith("#"):
+                    if obj.dtype.kind in "biuf":
+                        names[name] = tuple(reversed(obj.shape))
+
+            f.visititems(visit)
+            k = _pick_key(p, names, key)
+            ds = f[k]
+            if index is not None and ds.ndim == 3:
+                n = ds.shape[0]
+                if not -n <= index < n:
+                    raise _err(p, f"index {index} out of range for {n} maps in {k!r}")
+                return np.asarray(ds[index]).T
+            arr = np.asarray(ds[()]).T
+    else:
+        import scipy.io
+
+        try:
+            m = scipy.io.loadmat(p)
+        except NotImplementedError as e:
+            raise _err(p, f"unsupported MATLAB file: {e}") from e
+        except Exception as e:  # scipy raises ValueError / TypeError / MatReadError on junk
+            raise _err(p, f"not a readable MATLAB file ({type(e).__name__}: {e})") from e
+        arrays = {
+            k: v
+            for k, v in m.items()
+            if not k.startswith("__") and isinstance(v, np.ndarray) and v.dtype.kind in "biuf"
+        }
+        k = _pick_key(p, {k: v.shape for k, v in arrays.items()}, key)
+        arr = arrays[k]
+    if index is not None:
+        arr = _to_2d(arr, p, index, axis=-1)
+    return arr
+
+
+# --------------------------------------------------------------------------------------------
+# image-file depth (PNG / BMP / TIFF via Pillow)
+# --------------------------------------------------------------------------------------------
+
+
+def _pil_open(path: PathLike):  # -> PIL.Image.Image (loaded)
+    from PIL import Image, UnidentifiedImageError
+
+    p = _check_readable(path)
+    try:
+        im = Image.open(p)
+        im.load()
+    except UnidentifiedImageError as e:
+        raise _err(p, "not a recognised image file (wrong magic bytes?)") from e
+    except (OSError, SyntaxError, ValueError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise _err(p, f"cannot decode image: {msg}") from e
+    return im
+
+
+def _pil_depth_array(path: PathLike) -> np.ndarray:
+    """Single-channel integer / float image -> exact stored values."""
+    im = _pil_open(path)
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(im).astype(np.uint16)
+    if mode == "L":
+        return np.asarray(im).astype(np.uint8)
+    if mode == "I":
+        arr = np.asarray(im).astype(np.int64)
+        return arr
+    if mode == "F":
+        return np.asarray(im).astype(np.float32)
+    if mode == "1":
+        return np.asarray(im).astype(np.uint8)
+    if mode in ("LA", "RGB", "RGBA", "P", "PA", "CMYK", "YCbCr"):
+        raise _err(
+            path,
+            f"expected a single-channel (grey) depth image, got mode {mode} with "
+            f"{len(im.getbands())} bands",
+        )
+    raise _err(path, f"unsupported image mode {mode} for depth (need 8/16-bit grey)")
+
+
+# --------------------------------------------------------------------------------------------
+# read_depth / write_depth
+# --------------------------------------------------------------------------------------------
+
+
+def _stored_array(p: Path, suffix: str, key: str | None, index: int | None) -> np.ndarray:
+    """The raw stored 2-D array of a depth file (before scaling / masking)."""
+    if suffix == ".pfm":
+        arr = read_pfm(p)
+        if arr.ndim == 3:
+            raise _err(p, "colour PFM ('PF', 3 channels); a depth map needs a grey 'Pf' file")
+        return arr
+    if suffix == ".dpt":
+        return read_dpt(p)
+    if suffix == ".pgm":
+        arr = read_pnm(p, byteorder="auto")
+        if arr.ndim != 2:
+            raise _err(p, "colour PPM data; a depth map needs a grey PGM")
+        return arr
+    if suffix in (".png", ".bmp", ".tif", ".tiff"):
+        return _pil_depth_array(p)
+    if suffix == ".npy":
+        _check_readable(p)
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise _err(p, f"not a readable .npy file: {str(e).splitlines()[0]}") from e
+        return _to_2d(arr, p, index, axis=0)
+    if suffix == ".npz":
+        _check_readable(p)
+        try:
+            z = np.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:
+            raise _err(p, f"not a readable .npz file: {str(e).splitlines()[0]}") from e
+        if not hasattr(z, "files"):
+            raise _err(p, "not an .npz archive")
+        with z:
+            try:
+                shapes = {k: z[k].shape for k in z.files}
+            except (ValueError, OSError, EOFError) as e:
+                raise _err(p, f"corrupt .npz archive: {str(e).splitlines()[0]}") from e
+            k = _pick_key(p, shapes, key) if (key is not None or len(shapes) != 1) else z.files[0]
+            arr = z[k]
+        return _to_2d(arr, p, index, axis=0)
+    if suffix == ".mat":
+        return _to_2d(read_mat(p, key, index), p, None, axis=-1)
+    raise _err(p, f"unsupported depth format {suffix!r} (supported: {' '.join(DEPTH_SUFFIXES)})")
+
+
+def read_depth(
+    path: PathLike,
+    *,
+    scale: float | None = None,
+    key: str | None = None,
+    invalid: float | None = None,
+    encoding: str = "plain",
+    index: int | None = None,
+) -> DepthMap:
+    """Read a depth / disparity map; the format follows the suffix.
+
+    Args:
+        path: ``.png .pgm .bmp .tif .pfm .npy .npz .mat .dpt``.
+        scale: stored units per output unit: ``values = stored / scale`` (``None`` = 1).
+            KITTI 256, TUM 5000, millimetre PNGs 1000 give metres. Not allowed with the
+            ``kinect-raw`` / ``sun-rotated`` encodings (they give metres).
+        key: array name in ``.npz`` / ``.mat`` (default: the only 2-D array).
+        invalid: a stored sentinel value that marks missing data (in addition to 0, negative
+            and non-finite values).
+        encoding: ``"plain"``; ``"kinect-raw"`` (raw Kinect units -> metres, PGM read with
+            automatic byte order); ``"sun-rotated"`` (SUN RGB-D bit-rotated mm -> metres).
+        index: picks one map of a 3-D stack (first axis for ``.npy``/``.npz``, last axis,
+            MATLAB's layout, for ``.mat``).
+
+    Returns:
+        ``DepthMap(values (H, W) float32 with 0 where invalid, valid (H, W) bool)``.
+
+    Raises:
+        DepthIOError: missing / empty / truncated / malformed file, unsupported format or
+            bit depth, wrong key, not 2-D.
+    """
+    p = Path(path)
+    _check_readable(p)
+    suffix = p.suffix.lower()
+    if encoding not in ENCODINGS:
+        raise _err(p, f"unknown encoding {encoding!r} (choose from {', '.join(ENCODINGS)})")
+    stored = _stored_array(p, suffix, key, index)
+    if encoding == "plain":
+        return make_depth_map(stored, scale, invalid, path=p)
+    if scale is not None:
+        raise _err(p, f"encoding {encoding!r} decodes to metres; do not give a scale")
+    if stored.dtype.kind not in "iu":
+        raise _err(p, f"encoding {encoding!r} needs integer data, got {stored.dtype}")
+    if invalid is not None:
+        stored = np.where(stored == invalid, 0, stored)
+    if encoding == "kinect-raw":
+        if stored.max(initial=0) > 2047:
+            raise _err(
+                p,
+                f"values up to {int(stored.max())} are not raw Kinect units (0..2047); "
+                "wrong byte order or not a raw Kinect file",
+            )
+        metres = kinect_raw_to_metres(stored)
+    else:
+        metres = sun_depth_to_metres(stored)
+    return make_depth_map(metres, None, None, path=p)
+
+
+def _integer_payload(
+    path: PathLike, values: np.ndarray, valid: np.ndarray, scale: float | None, bits: int
+) -> np.ndarray:
+    s = 1.0 if scale is None else float(scale)
+    if not np.isfinite(s) or s <= 0:
+        raise _err(path, f"scale must be a positive number, got {scale}")
+    top = (1 << bits) - 1
+    q = np.zeros(values.shape, np.float64)
+    q[valid] = np.round(values[valid].astype(np.float64) * s)
+    if valid.any():
+        lo, hi = q[valid].min(), q[valid].max()
+        if hi > top:
+            raise _err(
+                path,
+                f"value {values[valid].max():.6g} x scale {s:g} = {hi:.0f} exceeds the "
+                f"{bits}-bit maximum {top}; use a smaller scale",
+            )
+        if lo <= 0:
+            raise _err(
+                path,
+                f"valid value {values[valid].min():.6g} x scale {s:g} rounds to {lo:.0f}, which "
+                "reads back as invalid; use a larger scale",
+            )
+    return q.astype(np.uint16 if bits == 16 else np.uint8)
+
+
+def write_depth(
+    path: PathLike,
+    values: np.ndarray,
+    valid: np.ndarray | None = None,
+    *,
+    scale: float | None = None,
+    bits: int = 16,
+    key: str = "depth",
+) -> Path:
+    """Write a depth map (atomically); the format follows the suffix.
+
+    ``.png`` / ``.pgm``: integers ``round(values * scale)`` (``scale`` None = 1), 16-bit
+    unless ``bits=8``; invalid pixels are 0; raises when a valid value would not fit or would
+    round to 0. Float formats (``.pfm .npy .npz .mat .dpt``) store ``values * scale`` with
+    invalid pixels as 0 (``.pfm`` and ``.dpt``: +inf is *not* used, 0 marks invalid).
+
+    Args:
+        path: output file.
+        values: ``(H, W)`` depth (also accepts ``(1, H, W)``).
+        valid: ``(H, W)`` bool; default: finite and > 0.
+        scale: stored units per unit of ``values``.
+        bits: 8 or 16 for integer formats.
+        key: variable name in ``.npz`` / ``.mat``.
+
+    Returns:
+        The written path.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    v = np.asarray(values)
+    if v.ndim == 3 and v.shape[0] == 1:
+        v = v[0]
+    if v.ndim != 2:
+        raise _err(p, f"expected a 2-D depth map, got shape {v.shape}")
+    v = v.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(v) & (v > 0)
+    if valid is not None:
+        m = np.asarray(valid, bool)
+        if m.ndim == 3 and m.shape[0] == 1:
+            m = m[0]
+        if m.shape != v.shape:
+            raise _err(p, f"valid mask shape {m.shape} does not match depth shape {v.shape}")
+        ok &= m
+    if bits not in (8, 16):
+        raise _err(p, f"unsupported bit depth {bits} (8 or 16)")
+    if suffix in (".png", ".pgm"):
+        q = _integer_payload(p, v, ok, scale, bits)
+        if suffix == ".pgm":
+            return write_pnm(p, q)
+        return _write_pil(p, q)
+    s = 1.0 if scale is None else float(scale)
+    if not np.isfinite(s) or s <= 0:
+        raise _err(p, f"scale must be a positive number, got {scale}")
+    out = np.where(ok, v * s, 0.0).astype(np.float32)
+    if suffix == ".pfm":
+        return write_pfm(p, out)
+    if suffix == ".dpt":
+        return write_dpt(p, out)
+    if suffix == ".npy":
+        return atomic_write(p, lambda f: np.save(f, out, allow_pickle=False))
+    if suffix == ".npz":
+        return atomic_write(p, lambda f: np.savez_compressed(f, **{key: out}))
+    if suffix == ".mat":
+        import scipy.io
+
+        return atomic_write(p, lambda f: scipy.io.savemat(f, {key: out}, do_compression=True))
+    writable = ".png .pgm .pfm .npy .npz .mat .dpt"
+    raise _err(p, f"cannot write depth format {suffix!r} (supported: {writable})")
+
+
+# --------------------------------------------------------------------------------------------
+# images
+# --------------------------------------------------------------------------------------------
+
+
+def _pil_format(path: Path) -> str:
+    from PIL import Image
+
+    ext = path.suffix.lower()
+    fmt = Image.registered_extensions().get(ext)
+    if fmt is None:
+        raise _err(path, f"unsupported image format {ext!r}")
+    return fmt
+
+
+def _write_pil(path: Path, array: np.ndarray) -> Path:
+    from PIL import Image
+
+    fmt = _pil_format(path)
+    a = np.ascontiguousarray(array)
+    if a.dtype == np.uint16:
+        if a.ndim != 2:
+            raise _err(path, "16-bit images must be single-channel (H, W)")
+        if fmt != "PNG" and fmt != "TIFF":
+            raise _err(path, f"{fmt} cannot store 16-bit data; use .png")
+        im = Image.fromarray(a.astype(np.uint16))  # Pillow maps uint16 (H, W) to I;16
+    else:
+        im = Image.fromarray(a)
+    if fmt == "JPEG" and im.mode not in ("L", "RGB"):
+        im = im.convert("RGB")
+    return atomic_write(path, lambda f: im.save(f, format=fmt))
+
+
+def read_image(path: PathLike, grey: bool | None = None) -> np.ndarray:
+    """Read an RGB or grey image as float32 in [0, 1].
+
+    8-bit data are divided by 255, 16-bit by 65535 (PGM/PPM use their maxval). Alpha is
+    dropped; palette images are expanded.
+
+    Args:
+        path: ``.png .jpg .bmp .ppm .pgm .tif`` (anything Pillow reads).
+        grey: ``None`` keeps the file's layout; ``False`` forces 3 channels; ``True`` forces
+            one (ITU-R 601 luma ``0.299 R + 0.587 G + 0.114 B``).
+
+    Returns:
+        ``(H, W, 3)`` for colour, ``(H, W)`` for grey.
+    """
+    p = Path(path)
+    _check_readable(p)
+    if p.suffix.lower() in (".pgm", ".ppm", ".pnm"):
+        arr, maxval = _pnm_decode(p, "big")
+        img = arr.astype(np.float32) / float(maxval)
+    else:
+        im = _pil_open(p)
+        mode = im.mode
+        if mode.startswith("I;16"):
+            img = np.asarray(im).astype(np.float32) / 65535.0
+        elif mode == "I":
+            a = np.asarray(im).astype(np.float64)
+            img = (a / (65535.0 if a.max(initial=0) > 255 else 255.0)).astype(np.float32)
+        elif mode == "F":
+            img = np.asarray(im).astype(np.float32)
+        elif mode in ("L", "1"):
+            img = np.asarray(im.convert("L")).astype(np.float32) / 255.0
+        elif mode == "LA":
+            img = np.asarray(im).astype(np.float32)[..., 0] / 255.0
+        else:
+            img = np.asarray(im.convert("RGB")).astype(np.float32) / 255.0
+    img = np.clip(img, 0.0, 1.0)
+    if grey is False and img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    elif grey is True and img.ndim == 3:
+        img = img @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.ascontiguousarray(img, dtype=np.float32)
+
+
+def write_image(path: PathLike, array: np.ndarray) -> Path:
+    """Write an image (atomically); the format follows the suffix.
+
+    Args:
+        path: ``.png .jpg .bmp .ppm .pgm .tif``.
+        array: ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``; float in [0, 1]
+            (clipped, rounded to 8 bits), uint8, or uint16 (single-channel, 16-bit PNG/PGM).
+
+    Returns:
+        The written path.
+    """
+    p = Path(path)
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise _err(p, f"image must be (H, W), (H, W, 3) or (H, W, 4), got shape {a.shape}")
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)):
+            raise _err(p, "image contains NaN or inf")
+        a = np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
+    elif a.dtype == np.bool_:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype not in (np.uint8, np.uint16):
+        raise _err(p, f"image dtype must be float, bool, uint8 or uint16, got {a.dtype}")
+    if p.suffix.lower() in (".pgm", ".ppm"):
+        if a.ndim == 3 and a.shape[2] == 4:
+            a = a[..., :3]
+        return write_pnm(p, a)
+    return _write_pil(p, a)
+
+
+# --------------------------------------------------------------------------------------------
+# LiDAR, calibration, point clouds
+# --------------------------------------------------------------------------------------------
+
+
+def read_velodyne(path: PathLike) -> np.ndarray:
+    """Read a KITTI Velodyne scan ``.bin``: float32 records (x, y, z, reflectance).
+
+    Returns:
+        ``(N, 4)`` float32, metres in the Velodyne frame (x forward, y left, z up).
+    """
+    data = _read_bytes(path)
+    if len(data) % 16:
+        raise _err(
+            path,
+            f"size {len(data)} bytes is not a multiple of 16 (4 float32 per point): truncated?",
+        )
+    return np.frombuffer(data, "<f4").reshape(-1, 4).copy()
+
+
+def write_velodyne(path: PathLike, points: np.ndarray) -> Path:
+    """Write ``(N, 4)`` points (x, y, z, reflectance) as a KITTI ``.bin`` (atomically)."""
+    a = np.asarray(points, np.float32)
+    if a.ndim != 2 or a.shape[1] != 4:
+        raise _err(path, f"Velodyne points must be (N, 4), got shape {a.shape}")
+    payload = np.ascontiguousarray(a, "<f4").tobytes()
+    return atomic_write(path, lambda f: f.write(payload))
+
+
+_NUM = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _parse_numbers(text: str) -> np.ndarray | None:
+    """``"1 2 3"`` -> (3,), ``"[1 0; 0 1]"`` -> (2, 2); None if not all numeric."""
+    t = text.strip()
+    bracket = t.startswith("[") and t.endswith("]")
+    if bracket:
+        t = t[1:-1]
+    rows = [r for r in t.split(";")] if bracket else [t]
+    parsed: list[list[float]] = []
+    for r in rows:
+        toks = r.replace(",", " ").split()
+        if not toks or not all(_NUM.match(x) for x in toks):
+            return None
+        parsed.append([float(x) for x in toks])
+    if bracket and len(parsed) > 1:
+        if len({len(r) for r in parsed}) != 1:
+            return None
+        return np.array(parsed, np.float64)
+    return np.array(parsed[0], np.float64)
+
+
+def read_calib_txt(path: PathLike) -> dict[str, np.ndarray]:
+    """Read a calibration text file into ``{key: float64 array}``.
+
+    Understands KITTI style ``"P2: v v v ..."`` (flat arrays; reshape e.g. P2 to (3, 4)) and
+    Middlebury style ``"cam0=[f 0 cx; 0 f cy; 0 0 1]"`` / ``"baseline=193.001"`` (``;`` starts a
+    new row). Lines whose value is not numeric (``calib_time: 09-Jan-2012 ...``), blank lines
+    and ``#`` / ``%`` comments are skipped.
+
+    Returns:
+        ``{key: (n,) or (r, c) float64}``; scalars have shape ``(1,)``.
+    """
+    data = _read_bytes(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _err(path, "not a text file (cannot decode as UTF-8)") from e
+    out: dict[str, np.ndarray] = {}
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s[0] in "#%":
+            continue
+        m = re.match(r"^([A-Za-z_][\w.\-]*)\s*[:=]\s*(.*)$", s)
+        if m is None:
+            continue
+        vals = _parse_numbers(m.group(2))
+        if vals is not None:
+            out[m.group(1)] = vals
+    if not out:
+        raise _err(path, "no numeric 'key: values' or 'key=values' entries found")
+    return out
+
+
+def write_ply(path: PathLike, points: np.ndarray, colors: np.ndarray | None = None) -> Path:
+    """Write a point cloud as binary little-endian PLY (atomically).
+
+    Args:
+        points: ``(N, 3)`` float x, y, z.
+        colors: optional ``(N, 3)`` uint8 RGB (floats in [0, 1] are converted).
+
+    Returns:
+        The written path.
+    """
+    pts = np.asarray(points, np.float32)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise _err(path, f"points must be (N, 3), got shape {pts.shape}")
+    n = pts.shape[0]
+    props = ["property float x", "property float y", "property float z"]
+    if colors is not None:
+        c = np.asarray(colors)
+        if c.shape != (n, 3):
+            raise _err(path, f"colors must be ({n}, 3) to match the points, got {c.shape}")
+        if c.dtype.kind == "f":
+            c = np.round(np.clip(c, 0, 1) * 255)
+        c = c.astype(np.uint8)
+        props += ["property uchar red", "property uchar green", "property uchar blue"]
+        rec = np.empty(n, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("rgb", "u1", 3)])
+        rec["rgb"] = c
+    else:
+        rec = np.empty(n, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4")])
+    rec["x"], rec["y"], rec["z"] = pts[:, 0], pts[:, 1], pts[:, 2]
+    header = "\n".join(
+        ["ply", "format binary_little_endian 1.0", f"element vertex {n}", *props, "end_header"]
+    )
+    payload = header.encode("ascii") + b"\n" + rec.tobytes()
+    return atomic_write(path, lambda f: f.write(payload))
