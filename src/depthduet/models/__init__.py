@@ -1,1 +1,35 @@
-"""depthduet.models"""
+"""depthduet.models: the networks of METHOD A (blocks, dbpn, denet, spnet) and B.
+
+Names are imported lazily, so ``import depthduet.models.dbpn`` (inference) loads neither DENet
+nor SPNet::
+
+    from depthduet.models import DSRNet   # same as depthduet.models.dbpn.DSRNet
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> module that defines it (loaded on first access)
+_LAZY = {
+    "DSRNet": "depthduet.models.dbpn",
+    "PRESETS": "depthduet.models.dbpn",
+    "get_preset": "depthduet.models.dbpn",
+    "normalize_depth": "depthduet.models.dbpn",
+    "denormalize_depth": "depthduet.models.dbpn",
+    "fill_invalid": "depthduet.models.dbpn",
+    "prepare_lr": "depthduet.models.dbpn",
+    "DENet": "depthduet.models.denet",
+    "SPNet": "depthduet.models.spnet",
+    "SideHeads": "depthduet.models.blocks",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'depthduet.models' has no attribute {name!r}")
+    return getattr(importlib.import_module(mod), name)

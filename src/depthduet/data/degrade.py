@@ -1,0 +1,258 @@
+"""Low-resolution depth for super-resolution (METHOD.md A, "how the LR input is made").
+
+* :func:`downsample` makes ``(lr, lr_valid)`` from ``(hr, hr_valid)``:
+
+  - ``"bicubic"``: antialiased bicubic area-aware resize as a *normalised convolution*:
+    ``lr = resize(depth * valid) / resize(valid)``, so invalid (0) pixels never bleed into their
+    neighbours; an LR pixel is valid where the resized validity is > 0.5. With no hole it equals
+    a plain antialiased bicubic resize.
+  - ``"nearest"``: the fixed-offset sample ``hr[s//2::s, s//2::s]`` (and its validity).
+
+* :class:`DepthSRPairs` wraps any RGB-D or depth-only dataset and returns the pair dictionary of
+  docs/DEVELOPING.md (``lr``, ``lr_valid``, ``hr``, ``hr_valid``, ``image`` if any, ``scale``,
+  ``degradation``, ``name``), with random crops and horizontal flips when training, optional LR
+  noise and random LR holes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from depthduet.errors import UserError
+
+__all__ = ["DEGRADATIONS", "downsample", "DepthSRPairs"]
+
+DEGRADATIONS = ("bicubic", "nearest", "given")
+
+
+def downsample(
+    depth: Tensor, valid: Tensor | None, scale: int, method: str = "bicubic"
+) -> tuple[Tensor, Tensor]:
+    """Downsample depth by an integer factor, keeping holes as holes.
+
+    Args:
+        depth: ``(1, H, W)`` or ``(B, 1, H, W)``; ``H`` and ``W`` multiples of ``scale``.
+        valid: same shape, bool (``None`` = all valid).
+        scale: integer factor >= 1.
+        method: ``"bicubic"`` (antialiased, normalised convolution over valid pixels) or
+            ``"nearest"`` (``hr[..., s//2::s, s//2::s]``).
+
+    Returns:
+        ``(lr, lr_valid)`` of shape ``(..., H/s, W/s)``; ``lr`` is 0 where ``lr_valid`` is False.
+
+    Raises:
+        UserError: unknown method, bad scale, or a size that is not a multiple of ``scale``.
+    """
+    if method not in ("bicubic", "nearest"):
+        raise UserError(f"degradation: expected 'bicubic' or 'nearest', got {method!r}")
+    if int(scale) != scale or scale < 1:
+        raise UserError(f"scale: expected an integer >= 1, got {scale!r}")
+    scale = int(scale)
+    batched = depth.dim() == 4
+    if depth.dim() not in (3, 4) or depth.shape[-3] != 1:
+        raise ValueError(
+            f"downsample: expected (1, H, W) or (B, 1, H, W), got {tuple(depth.shape)}"
+        )
+    h, w = depth.shape[-2:]
+    if h % scale or w % scale:
+        raise UserError(f"downsample: size {h}x{w} is not a multiple of the scale {scale}")
+    if valid is None:
+        valid = torch.ones_like(depth, dtype=torch.bool)
+    if valid.shape != depth.shape:
+        raise ValueError(f"downsample: valid {tuple(valid.shape)} != depth {tuple(depth.shape)}")
+    d = depth if batched else depth.unsqueeze(0)
+    v = valid.bool() if batched else valid.bool().unsqueeze(0)
+    d = torch.where(v, d, torch.zeros_like(d)).float()
+    if scale == 1:
+        lr, lv = d, v
+    elif method == "nearest":
+        o = scale // 2
+        lr, lv = d[..., o::scale, o::scale], v[..., o::scale, o::scale]
+    else:
+        size = (h // scale, w // scale)
+        vf = v.float()
+        num = F.interpolate(d * vf, size=size, mode="bicubic", align_corners=False, antialias=True)
+        den = F.interpolate(vf, size=size, mode="bicubic", align_corners=False, antialias=True)
+        lv = den > 0.5
+        lr = torch.where(lv, num / den.clamp_min(1e-6), torch.zeros_like(num))
+    lr = lr.contiguous()
+    lv = lv.contiguous()
+    if not batched:
+        lr, lv = lr.squeeze(0), lv.squeeze(0)
+    return lr, lv
+
+
+def _as_tensor(x: Any, dtype: torch.dtype | None = None) -> Tensor:
+    t = x if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x))
+    return t.to(dtype) if dtype is not None else t
+
+
+class DepthSRPairs(Dataset):
+    """Depth super-resolution pairs over a base dataset (docs/DEVELOPING.md "Depth-SR pairs").
+
+    Args:
+        base: a dataset returning ``depth (1, H, W)``, ``valid (1, H, W)`` (optional: all valid
+            where ``depth > 0``), optionally ``image (3, H, W)``, ``name``, ``unit`` and, for
+            ``degradation="given"``, ``depth_lr (1, h, w)`` (+ optional ``valid_lr``).
+        scale: integer upsampling factor.
+        degradation: ``"bicubic"`` / ``"nearest"`` (see :func:`downsample`) or ``"given"``.
+        crop: HR patch size (a multiple of ``scale``) or ``None`` for the whole map (cropped at
+            the bottom/right to a multiple of ``scale``). Random position when ``train``, centred
+            otherwise.
+        noise_std: Gaussian noise added to valid LR pixels, as a fraction of the sample's valid
+            HR depth range (so it is unit-free); train and test alike.
+        hole_prob: probability that each LR pixel is made invalid (random holes).
+        train: random crops and horizontal flips.
+        seed: base of the per-sample random generator; sample ``i`` in epoch ``e`` uses
+            ``(seed, e, i)``, so results do not depend on loader workers. Call
+            :meth:`set_epoch` to draw new crops each epoch.
+
+    Returns per item: ``lr (1, h, w)``, ``lr_valid (1, h, w)`` bool, ``hr (1, H, W)``,
+    ``hr_valid (1, H, W)`` bool, ``image (3, H, W)`` when the base has it, ``scale`` int,
+    ``degradation`` str, ``name`` str, ``unit`` str.
+    """
+
+    def __init__(
+        self,
+        base: Dataset,
+        scale: int,
+        degradation: str = "bicubic",
+        crop: int | None = None,
+        noise_std: float = 0.0,
+        hole_prob: float = 0.0,
+        train: bool = True,
+        seed: int = 0,
+    ) -> None:
+        if degradation not in DEGRADATIONS:
+            raise UserError(
+                f"data.degradation: expected one of {', '.join(DEGRADATIONS)}, got {degradation!r}"
+            )
+        if int(scale) != scale or scale < 1:
+            raise UserError(f"data.scale: expected an integer >= 1, got {scale!r}")
+        if crop is not None and (crop <= 0 or crop % int(scale)):
+            raise UserError(f"data.crop: {crop} must be a positive multiple of the scale {scale}")
+        if noise_std < 0 or not 0.0 <= hole_prob < 1.0:
+            raise UserError(
+                f"data: noise_std must be >= 0 and hole_prob in [0, 1), got {noise_std}, {hole_prob}"
+            )
+        self.base = base
+        self.scale = int(scale)
+        self.degradation = degradation
+        self.crop = crop
+        self.noise_std = float(noise_std)
+        self.hole_prob = float(hole_prob)
+        self.train = train
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the random stream of ``epoch`` (new crops / flips / noise each epoch)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def _window(
+        self, h: int, w: int, rng: np.random.Generator, name: str
+    ) -> tuple[int, int, int, int]:
+        s = self.scale
+        if self.crop is None:
+            hh, ww = (h // s) * s, (w // s) * s
+            if hh == 0 or ww == 0:
+                raise UserError(f"{name}: depth {h}x{w} is smaller than the scale {s}")
+            return 0, 0, hh, ww
+        c = self.crop
+        if h < c or w < c:
+            raise UserError(f"{name}: depth {h}x{w} is smaller than data.crop={c}")
+        if self.train:
+            # LR-aligned offsets so that "given" LR maps crop consistently
+            top = int(rng.integers(0, (h - c) // s + 1)) * s
+            left = int(rng.integers(0, (w - c) // s + 1)) * s
+        else:
+            top, left = ((h - c) // 2 // s) * s, ((w - c) // 2 // s) * s
+        return top, left, c, c
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        sample = self.base[index]
+        name = str(sample.get("name", f"sample{index}"))
+        if "depth" not in sample:
+            raise UserError(f"{name}: the base dataset gives no 'depth' (needed for depth SR)")
+        depth = _as_tensor(sample["depth"], torch.float32)
+        if depth.dim() == 2:
+            depth = depth.unsqueeze(0)
+        if "valid" in sample and sample["valid"] is not None:
+            valid = _as_tensor(sample["valid"]).bool().reshape(depth.shape)
+        else:
+            valid = torch.isfinite(depth) & (depth > 0)
+        depth = torch.where(valid, depth, torch.zeros_like(depth))
+        rng = np.random.default_rng([self.seed, self.epoch, int(index)])
+        h, w = depth.shape[-2:]
+        top, left, ch, cw = self._window(h, w, rng, name)
+        hr = depth[:, top : top + ch, left : left + cw]
+        hv = valid[:, top : top + ch, left : left + cw]
+        s = self.scale
+        if self.degradation == "given":
+            if "depth_lr" not in sample:
+                raise UserError(f"{name}: degradation 'given' needs a 'depth_lr' key in the sample")
+            lr_full = _as_tensor(sample["depth_lr"], torch.float32)
+            if lr_full.dim() == 2:
+                lr_full = lr_full.unsqueeze(0)
+            if "valid_lr" in sample:
+                lv_full = _as_tensor(sample["valid_lr"]).bool().reshape(lr_full.shape)
+            else:
+                lv_full = torch.isfinite(lr_full) & (lr_full > 0)
+            if lr_full.shape[-2] < math.ceil(h / s) - 1 or lr_full.shape[-1] < math.ceil(w / s) - 1:
+                raise UserError(
+                    f"{name}: given LR {tuple(lr_full.shape[-2:])} does not match HR {h}x{w} / {s}"
+                )
+            t, lft = top // s, left // s
+            lr = lr_full[:, t : t + ch // s, lft : lft + cw // s]
+            lv = lv_full[:, t : t + ch // s, lft : lft + cw // s]
+            if lr.shape[-2:] != (ch // s, cw // s):
+                raise UserError(f"{name}: given LR map too small for HR {h}x{w} at scale {s}")
+            lr = torch.where(lv, lr, torch.zeros_like(lr))
+        else:
+            lr, lv = downsample(hr, hv, s, self.degradation)
+        out: dict[str, Any] = {}
+        image = sample.get("image")
+        if image is not None:
+            image = _as_tensor(image, torch.float32)
+            if image.shape[-2:] != (h, w):
+                raise UserError(
+                    f"{name}: image {tuple(image.shape[-2:])} and depth {h}x{w} sizes differ"
+                )
+            out["image"] = image[:, top : top + ch, left : left + cw]
+        if self.noise_std > 0 or self.hole_prob > 0:
+            gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+            if self.noise_std > 0 and bool(hv.any()):
+                rng_range = float(hr[hv].max() - hr[hv].min())
+                noise = torch.randn(lr.shape, generator=gen) * self.noise_std * rng_range
+                lr = torch.where(lv, lr + noise, lr)
+            if self.hole_prob > 0:
+                keep = torch.rand(lr.shape, generator=gen) >= self.hole_prob
+                lv = lv & keep
+                lr = torch.where(lv, lr, torch.zeros_like(lr))
+        if self.train and rng.random() < 0.5:
+            hr, hv, lr, lv = (x.flip(-1) for x in (hr, hv, lr, lv))
+            if "image" in out:
+                out["image"] = out["image"].flip(-1)
+        out.update(
+            lr=lr.contiguous(),
+            lr_valid=lv.contiguous(),
+            hr=hr.contiguous(),
+            hr_valid=hv.contiguous(),
+            scale=s,
+            degradation=self.degradation,
+            name=name,
+            unit=str(sample.get("unit", "")),
+        )
+        if "image" in out:
+            out["image"] = out["image"].contiguous()
+        return out
