@@ -1,0 +1,361 @@
+"""Depth super-resolution at test time (METHOD.md A.5: DSRNet alone, depth only).
+
+:class:`DepthUpsampler` turns a low-resolution depth map in *any* unit and range (8-bit
+disparity PNGs, millimetre PNGs, metric float maps) into one ``s`` times larger, in the same unit,
+with the same invalid pixels. The steps:
+
+1. **Validity.** Pixels that are non-finite, or flagged invalid by the caller (by default:
+   values <= 0, as ``depthduet.io`` reads files), are invalid.
+2. **Normalisation** (``depthduet.models.dbpn.normalize_depth``), once per image, from the valid
+   LR pixels of the WHOLE map (never per tile, so all tiles share one affine map):
+   ``x_n = (x - lo) / (hi - lo)`` with ``lo, hi`` the min and max (``norm="minmax"``) or the
+   ``pct`` percentiles (``norm="percentile"``) of the valid pixels, as the model was trained.
+   Depth in metres and the same depth in millimetres give the same ``x_n``: one set of weights
+   serves every unit.
+3. **Hole filling** (``depthduet.models.dbpn.fill_invalid``), once per image, in normalised
+   units: invalid LR pixels take values interpolated from their valid surroundings, so they
+   never pull valid neighbours towards 0 and the values stored at invalid pixels cannot affect
+   the output.
+4. **Network**, tile by tile (``depthduet.inference.tiling``): overlapping LR tiles with a
+   context margin and a cosine blend ramp, so memory is bounded by the tile size.
+5. **Back to units**: ``x = x_n * (hi - lo) + lo``; by default (``clamp=True``) clipped to the
+   range ``[min, max]`` of the valid LR pixels, so the output never leaves the input's range
+   (and positive depth never becomes 0, which files read as invalid).
+6. **Invalid pixels**: an HR pixel is invalid iff the LR pixel whose footprint contains it
+   (its nearest LR pixel: HR pixel ``(Y, X)`` lies in LR pixel ``(Y // s, X // s)``) is
+   invalid; invalid HR pixels are 0 with ``valid == False``.
+
+The ``bicubic`` baseline (:meth:`DepthUpsampler.bicubic`) runs the same pipeline with bicubic
+interpolation (``align_corners=False``) in place of the network.
+
+This module imports only DSRNet (``depthduet.models.dbpn``), never DENet or SPNet.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from depthduet.errors import UserError
+from depthduet.inference.tiling import tiled_upsample
+from depthduet.io import DepthMap
+from depthduet.models.dbpn import DSRNet, denormalize_depth, fill_invalid, normalize_depth
+
+__all__ = [
+    "DepthUpsampler",
+    "SUPPORTED_SCALES",
+    "infer_dsrnet_arch",
+    "load_dsrnet_state",
+    "resolve_device",
+]
+
+SUPPORTED_SCALES = (2, 4, 8, 16)
+
+#: prefixes that wrappers add to parameter names (DDP, torch.compile, a recipe's sub-module)
+_PREFIXES = ("module.", "_orig_mod.", "dsr.", "net.", "network.")
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``"auto"``/``None`` -> CUDA when available else CPU; otherwise ``torch.device(device)``.
+
+    Raises:
+        UserError: an unknown device string, or CUDA requested but not available.
+    """
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise UserError(
+            f"--device {device!r}: not a torch device (auto, cpu, cuda, cuda:1)"
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {device}: CUDA is not available on this machine")
+    return dev
+
+
+def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    changed = True
+    while changed:
+        changed = False
+        for p in _PREFIXES:
+            if state and all(k.startswith(p) for k in state):
+                state = {k[len(p) :]: v for k, v in state.items()}
+                changed = True
+    return state
+
+
+def infer_dsrnet_arch(state: dict[str, torch.Tensor]) -> dict[str, int]:
+    """Read DSRNet's sizes from its weights: ``{"scale", "n_feats", "n_base", "n_stages"}``.
+
+    ``n_feats`` is the output width of the first shallow conv, ``n_base`` that of the 1x1
+    shallow conv, ``n_stages`` the number of up-projection units and ``scale`` follows from the
+    deconvolution kernel size (METHOD.md A.1: 6, 8, 12, 20 for x2, x4, x8, x16).
+
+    Raises:
+        UserError: the tensors are not a DSRNet state dict.
+    """
+    from depthduet.models.blocks import PROJECTION_SETTINGS
+
+    try:
+        n_feats = int(state["shallow.0.0.weight"].shape[0])
+        n_base = int(state["shallow.2.0.weight"].shape[0])
+        k = int(state["ups.0.up0.0.weight"].shape[-1])
+    except KeyError as e:
+        raise UserError(f"weights: not a DSRNet state dict (no tensor {e.args[0]!r})") from None
+    stages = {int(m.group(1)) for key in state if (m := re.match(r"ups\.(\d+)\.", key))}
+    by_kernel = {v[0]: s for s, v in PROJECTION_SETTINGS.items()}
+    if k not in by_kernel:
+        raise UserError(f"weights: DSRNet deconvolution kernel {k} matches no supported scale")
+    return {"scale": by_kernel[k], "n_feats": n_feats, "n_base": n_base, "n_stages": len(stages)}
+
+
+def load_dsrnet_state(state: dict[str, torch.Tensor], source: str = "weights") -> DSRNet:
+    """Build a DSRNet sized from ``state`` (see :func:`infer_dsrnet_arch`) and load it.
+
+    Wrapper prefixes (``module.``, ``_orig_mod.``...) are removed; tensors that DSRNet does not
+    have (e.g. side-output heads used only in training) are ignored; missing ones are an error.
+    """
+    state = _strip_prefixes(dict(state))
+    arch = infer_dsrnet_arch(state)
+    net = DSRNet(arch["scale"], arch["n_feats"], arch["n_base"], arch["n_stages"])
+    own = net.state_dict()
+    missing = [k for k in own if k not in state]
+    if missing:
+        raise UserError(f"{source}: DSRNet tensors missing: {', '.join(missing[:5])}")
+    bad = [k for k in own if tuple(state[k].shape) != tuple(own[k].shape)]
+    if bad:
+        raise UserError(
+            f"{source}: tensor {bad[0]!r} has shape {tuple(state[bad[0]].shape)}, "
+            f"DSRNet expects {tuple(own[bad[0]].shape)}"
+        )
+    net.load_state_dict({k: state[k].float() for k in own}, strict=True)
+    return net
+
+
+def _lookup(d: Any, key: str) -> Any:
+    """First value of ``key`` anywhere in a nested mapping (breadth first), else ``None``."""
+    queue = [d]
+    while queue:
+        cur = queue.pop(0)
+        if isinstance(cur, dict):
+            if key in cur and not isinstance(cur[key], dict):
+                return cur[key]
+            queue.extend(v for v in cur.values() if isinstance(v, dict))
+    return None
+
+
+class DepthUpsampler:
+    """Upsample depth maps of any unit and size with DSRNet (or bicubic), tiled.
+
+    Args:
+        network: a DSRNet (or any module mapping normalised ``(1, 1, h, w)`` to
+            ``(1, 1, s*h, s*w)``); ``None`` for the bicubic baseline.
+        scale: the factor ``s`` (must match the network's).
+        norm, pct: normalisation, as the model was trained (see the module docstring).
+        tile, overlap, blend: tiling in LR pixels (``tile <= 0``: whole map at once;
+            ``blend=None``: equal to ``overlap``).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``...
+        clamp: clip the output to the valid LR range.
+        name: a label (model name or checkpoint path) for logs and parameter files.
+    """
+
+    def __init__(
+        self,
+        network: nn.Module | None,
+        scale: int,
+        *,
+        norm: str = "minmax",
+        pct: tuple[float, float] = (1.0, 99.0),
+        tile: int = 128,
+        overlap: int = 16,
+        blend: int | None = None,
+        device: str | torch.device | None = "auto",
+        clamp: bool = True,
+        name: str = "",
+    ) -> None:
+        scale = int(scale)
+        if scale not in SUPPORTED_SCALES:
+            raise UserError(f"scale {scale}: supported scales are {SUPPORTED_SCALES}")
+        net_scale = getattr(network, "scale", scale)
+        if network is not None and int(net_scale) != scale:
+            raise UserError(f"{name or 'model'}: trained for x{net_scale}, asked for x{scale}")
+        if norm not in ("minmax", "percentile"):
+            raise UserError(f"norm: expected 'minmax' or 'percentile', got {norm!r}")
+        if tile > 0 and tile <= 2 * overlap + (overlap if blend is None else blend):
+            raise UserError(
+                f"--tile {tile}: must exceed 2*overlap + blend "
+                f"({2 * overlap + (overlap if blend is None else blend)})"
+            )
+        if overlap < 0 or (blend is not None and blend < 0):
+            raise UserError("--overlap and blend must be >= 0")
+        self.device = resolve_device(device)
+        self.network = network.to(self.device).eval() if network is not None else None
+        self.scale = scale
+        self.norm = norm
+        self.pct = (float(pct[0]), float(pct[1]))
+        self.tile = int(tile)
+        self.overlap = int(overlap)
+        self.blend = blend
+        self.clamp = clamp
+        self.name = name or ("bicubic" if network is None else "dsrnet")
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def bicubic(cls, scale: int, **kwargs: Any) -> DepthUpsampler:
+        """The bicubic baseline with the same interface (and the same normalisation, filling,
+        tiling and invalid-pixel policy)."""
+        kwargs.setdefault("name", "bicubic")
+        return cls(None, scale, **kwargs)
+
+    @classmethod
+    def from_pretrained(
+        cls, name: str, *, folder: str | os.PathLike[str] | None = None, **kwargs: Any
+    ) -> DepthUpsampler:
+        """A shipped model (``dsr-x4``, ``dsr-x8``, ``dsr-x16``; see
+        :mod:`depthduet.inference.pretrained`). Raises :class:`UserError` listing the available
+        models when ``name`` is not shipped."""
+        from depthduet.inference.pretrained import load_pretrained
+
+        state, card = load_pretrained(name, folder)
+        net = load_dsrnet_state(state, source=str(card.weights_path()))
+        if net.scale != card.scale:
+            raise UserError(f"{card.path}: card says x{card.scale}, weights are x{net.scale}")
+        kwargs.setdefault("norm", card.norm)
+        kwargs.setdefault("pct", tuple(card.pct))
+        kwargs.setdefault("name", card.name)
+        return cls(net, card.scale, **kwargs)
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        network: str | None = None,
+        prefer: str = "best",
+        **kwargs: Any,
+    ) -> DepthUpsampler:
+        """A trained DSRNet from a run folder (``checkpoints/best``, else ``last``), a checkpoint
+        folder or a ``.safetensors`` file (``depthduet.engine.checkpoint`` layout).
+
+        Args:
+            path: the checkpoint.
+            network: the network's name in the checkpoint; default ``dsr`` when present, else
+                the checkpoint's single inference network.
+            prefer: ``best`` or ``last`` in a run folder.
+            **kwargs: :class:`DepthUpsampler` settings (tile, overlap, device...).
+
+        The network's sizes are read from the weights (:func:`infer_dsrnet_arch`); the
+        normalisation (``norm``, ``pct``) from the checkpoint's configuration when it names one
+        (default ``minmax``).
+        """
+        from depthduet.engine.checkpoint import load_checkpoint, read_model_info, resolve_checkpoint
+
+        ckpt = resolve_checkpoint(path, prefer)
+        if ckpt.is_file():
+            config, weights = load_checkpoint(ckpt)
+        else:
+            info = read_model_info(ckpt)
+            names = list(info.get("networks") or {})
+            if network is None:
+                infer = list(info.get("inference_networks") or [])
+                network = "dsr" if "dsr" in names else (infer[0] if len(infer) == 1 else None)
+            if network is None:
+                raise UserError(
+                    f"{ckpt}: cannot tell which network is DSRNet (has: {', '.join(names)}); "
+                    "name it"
+                )
+            config, weights = load_checkpoint(ckpt, [network])
+        state = next(iter(weights.values()))
+        net = load_dsrnet_state(state, source=str(ckpt))
+        norm = _lookup(config, "norm")
+        pct = _lookup(config, "pct")
+        if isinstance(norm, str) and norm in ("minmax", "percentile"):
+            kwargs.setdefault("norm", norm)
+        if isinstance(pct, list | tuple) and len(pct) == 2:
+            kwargs.setdefault("pct", (float(pct[0]), float(pct[1])))
+        kwargs.setdefault("name", str(path))
+        return cls(net, net.scale, **kwargs)
+
+    # ------------------------------------------------------------------ inference
+    def _run_tile(self, x: torch.Tensor) -> torch.Tensor:
+        if self.network is None:
+            return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        return self.network(x)
+
+    def describe(self) -> dict[str, Any]:
+        """The settings, for parameter files and logs."""
+        return {
+            "model": self.name,
+            "scale": self.scale,
+            "norm": self.norm,
+            "pct": list(self.pct),
+            "tile": self.tile,
+            "overlap": self.overlap,
+            "blend": self.overlap if self.blend is None else self.blend,
+            "clamp": self.clamp,
+            "device": str(self.device),
+            "invalid_policy": "HR pixel invalid iff the LR pixel containing it is invalid",
+        }
+
+    @torch.no_grad()
+    def upsample(self, values: np.ndarray, valid: np.ndarray | None = None) -> DepthMap:
+        """Super-resolve one depth map.
+
+        Args:
+            values: ``(h, w)`` LR depth / disparity in any unit (float or integer array).
+            valid: ``(h, w)`` bool, or ``None``: valid where ``values`` is finite and > 0 (as
+                ``depthduet.io`` reads files). Non-finite values are invalid in any case.
+
+        Returns:
+            :class:`depthduet.io.DepthMap` ``(values (s*h, s*w) float32, valid (s*h, s*w))`` in
+            the unit of ``values``; invalid pixels are 0.
+        """
+        values = np.asarray(values)
+        if values.ndim != 2 or values.size == 0:
+            raise UserError(f"depth map: expected a non-empty 2-D array, got shape {values.shape}")
+        v = values.astype(np.float64, copy=False)
+        finite = np.isfinite(v)
+        if valid is None:
+            with np.errstate(invalid="ignore"):
+                ok = finite & (v > 0)
+        else:
+            valid = np.asarray(valid)
+            if valid.shape != values.shape:
+                raise UserError(
+                    f"validity mask: shape {valid.shape} differs from the depth map's {values.shape}"
+                )
+            ok = valid.astype(bool) & finite
+        s = self.scale
+        h, w = values.shape
+        hr_valid = np.repeat(np.repeat(ok, s, axis=0), s, axis=1)
+        if not ok.any():
+            return DepthMap(np.zeros((s * h, s * w), np.float32), hr_valid)
+        # normalise + fill on the whole map (float64 statistics, float32 network input)
+        depth = torch.from_numpy(np.where(ok, v, 0.0))[None, None]
+        mask = torch.from_numpy(ok)[None, None]
+        x_n, lo, hi = normalize_depth(depth, mask, norm=self.norm, pct=self.pct)
+        x_n = fill_invalid(x_n, mask).float()
+        y_n = tiled_upsample(
+            self._run_tile,
+            x_n[0],
+            s,
+            tile=self.tile,
+            overlap=self.overlap,
+            blend=self.blend,
+            device=self.device,
+        )[0]
+        out = denormalize_depth(y_n.double(), lo[0, 0], hi[0, 0]).numpy()
+        if self.clamp:
+            vv = v[ok]
+            out = np.clip(out, vv.min(), vv.max())
+        out = np.where(hr_valid, out, 0.0).astype(np.float32)
+        return DepthMap(out, hr_valid)
+
+    __call__ = upsample

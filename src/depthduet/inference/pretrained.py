@@ -1,0 +1,246 @@
+"""Shipped pretrained weights: model cards, lookup, verification and export.
+
+Each shipped model ``NAME`` (e.g. ``dsr-x4``) is two files in ``src/depthduet/weights/``:
+
+* ``NAME.safetensors``: the DSRNet ``state_dict`` (fp16 storage allowed; loaded as float32);
+* ``NAME.json``: its model card, a JSON object with at least
+
+  ``name``, ``file``, ``sha256`` (of the weights file), ``scale``, ``preset``,
+  ``arch`` (``{"n_feats", "n_base", "n_stages"}``), ``norm`` / ``pct`` (the depth normalisation
+  of ``depthduet.models.dbpn.normalize_depth``), ``dtype`` (storage), and ``training``
+  (the exact command, data, duration, steps) and ``metrics`` (validation RMSE against bicubic).
+
+:func:`load_pretrained` checks the hash and returns float32 tensors plus the card. A missing or
+unknown model raises :class:`UserError` listing the models that are available.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from depthduet.errors import UserError
+from depthduet.paths import weights_dir
+
+__all__ = [
+    "KNOWN_MODELS",
+    "ModelCard",
+    "available_models",
+    "file_sha256",
+    "find_model_card",
+    "list_model_cards",
+    "load_pretrained",
+    "save_pretrained",
+]
+
+#: The names the project intends to ship, and their scale factors.
+KNOWN_MODELS: dict[str, int] = {"dsr-x4": 4, "dsr-x8": 8, "dsr-x16": 16}
+
+
+@dataclass
+class ModelCard:
+    """What a shipped model is and how it was made (stored as ``NAME.json``).
+
+    Attributes:
+        name: model name, e.g. ``"dsr-x4"``.
+        file: weights file name, relative to the card's folder.
+        sha256: hex digest of the weights file.
+        scale: upsampling factor. preset: DSRNet preset name (``tiny``/``small``/``paper``).
+        arch: DSRNet constructor sizes ``n_feats``, ``n_base``, ``n_stages``.
+        norm, pct: depth normalisation (METHOD A, ``models.dbpn.normalize_depth``).
+        dtype: storage dtype of the tensors (``float16`` or ``float32``).
+        training: how it was trained (command, data, degradation, steps, seconds, date).
+        metrics: validation numbers (e.g. ``rmse``, ``rmse_bicubic``, their unit and data).
+        notes: free text (limitations).
+    """
+
+    name: str
+    file: str
+    sha256: str
+    scale: int
+    preset: str
+    arch: dict[str, int]
+    norm: str = "minmax"
+    pct: list[float] = field(default_factory=lambda: [1.0, 99.0])
+    dtype: str = "float16"
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+    path: Path | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> ModelCard:
+        """Parse a card; raises :class:`UserError` naming the file and the bad key."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise UserError(f"{path}: cannot read model card: {e.strerror}") from None
+        except json.JSONDecodeError as e:
+            raise UserError(
+                f"{path}: model card is not valid JSON: {e.msg} (line {e.lineno})"
+            ) from None
+        if not isinstance(data, dict):
+            raise UserError(f"{path}: model card must be a JSON object")
+        known = {f for f in cls.__dataclass_fields__ if f != "path"}
+        missing = [
+            k for k in ("name", "file", "sha256", "scale", "preset", "arch") if k not in data
+        ]
+        if missing:
+            raise UserError(f"{path}: model card lacks key(s) {', '.join(missing)}")
+        arch = data["arch"]
+        if not isinstance(arch, dict) or not {"n_feats", "n_base", "n_stages"} <= set(arch):
+            raise UserError(f"{path}: model card key 'arch' needs n_feats, n_base, n_stages")
+        card = cls(**{k: v for k, v in data.items() if k in known})
+        card.scale = int(card.scale)
+        card.path = path
+        return card
+
+    def weights_path(self) -> Path:
+        """The weights file (beside the card)."""
+        base = self.path.parent if self.path is not None else weights_dir()
+        return base / self.file
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d.pop("path")
+        return json.dumps(d, indent=2, sort_keys=False) + "\n"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def list_model_cards(folder: str | os.PathLike[str] | None = None) -> list[ModelCard]:
+    """All readable model cards (``*.json``) in ``folder`` (default: the shipped weights)."""
+    folder = Path(folder) if folder is not None else weights_dir()
+    cards = []
+    if folder.is_dir():
+        for p in sorted(folder.glob("*.json")):
+            try:
+                cards.append(ModelCard.read(p))
+            except UserError:
+                continue
+    return cards
+
+
+def available_models(folder: str | os.PathLike[str] | None = None) -> list[str]:
+    """Names of the models whose card and weights file are both present."""
+    return [c.name for c in list_model_cards(folder) if c.weights_path().is_file()]
+
+
+def find_model_card(name: str, folder: str | os.PathLike[str] | None = None) -> ModelCard:
+    """The card of model ``name`` whose weights file exists.
+
+    Raises:
+        UserError: unknown name or missing file, listing what is available.
+    """
+    folder = Path(folder) if folder is not None else weights_dir()
+    avail = available_models(folder)
+    listing = ", ".join(avail) if avail else "none (no weights shipped in this build)"
+    for card in list_model_cards(folder):
+        if card.name == name:
+            if not card.weights_path().is_file():
+                raise UserError(
+                    f"model {name!r}: weights file {card.weights_path()} is missing; "
+                    f"available: {listing}"
+                )
+            return card
+    hint = " (a planned model, not shipped in this build)" if name in KNOWN_MODELS else ""
+    raise UserError(f"model {name!r}: not found in {folder}{hint}; available: {listing}")
+
+
+def load_pretrained(
+    name: str, folder: str | os.PathLike[str] | None = None, verify: bool = True
+) -> tuple[dict[str, torch.Tensor], ModelCard]:
+    """Load a shipped model: ``(state_dict as float32 tensors, card)``.
+
+    Raises:
+        UserError: unknown/missing model, or a weights file whose SHA-256 differs from the card.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    card = find_model_card(name, folder)
+    wpath = card.weights_path()
+    if verify:
+        digest = file_sha256(wpath)
+        if digest != card.sha256:
+            raise UserError(
+                f"{wpath}: SHA-256 {digest[:12]}... does not match the model card "
+                f"({card.sha256[:12]}...); the file is damaged or was replaced"
+            )
+    try:
+        state = load_file(str(wpath))
+    except (SafetensorError, OSError) as e:
+        raise UserError(f"{wpath}: cannot read safetensors weights: {e}") from None
+    return {k: v.float() for k, v in state.items()}, card
+
+
+def save_pretrained(
+    state: dict[str, torch.Tensor],
+    name: str,
+    *,
+    scale: int,
+    preset: str,
+    arch: dict[str, int],
+    folder: str | os.PathLike[str] | None = None,
+    fp16: bool = True,
+    norm: str = "minmax",
+    pct: tuple[float, float] = (1.0, 99.0),
+    training: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    notes: str = "",
+) -> ModelCard:
+    """Write ``NAME.safetensors`` (fp16 by default) and its card ``NAME.json`` atomically.
+
+    Returns:
+        The written :class:`ModelCard` (with the weights' SHA-256).
+    """
+    from safetensors.torch import save_file
+
+    folder = Path(folder) if folder is not None else weights_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    dtype = torch.float16 if fp16 else torch.float32
+    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in state.items()}
+    wpath = folder / f"{name}.safetensors"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".safetensors.tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={"name": name, "scale": str(scale), "preset": preset})
+        os.replace(tmp, wpath)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    card = ModelCard(
+        name=name,
+        file=wpath.name,
+        sha256=file_sha256(wpath),
+        scale=int(scale),
+        preset=preset,
+        arch={k: int(v) for k, v in arch.items()},
+        norm=norm,
+        pct=[float(pct[0]), float(pct[1])],
+        dtype="float16" if fp16 else "float32",
+        training=dict(training or {}),
+        metrics=dict(metrics or {}),
+        notes=notes,
+    )
+    cpath = folder / f"{name}.json"
+    tmpc = cpath.with_name(f".{cpath.name}.tmp")
+    tmpc.write_text(card.to_json(), encoding="utf-8")
+    os.replace(tmpc, cpath)
+    card.path = cpath
+    return card
