@@ -1,0 +1,161 @@
+"""``depthduet evaluate``: score predictions of any method under a named, published protocol."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from depthduet.errors import UserError
+
+HELP = "evaluate depth predictions (files, baselines or a model) under a named protocol"
+
+DESCRIPTION = """\
+Evaluate depth predictions under a named protocol and print a table (the protocol first).
+
+Protocols (details: depthduet.evaluation.protocols):
+  kitti-eigen            Garg crop, 1e-3 < gt < 80 m, predictions clamped, per image then mean
+  kitti-eigen-benchmark  improved GT, full image, gt > 0 and 1e-3 < gt < 80 m, clamped
+  nyu-eigen              Eigen crop (45:471, 41:601 on 480x640), 1e-3 < gt < 10 m, clamped
+  nyu-dsr                6-pixel border crop, RMSE / MAD in cm (inputs in metres unless --unit)
+  middlebury-dsr         RMSE / MAD on disparity values, full image
+  sintel-dsr             RMSE / MAD on the values as given, full image
+
+--pred / --gt: a folder of per-image files (matched by name stem), an .npy/.npz/.mat stack
+(one map per image, matched by position), an .npz of named 2-D arrays, or one file.
+Median scaling is never implied: pass --median-scaling for scale-ambiguous (monocular
+self-supervised) models. Predictions of another size are resized bilinearly to the ground
+truth unless --no-resize.
+
+DSR baselines: --baseline bicubic,nearest --scale 4 makes the LR from the ground truth
+(--lr-from bicubic: antialiased bicubic; nearest: hr[s//2::s, s//2::s]) or reads it
+(--lr-from given --lr DIR) and upsamples it back; the degradation is recorded in the output.
+
+Examples:
+  depthduet evaluate --protocol kitti-eigen --pred preds.npy --gt gt_depths.npz --median-scaling
+  depthduet evaluate --protocol nyu-dsr --pred out/ --gt nyu_test_gt/ --json nyu_x8.json
+  depthduet evaluate --protocol middlebury-dsr --gt gt/ --gt-scale 4 --baseline bicubic,nearest \\
+      --scale 8 --lr-from nearest
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the command's options."""
+    from depthduet.evaluation.protocols import PROTOCOLS
+
+    p.add_argument("--protocol", required=True, choices=list(PROTOCOLS), help="protocol name")
+    p.add_argument("--gt", required=True, help="ground truth: folder, stack or file")
+    p.add_argument("--pred", help="predictions: folder, stack or file")
+    p.add_argument("--name", help="label of the prediction row (default: the --pred name)")
+    p.add_argument(
+        "--median-scaling",
+        action="store_true",
+        help="per-image median scaling median(gt)/median(pred) (scale-ambiguous models only)",
+    )
+    p.add_argument(
+        "--no-resize",
+        dest="allow_resize",
+        action="store_false",
+        help="fail instead of resizing predictions whose size differs from the ground truth",
+    )
+    p.add_argument(
+        "--unit",
+        choices=["m", "cm", "mm"],
+        help="unit of the values after scaling (metric protocols; default m)",
+    )
+    p.add_argument("--gt-scale", type=float, help="GT stored units per unit (KITTI PNG: 256)")
+    p.add_argument("--pred-scale", type=float, help="prediction stored units per unit")
+    p.add_argument("--gt-key", help="array name inside GT .npz/.mat files")
+    p.add_argument("--pred-key", help="array name inside prediction .npz/.mat files")
+    p.add_argument("--recursive", action="store_true", help="search sub-folders of folders")
+    p.add_argument(
+        "--baseline",
+        default="",
+        help="comma-separated interpolation baselines for DSR protocols: bicubic,nearest",
+    )
+    p.add_argument("--scale", type=int, help="DSR upsampling factor (baselines, DSR models)")
+    p.add_argument(
+        "--lr-from",
+        choices=["bicubic", "nearest", "given"],
+        help="how the LR input is made (default bicubic for baselines/models; recorded only "
+        "for --pred)",
+    )
+    p.add_argument("--lr", help="LR maps for --lr-from given (folder, stack or file)")
+    p.add_argument("--lr-scale", type=float, help="LR stored units per unit")
+    p.add_argument("--lr-key", help="array name inside LR .npz/.mat files")
+    p.add_argument("--checkpoint", help="evaluate a trained run / checkpoint (DSR or monocular)")
+    p.add_argument("--model", help="evaluate a shipped pretrained model (e.g. dsr-x4)")
+    p.add_argument("--images", help="RGB images for a monocular model, matched by name")
+    p.add_argument("--device", default="auto", help="device for model inference")
+    p.add_argument("--json", help="write the report (JSON) here; the settings go beside it")
+    p.add_argument(
+        "--no-per-image",
+        dest="per_image",
+        action="store_false",
+        help="leave per-image numbers out of the JSON",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate, print the table, write the JSON and the settings YAML."""
+    from depthduet.config import save_config
+    from depthduet.evaluation.runner import (
+        EvaluateSettings,
+        format_table,
+        resolve_settings,
+        run_evaluation,
+    )
+
+    baselines = [b.strip() for b in (args.baseline or "").split(",") if b.strip()]
+    if len(set(baselines)) != len(baselines):
+        raise UserError(f"--baseline {args.baseline!r}: a baseline is listed twice")
+    cfg = EvaluateSettings(
+        protocol=args.protocol,
+        gt=args.gt,
+        pred=args.pred,
+        name=args.name,
+        median_scaling=args.median_scaling,
+        allow_resize=args.allow_resize,
+        unit=args.unit,
+        gt_scale=args.gt_scale,
+        pred_scale=args.pred_scale,
+        gt_key=args.gt_key,
+        pred_key=args.pred_key,
+        recursive=args.recursive,
+        baselines=baselines,
+        scale=args.scale,
+        lr_from=args.lr_from,
+        lr=args.lr,
+        lr_scale=args.lr_scale,
+        lr_key=args.lr_key,
+        checkpoint=args.checkpoint,
+        model=args.model,
+        images=args.images,
+        device=args.device,
+        per_image=args.per_image,
+    )
+    out = Path(args.json) if args.json else None
+    if out is not None and out.is_dir():
+        raise UserError(f"{out}: --json must be a file name, not a folder")
+
+    def progress(i: int, n: int, name: str) -> None:
+        if not args.quiet and sys.stderr.isatty():
+            print(f"\r[{i}/{n}] {name}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+
+    report = run_evaluation(cfg, progress)
+    print(format_table(report))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, out)
+        cfg_path = save_config(
+            resolve_settings(cfg), out.with_suffix(".settings.yaml"), extra={"command": "evaluate"}
+        )
+        print(f"wrote {out} and {cfg_path}")
+    return 0

@@ -1,0 +1,575 @@
+"""Named evaluation protocols: which pixels count, caps, clamping, units, aggregation.
+
+"My numbers don't match the paper" usually comes from one of these details, so each protocol
+fixes all of them and every result records them (see :func:`summarize`):
+
+``kitti-eigen``
+    KITTI Eigen split with raw LiDAR ground truth (697 images; monodepth2 ``eigen``).
+    Garg crop (:func:`garg_crop_box`), ground truth kept where ``1e-3 < gt < 80`` m, predictions
+    clamped to ``[1e-3, 80]`` (after median scaling when that is switched on), the seven
+    :func:`~depthduet.evaluation.metrics.depth_errors` per image, then averaged over images.
+``kitti-eigen-benchmark``
+    KITTI Eigen split with the improved (accumulated) ground truth (652 images; monodepth2
+    ``eigen_benchmark``). No crop; ground truth kept where ``gt > 0`` and inside the same caps
+    ``1e-3 < gt < 80`` m; predictions clamped to ``[1e-3, 80]``; per image, then averaged.
+``nyu-eigen``
+    NYU Depth v2 Eigen test split (654 images; BTS). Eigen crop (:func:`eigen_nyu_crop_box`),
+    ground truth kept where ``1e-3 < gt < 10`` m, predictions clamped to ``[1e-3, 10]``;
+    per image, then averaged.
+``nyu-dsr``
+    NYU v2 depth super-resolution (449 test images): a 6-pixel border is cropped on every side,
+    every valid ground-truth pixel counts, RMSE and MAD reported in centimetres (inputs are
+    assumed in metres; ``unit=`` says otherwise); per image, then averaged.
+``middlebury-dsr``
+    Middlebury depth super-resolution: RMSE and MAD on the disparity values as given (after the
+    reader's ``scale``), full image, every valid ground-truth pixel; per image, then averaged.
+``sintel-dsr``
+    MPI Sintel depth super-resolution: RMSE and MAD on the values as given, full image, every
+    valid ground-truth pixel; per image, then averaged.
+
+Median scaling (``median(gt) / median(pred)`` per image on the evaluated pixels, monodepth2)
+is a separate switch of :func:`evaluate_image`, never implied by a protocol name.
+
+Predictions whose size differs from the ground truth are resized to it with bilinear
+interpolation (half-pixel centres, no antialiasing: ``cv2.resize`` / ``F.interpolate(...,
+align_corners=False)``), unless ``allow_resize=False``. Prediction pixels marked invalid (NaN,
+inf, or the reader's invalid flag) are *not* dropped: they hold 0, which the depth protocols
+clamp to the minimum depth, so a method cannot improve its score by abstaining; their number is
+reported as ``n_pred_invalid``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from depthduet.errors import UserError
+from depthduet.evaluation.metrics import (
+    DEPTH_METRICS,
+    DSR_METRICS,
+    depth_errors,
+    dsr_errors,
+    median_scale_ratio,
+)
+
+__all__ = [
+    "GARG_CROP",
+    "EIGEN_NYU_CROP",
+    "UNITS_TO_METRES",
+    "PROTOCOLS",
+    "Protocol",
+    "ImageResult",
+    "garg_crop_box",
+    "eigen_nyu_crop_box",
+    "border_crop_box",
+    "get_protocol",
+    "resize_bilinear",
+    "evaluate_image",
+    "summarize",
+]
+
+#: Garg et al. (ECCV 2016) crop as fractions (top, bottom, left, right) of (H, H, W, W).
+GARG_CROP: tuple[float, float, float, float] = (0.40810811, 0.99189189, 0.03594771, 0.96405229)
+#: Eigen et al. NYU crop on the 480 x 640 frame, (top, bottom, left, right), end exclusive.
+EIGEN_NYU_CROP: tuple[int, int, int, int] = (45, 471, 41, 601)
+#: multiplicative factors from a unit to metres.
+UNITS_TO_METRES: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+
+Box = tuple[int, int, int, int]
+
+
+def garg_crop_box(height: int, width: int) -> Box:
+    """The Garg crop used for the KITTI Eigen split (monodepth2, ``eigen``).
+
+    Rows ``[int(0.40810811 H), int(0.99189189 H))`` and columns
+    ``[int(0.03594771 W), int(0.96405229 W))``, truncation towards zero as ``np.int32`` does.
+    On a 375 x 1242 KITTI frame this is rows 153:371, columns 44:1197.
+
+    Returns:
+        ``(top, bottom, left, right)`` with exclusive ends, for an ``(H, W) = (height, width)``
+        map.
+    """
+    t, b, l, r = GARG_CROP
+    box = np.array([t * height, b * height, l * width, r * width]).astype(np.int32)
+    return int(box[0]), int(box[1]), int(box[2]), int(box[3])
+
+
+def _round_half_up(x: float) -> int:
+    return int(math.floor(x + 0.5))
+
+
+def eigen_nyu_crop_box(height: int, width: int) -> Box:
+    """The Eigen crop for NYU v2 (BTS / Eigen et al. NIPS 2014).
+
+    On the native 480 x 640 frame: rows 45:471, columns 41:601 (end exclusive). For another size
+    every bound is scaled proportionally and rounded half up: ``top = round(45 H / 480)``,
+    ``bottom = round(471 H / 480)``, ``left = round(41 W / 640)``, ``right = round(601 W / 640)``
+    (e.g. 240 x 320 -> rows 23:236, columns 21:301 - halves round up).
+
+    Returns:
+        ``(top, bottom, left, right)`` with exclusive ends.
+    """
+    t, b, l, r = EIGEN_NYU_CROP
+    return (
+        _round_half_up(t * height / 480),
+        _round_half_up(b * height / 480),
+        _round_half_up(l * width / 640),
+        _round_half_up(r * width / 640),
+    )
+
+
+def border_crop_box(height: int, width: int, border: int) -> Box:
+    """Drop ``border`` pixels on every side: rows ``border:H-border``, cols ``border:W-border``.
+
+    Raises:
+        UserError: the map is too small to keep any pixel.
+    """
+    if 2 * border >= height or 2 * border >= width:
+        raise UserError(
+            f"a {height}x{width} map is too small for a {border}-pixel border crop on each side"
+        )
+    return border, height - border, border, width - border
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A named evaluation protocol (see the module docstring for the list).
+
+    Attributes:
+        name: registry name (``kitti-eigen``...).
+        task: ``"depth"`` (seven depth errors) or ``"dsr"`` (RMSE and MAD).
+        description: one line for tables.
+        crop: ``"garg"``, ``"eigen-nyu"``, ``"border"`` or ``"none"``.
+        border: pixels dropped on each side for ``crop="border"``.
+        min_depth, max_depth: ground truth is kept where ``min_depth < gt < max_depth`` (in
+            ``report_unit``); ``None`` means no cap.
+        clamp_pred: clamp predictions to ``[min_depth, max_depth]`` before the metrics.
+        input_unit: the unit values are assumed to be in (after the reader's ``scale``).
+        report_unit: the unit of caps and reported errors.
+        reference: where the protocol comes from.
+    """
+
+    name: str
+    task: str
+    description: str
+    crop: str = "none"
+    border: int = 0
+    min_depth: float | None = None
+    max_depth: float | None = None
+    clamp_pred: bool = False
+    input_unit: str = "m"
+    report_unit: str = "m"
+    reference: str = ""
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Metric keys this protocol reports, in table order."""
+        return DEPTH_METRICS if self.task == "depth" else DSR_METRICS
+
+    @property
+    def is_dsr(self) -> bool:
+        """True for the depth super-resolution protocols."""
+        return self.task == "dsr"
+
+    def crop_box(self, height: int, width: int) -> Box | None:
+        """``(top, bottom, left, right)`` (exclusive ends) for an ``(H, W)`` map, or ``None``."""
+        if self.crop == "garg":
+            return garg_crop_box(height, width)
+        if self.crop == "eigen-nyu":
+            return eigen_nyu_crop_box(height, width)
+        if self.crop == "border":
+            return border_crop_box(height, width, self.border)
+        if self.crop == "none":
+            return None
+        raise ValueError(f"protocol {self.name}: unknown crop {self.crop!r}")
+
+    def crop_rule(self) -> str:
+        """The crop in words (recorded in results)."""
+        return {
+            "garg": "Garg: rows [int(0.40810811 H), int(0.99189189 H)), "
+            "cols [int(0.03594771 W), int(0.96405229 W))",
+            "eigen-nyu": "Eigen NYU: rows 45:471, cols 41:601 on 480x640, scaled proportionally "
+            "(rounded half up) for other sizes",
+            "border": f"{self.border}-pixel border on each side",
+            "none": "full image",
+        }[self.crop]
+
+    def unit_factor(self, unit: str | None) -> float:
+        """Factor turning values given in ``unit`` into ``report_unit``.
+
+        ``None`` means the protocol's ``input_unit``. Only metric protocols (``m``/``cm``/``mm``)
+        accept another unit.
+
+        Raises:
+            UserError: a unit this protocol cannot convert.
+        """
+        if unit is None or unit == self.input_unit:
+            unit = self.input_unit
+        if self.report_unit not in UNITS_TO_METRES:
+            if unit != self.input_unit:
+                raise UserError(
+                    f"protocol {self.name} evaluates {self.input_unit} values as given; "
+                    f"unit {unit!r} is not accepted"
+                )
+            return 1.0
+        if unit not in UNITS_TO_METRES:
+            known = ", ".join(UNITS_TO_METRES)
+            raise UserError(f"protocol {self.name}: unknown unit {unit!r} (known: {known})")
+        return UNITS_TO_METRES[unit] / UNITS_TO_METRES[self.report_unit]
+
+    def mask(self, gt: np.ndarray, gt_valid: np.ndarray) -> np.ndarray:
+        """Pixels evaluated by this protocol.
+
+        Args:
+            gt: ``(H, W)`` ground truth in ``report_unit``.
+            gt_valid: ``(H, W)`` bool validity of ``gt``.
+
+        Returns:
+            ``(H, W)`` bool: valid, ``gt > 0``, inside the caps and inside the crop.
+        """
+        m = gt_valid & np.isfinite(gt) & (gt > 0)
+        if self.min_depth is not None:
+            m &= gt > self.min_depth
+        if self.max_depth is not None:
+            m &= gt < self.max_depth
+        box = self.crop_box(*gt.shape)
+        if box is not None:
+            crop = np.zeros_like(m)
+            t, b, l, r = box
+            crop[t:b, l:r] = True
+            m &= crop
+        return m
+
+    def describe(self) -> dict[str, Any]:
+        """Everything that defines the protocol, for the JSON output."""
+        return {
+            "protocol": self.name,
+            "description": self.description,
+            "reference": self.reference,
+            "task": self.task,
+            "crop": {"kind": self.crop, "rule": self.crop_rule()},
+            "caps": {
+                "gt_min_exclusive": self.min_depth,
+                "gt_max_exclusive": self.max_depth,
+                "clamp_pred": ([self.min_depth, self.max_depth] if self.clamp_pred else None),
+                "unit": self.report_unit,
+            },
+            "metrics_order": list(self.metrics),
+            "aggregation": "metrics per image, then the mean over images",
+        }
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    p.name: p
+    for p in (
+        Protocol(
+            name="kitti-eigen",
+            task="depth",
+            description="KITTI Eigen split, raw LiDAR GT, Garg crop, 1e-3 < gt < 80 m",
+            crop="garg",
+            min_depth=1e-3,
+            max_depth=80.0,
+            clamp_pred=True,
+            reference="Eigen et al. NIPS 2014; Garg et al. ECCV 2016; monodepth2 'eigen'",
+        ),
+        Protocol(
+            name="kitti-eigen-benchmark",
+            task="depth",
+            description="KITTI Eigen split, improved GT, full image, gt > 0, 1e-3 < gt < 80 m",
+            crop="none",
+            min_depth=1e-3,
+            max_depth=80.0,
+            clamp_pred=True,
+            reference="Uhrig et al. 3DV 2017 (improved GT); monodepth2 'eigen_benchmark'",
+        ),
+        Protocol(
+            name="nyu-eigen",
+            task="depth",
+            description="NYU v2 Eigen test split, Eigen crop, 1e-3 < gt < 10 m",
+            crop="eigen-nyu",
+            min_depth=1e-3,
+            max_depth=10.0,
+            clamp_pred=True,
+            reference="Eigen et al. NIPS 2014; BTS (Lee et al. 2019) eval",
+        ),
+        Protocol(
+            name="nyu-dsr",
+            task="dsr",
+            description="NYU v2 depth SR, 6-pixel border crop, RMSE/MAD in cm",
+            crop="border",
+            border=6,
+            input_unit="m",
+            report_unit="cm",
+            reference="common NYU v2 DSR protocol (1000 train / 449 test), METHOD.md A",
+        ),
+        Protocol(
+            name="middlebury-dsr",
+            task="dsr",
+            description="Middlebury depth SR, RMSE/MAD on disparity values, full image",
+            input_unit="disparity",
+            report_unit="disparity",
+            reference="METHOD.md A (Evaluation)",
+        ),
+        Protocol(
+            name="sintel-dsr",
+            task="dsr",
+            description="MPI Sintel depth SR, RMSE/MAD on the values as given, full image",
+            input_unit="as-given",
+            report_unit="as-given",
+            reference="METHOD.md A (Evaluation)",
+        ),
+    )
+}
+
+
+def get_protocol(name: str) -> Protocol:
+    """The protocol called ``name``.
+
+    Raises:
+        UserError: unknown name (the message lists the known ones).
+    """
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        known = ", ".join(PROTOCOLS)
+        raise UserError(f"unknown protocol {name!r}; known: {known}") from None
+
+
+def resize_bilinear(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize with half-pixel centres and no antialiasing (as ``cv2.resize``).
+
+    Args:
+        values: ``(h, w)`` array.
+        size: ``(H, W)`` target.
+
+    Returns:
+        ``(H, W)`` float64 array.
+    """
+    t = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float64))[None, None]
+    out = F.interpolate(t, size=tuple(size), mode="bilinear", align_corners=False)
+    return out[0, 0].numpy()
+
+
+def _resize_nearest_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    t = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None, None]
+    out = F.interpolate(t, size=tuple(size), mode="nearest")
+    return out[0, 0].numpy() > 0.5
+
+
+@dataclass
+class ImageResult:
+    """Metrics of one image under one protocol.
+
+    Attributes:
+        name: image id.
+        metrics: metric name -> value (``report_unit`` for the error metrics).
+        n_pixels: number of evaluated pixels.
+        ratio: the median-scaling factor applied, or ``None``.
+        resized: whether the prediction was resized to the ground-truth size.
+        n_pred_invalid: evaluated pixels where the prediction was invalid (counted as 0).
+        crop_box: ``(top, bottom, left, right)`` used, or ``None``.
+        shape: ``(H, W)`` of the ground truth.
+    """
+
+    name: str
+    metrics: dict[str, float]
+    n_pixels: int
+    ratio: float | None = None
+    resized: bool = False
+    n_pred_invalid: int = 0
+    crop_box: Box | None = None
+    shape: tuple[int, int] = (0, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict (``name``, ``n_pixels``, ``ratio``, then the metrics)."""
+        d: dict[str, Any] = {"name": self.name, "n_pixels": self.n_pixels}
+        if self.ratio is not None:
+            d["ratio"] = self.ratio
+        if self.resized:
+            d["resized"] = True
+        if self.n_pred_invalid:
+            d["n_pred_invalid"] = self.n_pred_invalid
+        d.update(self.metrics)
+        return d
+
+
+def _as_2d(x: Any, what: str, name: str) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().to("cpu").numpy()
+    a = np.asarray(x)
+    a = np.squeeze(a) if a.ndim > 2 else a
+    if a.ndim != 2:
+        raise UserError(f"{name}: {what} must be a 2-D map, got shape {tuple(np.shape(x))}")
+    return a
+
+
+def evaluate_image(
+    protocol: Protocol | str,
+    gt: Any,
+    pred: Any,
+    *,
+    gt_valid: Any = None,
+    pred_valid: Any = None,
+    median_scaling: bool = False,
+    allow_resize: bool = True,
+    unit: str | None = None,
+    name: str = "image",
+) -> ImageResult:
+    """Evaluate one prediction against its ground truth under a named protocol.
+
+    Steps, in order: resize the prediction to the ground-truth size (bilinear, if allowed and
+    needed); convert both to ``protocol.report_unit`` (``unit`` is the input unit); keep the
+    pixels of :meth:`Protocol.mask` (valid, ``gt > 0``, caps, crop); optionally multiply the
+    prediction by ``median(gt) / median(pred)`` over those pixels; clamp it to the caps if the
+    protocol says so; compute the metrics in float64.
+
+    Args:
+        protocol: a :class:`Protocol` or its name.
+        gt: ``(H, W)`` ground truth (numpy or torch; ``(1, H, W)`` is squeezed).
+        pred: ``(h, w)`` prediction in the same unit as ``gt``.
+        gt_valid: ``(H, W)`` bool; default ``isfinite(gt) & (gt > 0)``.
+        pred_valid: ``(h, w)`` bool; default ``isfinite(pred)``. Invalid predictions count as 0.
+        median_scaling: apply per-image median scaling (for scale-ambiguous methods only).
+        allow_resize: resize a prediction of another size; ``False`` makes that an error.
+        unit: unit of ``gt``/``pred`` (``m``, ``cm``, ``mm`` for metric protocols); ``None`` =
+            the protocol's input unit.
+        name: image id for messages and results.
+
+    Returns:
+        An :class:`ImageResult`.
+
+    Raises:
+        UserError: wrong shapes, size mismatch with resizing forbidden, no pixel left to
+            evaluate, or a non-positive prediction median under median scaling. The message
+            names the image.
+    """
+    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    g = _as_2d(gt, "ground truth", name).astype(np.float64)
+    p = _as_2d(pred, "prediction", name).astype(np.float64)
+    gv = (
+        np.isfinite(g) & (g > 0)
+        if gt_valid is None
+        else _as_2d(gt_valid, "gt validity", name).astype(bool) & np.isfinite(g)
+    )
+    if gv.shape != g.shape:
+        raise UserError(f"{name}: gt validity is {gv.shape} but ground truth is {g.shape}")
+    pv = np.isfinite(p) if pred_valid is None else _as_2d(pred_valid, "pred validity", name)
+    pv = pv.astype(bool) & np.isfinite(p)
+    if pv.shape != p.shape:
+        raise UserError(f"{name}: pred validity is {pv.shape} but prediction is {p.shape}")
+    p = np.where(pv, p, 0.0)
+    g = np.where(gv, g, 0.0)
+    resized = False
+    if p.shape != g.shape:
+        if not allow_resize:
+            raise UserError(
+                f"{name}: prediction is {p.shape[0]}x{p.shape[1]} but ground truth is "
+                f"{g.shape[0]}x{g.shape[1]} (resizing is switched off)"
+            )
+        p = resize_bilinear(p, g.shape)
+        pv = _resize_nearest_mask(pv, g.shape)
+        resized = True
+    factor = proto.unit_factor(unit)
+    g = g * factor
+    p = p * factor
+    m = proto.mask(g, gv)
+    n = int(m.sum())
+    if n == 0:
+        raise UserError(
+            f"{name}: no ground-truth pixel left to evaluate under {proto.name} "
+            f"(crop: {proto.crop}, caps: {proto.min_depth}..{proto.max_depth} {proto.report_unit})"
+        )
+    gs, ps = g[m], p[m]
+    ratio = None
+    if median_scaling:
+        try:
+            ratio = median_scale_ratio(gs, ps)
+        except ValueError as e:
+            raise UserError(f"{name}: {e}") from None
+        ps = ps * ratio
+    if proto.clamp_pred:
+        ps = np.clip(ps, proto.min_depth, proto.max_depth)
+    try:
+        metrics = depth_errors(gs, ps) if proto.task == "depth" else dsr_errors(gs, ps)
+    except ValueError as e:
+        raise UserError(f"{name}: {e}") from None
+    return ImageResult(
+        name=name,
+        metrics=metrics,
+        n_pixels=n,
+        ratio=ratio,
+        resized=resized,
+        n_pred_invalid=int((~pv[m]).sum()),
+        crop_box=proto.crop_box(*g.shape),
+        shape=(int(g.shape[0]), int(g.shape[1])),
+    )
+
+
+def summarize(
+    protocol: Protocol | str,
+    results: Sequence[ImageResult] | Iterable[ImageResult],
+    *,
+    median_scaling: bool,
+    method: str = "prediction",
+    unit: str | None = None,
+    degradation: dict[str, Any] | None = None,
+    allow_resize: bool = True,
+    per_image: bool = True,
+) -> dict[str, Any]:
+    """Average per-image results into one JSON-friendly record.
+
+    The record states everything that defines the number: ``protocol``, ``crop`` (rule and the
+    boxes used per image size), ``caps``, ``median_scaling`` (and the ratios' mean / std /
+    median when on), ``unit``, ``n_images``, ``degradation`` (DSR protocols; ``None`` when the
+    prediction came from elsewhere), the averaged ``metrics`` (float64 mean over images) and,
+    when ``per_image``, every image's numbers.
+
+    Raises:
+        UserError: no results.
+    """
+    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    results = list(results)
+    if not results:
+        raise UserError(f"protocol {proto.name}: nothing to evaluate (0 images)")
+    rec: dict[str, Any] = {"method": method}
+    rec.update(proto.describe())
+    boxes = {}
+    for r in results:
+        boxes[f"{r.shape[0]}x{r.shape[1]}"] = list(r.crop_box) if r.crop_box else None
+    rec["crop"]["boxes"] = boxes
+    rec["unit"] = {
+        "input": unit or proto.input_unit,
+        "reported": proto.report_unit,
+        "factor": proto.unit_factor(unit),
+    }
+    rec["median_scaling"] = bool(median_scaling)
+    if median_scaling:
+        ratios = np.array([r.ratio for r in results], dtype=np.float64)
+        rec["median_ratios"] = {
+            "mean": float(ratios.mean()),
+            "std": float(ratios.std()),
+            "median": float(np.median(ratios)),
+        }
+    rec["resize"] = {
+        "allowed": allow_resize,
+        "method": "bilinear, half-pixel centres, no antialias",
+        "n_resized": sum(r.resized for r in results),
+    }
+    if proto.is_dsr or degradation is not None:
+        rec["degradation"] = degradation
+    rec["n_images"] = len(results)
+    rec["n_pixels"] = int(sum(r.n_pixels for r in results))
+    rec["n_pred_invalid"] = int(sum(r.n_pred_invalid for r in results))
+    rec["metrics"] = {
+        k: float(np.mean(np.array([r.metrics[k] for r in results], dtype=np.float64)))
+        for k in proto.metrics
+    }
+    if per_image:
+        rec["per_image"] = [r.to_dict() for r in results]
+    return rec

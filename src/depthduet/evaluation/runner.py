@@ -1,0 +1,424 @@
+"""Evaluate sets of predictions (files, interpolation baselines, a model) under one protocol.
+
+This is what ``depthduet evaluate`` runs: :func:`run_evaluation` takes an
+:class:`EvaluateSettings`, reads every ground-truth map once, evaluates each *row* on it
+(the user's prediction files, the ``bicubic`` / ``nearest`` baselines of the DSR protocols,
+a DSR / monocular model) and returns a JSON-friendly report; :func:`format_table` prints it.
+Every row records the protocol, crop, caps, median scaling, number of images and, for the DSR
+protocols, how the LR input was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from depthduet.errors import UserError
+from depthduet.evaluation.baselines import (
+    DEGRADATIONS,
+    UPSAMPLERS,
+    degradation_record,
+    downsample_depth,
+    fit_to_size,
+    upsample_depth,
+)
+from depthduet.evaluation.predictions import MapSet, match_sets, open_set
+from depthduet.evaluation.protocols import (
+    ImageResult,
+    Protocol,
+    evaluate_image,
+    get_protocol,
+    summarize,
+)
+
+__all__ = ["EvaluateSettings", "resolve_settings", "run_evaluation", "format_table"]
+
+
+@dataclass
+class EvaluateSettings:
+    """Everything ``depthduet evaluate`` needs (also written as YAML next to the JSON).
+
+    Attributes:
+        protocol: protocol name (``depthduet.evaluation.protocols.PROTOCOLS``).
+        gt: ground-truth folder / stack / file.
+        pred: prediction folder / stack / file (``None``: only baselines / model rows).
+        name: label of the prediction row (default: the prediction path's name).
+        median_scaling: per-image median scaling of every row (never implied).
+        allow_resize: resize predictions of another size to the ground truth (bilinear).
+        unit: unit of the values after scaling (``m``/``cm``/``mm`` for metric protocols).
+        gt_scale, pred_scale: stored units per unit (KITTI PNG 256, mm PNG 1000...).
+        gt_key, pred_key: array names inside ``.npz`` / ``.mat`` files.
+        recursive: search sub-folders (names are relative paths without suffix).
+        baselines: interpolation baselines (``bicubic``, ``nearest``), DSR protocols only.
+        scale: DSR factor (needed by baselines and DSR models).
+        lr_from: how the LR input is made: ``bicubic``/``nearest`` from the ground truth, or
+            ``given`` (files in ``lr``); for the prediction row it is only recorded.
+        lr, lr_scale, lr_key: the given LR maps.
+        checkpoint: a trained run / checkpoint to evaluate (DSR or monocular by protocol).
+        model: a shipped pretrained model name (``dsr-x4``, ``mde-driving``...).
+        images: RGB images for a monocular model, matched to the ground truth by name.
+        device: device for model inference.
+        per_image: include every image's numbers in the report.
+    """
+
+    protocol: str = "kitti-eigen"
+    gt: str = ""
+    pred: str | None = None
+    name: str | None = None
+    median_scaling: bool = False
+    allow_resize: bool = True
+    unit: str | None = None
+    gt_scale: float | None = None
+    pred_scale: float | None = None
+    gt_key: str | None = None
+    pred_key: str | None = None
+    recursive: bool = False
+    baselines: list[str] = field(default_factory=list)
+    scale: int | None = None
+    lr_from: str | None = None
+    lr: str | None = None
+    lr_scale: float | None = None
+    lr_key: str | None = None
+    checkpoint: str | None = None
+    model: str | None = None
+    images: str | None = None
+    device: str = "auto"
+    per_image: bool = True
+
+
+def resolve_settings(cfg: EvaluateSettings) -> EvaluateSettings:
+    """A copy with defaults made explicit (``lr_from`` becomes ``bicubic`` when the LR is made
+    here: baselines, or a model under a DSR protocol), for the settings file."""
+    proto = get_protocol(cfg.protocol)
+    makes_lr = bool(cfg.baselines) or (proto.is_dsr and bool(cfg.checkpoint or cfg.model))
+    if cfg.lr_from is None and makes_lr:
+        return dataclasses.replace(cfg, lr_from="bicubic")
+    return dataclasses.replace(cfg)
+
+
+@dataclass
+class _Row:
+    label: str
+    predict: Callable[[int, str, Any], tuple[np.ndarray, np.ndarray | None]]
+    degradation: dict[str, Any] | None
+    notes: list[str] = field(default_factory=list)
+    describe: dict[str, Any] | None = None
+    results: list[ImageResult] = field(default_factory=list)
+    source: Callable[[int, str], str] | None = None  # (gi, gt source) -> name for messages
+
+
+def _check(cfg: EvaluateSettings, proto: Protocol) -> None:
+    if not cfg.gt:
+        raise UserError("--gt: the ground truth is required")
+    if cfg.pred is None and not cfg.baselines and not cfg.checkpoint and not cfg.model:
+        raise UserError("nothing to evaluate: give --pred, --baseline, --checkpoint or --model")
+    if cfg.checkpoint and cfg.model:
+        raise UserError("--checkpoint and --model: give one of them")
+    for b in cfg.baselines:
+        if b not in UPSAMPLERS:
+            raise UserError(f"--baseline {b!r}: known baselines are {', '.join(UPSAMPLERS)}")
+    if cfg.baselines and not proto.is_dsr:
+        raise UserError(
+            f"--baseline: interpolation baselines belong to the DSR protocols, not {proto.name}"
+        )
+    needs_lr = bool(cfg.baselines) or (proto.is_dsr and (cfg.checkpoint or cfg.model))
+    if cfg.lr_from is not None and cfg.lr_from not in (*DEGRADATIONS, "given"):
+        raise UserError(f"--lr-from {cfg.lr_from!r}: expected bicubic, nearest or given")
+    if cfg.lr_from == "given" and not cfg.lr:
+        raise UserError("--lr-from given needs --lr DIR (the LR maps)")
+    if cfg.lr and cfg.lr_from not in (None, "given"):
+        raise UserError(f"--lr given but --lr-from is {cfg.lr_from!r}; use --lr-from given")
+    if needs_lr and cfg.scale is None and not cfg.model:
+        raise UserError("--scale is required for baselines and DSR models")
+    if cfg.scale is not None and cfg.scale < 1:
+        raise UserError(f"--scale {cfg.scale}: must be a positive integer")
+    if cfg.images and proto.is_dsr:
+        raise UserError(f"--images: protocol {proto.name} upsamples depth, it takes no images")
+
+
+def _lr_provider(
+    cfg: EvaluateSettings, gt_set: MapSet, scale: int
+) -> tuple[Callable[[int, Any], tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
+    """LR maps per ground-truth index and the record of how they are made."""
+    lr_from = cfg.lr_from or "bicubic"
+    if lr_from == "given":
+        lr_set = open_set(
+            cfg.lr, scale=cfg.lr_scale, key=cfg.lr_key, recursive=cfg.recursive, what="LR"
+        )
+        pairs = {gi: oi for gi, oi, _ in match_sets(gt_set, lr_set, "LR")}
+
+        def given(gi: int, gt: Any) -> tuple[np.ndarray, np.ndarray]:
+            m = lr_set.read(pairs[gi])
+            return m.values.astype(np.float64), m.valid
+
+        rec = degradation_record("given", scale)
+        rec["lr"] = str(cfg.lr)
+        return given, rec
+
+    cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def made(gi: int, gt: Any) -> tuple[np.ndarray, np.ndarray]:
+        if gi not in cache:
+            cache.clear()
+            cache[gi] = downsample_depth(gt.values, gt.valid, scale, lr_from)
+        return cache[gi]
+
+    return made, degradation_record(lr_from, scale)
+
+
+def _fit_hr(values: np.ndarray, valid: np.ndarray, size: tuple[int, int], scale: int):
+    if abs(values.shape[0] - size[0]) < scale and abs(values.shape[1] - size[1]) < scale:
+        return fit_to_size(values, size), fit_to_size(valid, size)
+    return values, valid
+
+
+def _model_rows(
+    cfg: EvaluateSettings, proto: Protocol, gt_set: MapSet
+) -> list[_Row]:  # pragma: no cover - exercised when the inference modules exist
+    if not (cfg.checkpoint or cfg.model):
+        return []
+    source = cfg.checkpoint or cfg.model
+    if proto.is_dsr:
+        try:
+            from depthduet.inference.dsr import DepthUpsampler
+        except ImportError as e:
+            raise UserError(
+                f"--checkpoint/--model: DSR inference (depthduet.inference.dsr) is not available "
+                f"in this build ({e})"
+            ) from None
+        if cfg.checkpoint:
+            up = DepthUpsampler.from_checkpoint(cfg.checkpoint, device=cfg.device)
+        else:
+            up = DepthUpsampler.from_pretrained(cfg.model, device=cfg.device)
+        if cfg.scale is not None and int(cfg.scale) != up.scale:
+            raise UserError(f"{source}: the model upsamples x{up.scale}, --scale is {cfg.scale}")
+        lr_of, rec = _lr_provider(cfg, gt_set, up.scale)
+
+        def run_dsr(gi: int, name: str, gt: Any) -> tuple[np.ndarray, np.ndarray]:
+            lr, lr_valid = lr_of(gi, gt)
+            out = up.upsample(lr, lr_valid)
+            return _fit_hr(out.values, out.valid, gt.values.shape, up.scale)
+
+        return [_Row(Path(source).name, run_dsr, rec, describe=up.describe())]
+
+    try:
+        from depthduet.inference.mde import DepthPredictor
+    except ImportError as e:
+        raise UserError(
+            f"--checkpoint/--model: monocular inference (depthduet.inference.mde) is not "
+            f"available in this build ({e})"
+        ) from None
+    if not cfg.images:
+        raise UserError("--checkpoint/--model with a monocular protocol needs --images DIR")
+    from depthduet.io import read_image
+
+    pred = (
+        DepthPredictor.from_checkpoint(cfg.checkpoint)
+        if cfg.checkpoint
+        else DepthPredictor.from_pretrained(cfg.model)
+    )
+    images = _image_set(cfg.images, gt_set)
+    notes = []
+    if getattr(pred, "scale_ambiguous", False) and not cfg.median_scaling:
+        notes.append("model is scale-ambiguous; evaluated WITHOUT median scaling as asked")
+
+    def run_mde(gi: int, name: str, gt: Any) -> tuple[np.ndarray, None]:
+        depth, _conf = pred.predict(read_image(images[gi], grey=False))
+        return np.asarray(depth, np.float64), None
+
+    describe = pred.describe() if hasattr(pred, "describe") else {"model": str(source)}
+    return [_Row(Path(source).name, run_mde, None, notes, describe)]
+
+
+def _image_set(folder: str, gt_set: MapSet) -> dict[int, Path]:  # pragma: no cover
+    from depthduet.io import IMAGE_SUFFIXES
+
+    p = Path(folder)
+    if not p.is_dir():
+        raise UserError(f"{p}: --images must be a folder of RGB images")
+    by_name = {}
+    for f in sorted(p.rglob("*") if gt_set.kind == "folder" else p.iterdir()):
+        if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
+            by_name.setdefault(f.relative_to(p).with_suffix("").as_posix(), f)
+    out = {}
+    for gi, name in enumerate(gt_set.names):
+        if name not in by_name:
+            raise UserError(f"{gt_set.sources[gi]}: no image named {name!r} in {p}")
+        out[gi] = by_name[name]
+    return out
+
+
+def run_evaluation(
+    cfg: EvaluateSettings, progress: Callable[[int, int, str], None] | None = None
+) -> dict[str, Any]:
+    """Evaluate every requested row on every ground-truth map.
+
+    Args:
+        cfg: the settings.
+        progress: optional callback ``(i, n, name)`` after each image.
+
+    Returns:
+        ``{"protocol", "protocol_description", "gt", "settings", "results": [row records]}``;
+        each row record is :func:`depthduet.evaluation.protocols.summarize`'s, plus ``notes``.
+
+    Raises:
+        UserError: bad settings, missing / mismatched / unreadable files (naming the file).
+    """
+    proto = get_protocol(cfg.protocol)
+    cfg = resolve_settings(cfg)
+    _check(cfg, proto)
+    proto.unit_factor(cfg.unit)  # validate early
+    gt_set = open_set(
+        cfg.gt, scale=cfg.gt_scale, key=cfg.gt_key, recursive=cfg.recursive, what="ground truth"
+    )
+    rows: list[_Row] = []
+    if cfg.pred is not None:
+        pred_set = open_set(
+            cfg.pred,
+            scale=cfg.pred_scale,
+            key=cfg.pred_key,
+            recursive=cfg.recursive,
+            what="prediction",
+        )
+        pairs = {gi: (oi, name) for gi, oi, name in match_sets(gt_set, pred_set)}
+
+        def from_files(gi: int, name: str, gt: Any) -> tuple[np.ndarray, np.ndarray]:
+            m = pred_set.read(pairs[gi][0])
+            return m.values, m.valid
+
+        rec = None
+        if proto.is_dsr:
+            rec = {
+                "lr_from": cfg.lr_from or "unstated",
+                "scale": cfg.scale,
+                "note": "predictions supplied as files; the degradation is what --lr-from states",
+            }
+        label = cfg.name or Path(cfg.pred).name
+        rows.append(
+            _Row(label, from_files, rec, source=lambda gi, src: pred_set.sources[pairs[gi][0]])
+        )
+    if cfg.baselines:
+        lr_of, rec = _lr_provider(cfg, gt_set, int(cfg.scale))  # type: ignore[arg-type]
+        s = int(cfg.scale)  # type: ignore[arg-type]
+        for method in cfg.baselines:
+
+            def base(gi: int, name: str, gt: Any, method: str = method):
+                lr, lr_valid = lr_of(gi, gt)
+                return upsample_depth(lr, lr_valid, s, gt.values.shape, method)
+
+            full = dict(rec)
+            full.update(degradation_record(rec["lr_from"], s, method))
+            if "lr" in rec:
+                full["lr"] = rec["lr"]
+            rows.append(_Row(f"{method} (baseline)", base, full))
+    rows += _model_rows(cfg, proto, gt_set)
+
+    n = len(gt_set)
+    names = [pairs[gi][1] for gi in range(n)] if cfg.pred is not None else list(gt_set.names)
+    for gi in range(n):
+        gt = gt_set.read(gi)
+        name = names[gi]
+        src = gt_set.sources[gi]
+        for row in rows:
+            values, valid = row.predict(gi, name, gt)
+            row.results.append(
+                evaluate_image(
+                    proto,
+                    gt.values,
+                    values,
+                    gt_valid=gt.valid,
+                    pred_valid=valid,
+                    median_scaling=cfg.median_scaling,
+                    allow_resize=cfg.allow_resize,
+                    unit=cfg.unit,
+                    name=row.source(gi, src) if row.source else f"{src} ({row.label})",
+                )
+            )
+            row.results[-1].name = name
+        if progress is not None:
+            progress(gi + 1, n, name)
+
+    results = []
+    for row in rows:
+        rec = summarize(
+            proto,
+            row.results,
+            median_scaling=cfg.median_scaling,
+            method=row.label,
+            unit=cfg.unit,
+            degradation=row.degradation,
+            allow_resize=cfg.allow_resize,
+            per_image=cfg.per_image,
+        )
+        if row.notes:
+            rec["notes"] = row.notes
+        if row.describe:
+            rec["model"] = row.describe
+        results.append(rec)
+    from depthduet import __version__
+
+    return {
+        "protocol": proto.name,
+        "protocol_description": proto.description,
+        "gt": str(cfg.gt),
+        "pred": cfg.pred,
+        "n_images": n,
+        "depthduet_version": __version__,
+        "results": results,
+    }
+
+
+def _fmt(v: float) -> str:
+    if v == 0 or 1e-3 <= abs(v) < 1e5:
+        return f"{v:.4f}" if abs(v) < 100 else f"{v:.2f}"
+    return f"{v:.3e}"
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """A plain-text table of a :func:`run_evaluation` report (the protocol stated first)."""
+    proto = get_protocol(report["protocol"])
+    first = report["results"][0]
+    caps = first["caps"]
+    unit = first["unit"]["reported"]
+    lines = [
+        f"protocol: {proto.name} - {proto.description}",
+        f"crop: {first['crop']['rule']}",
+        "caps: gt in ({}, {}) {}, predictions clamped: {}".format(
+            caps["gt_min_exclusive"] if caps["gt_min_exclusive"] is not None else "0",
+            caps["gt_max_exclusive"] if caps["gt_max_exclusive"] is not None else "inf",
+            unit,
+            "yes" if caps["clamp_pred"] else "no",
+        ),
+        f"median scaling: {'ON (per image)' if first['median_scaling'] else 'off'}; "
+        f"images: {report['n_images']}; aggregation: {first['aggregation']}",
+    ]
+    keys = list(proto.metrics)
+    heads = [
+        k if proto.task == "depth" or unit in ("disparity", "as-given") else f"{k}[{unit}]"
+        for k in keys
+    ]
+    extra = "lr_from" if proto.is_dsr else ("ratio mean/std" if first["median_scaling"] else "")
+    width = max(12, *(len(r["method"]) for r in report["results"]))
+    header = f"{'method':<{width}}  " + "  ".join(f"{h:>10}" for h in heads)
+    if extra:
+        header += f"  {extra}"
+    lines += [header, "-" * len(header)]
+    for r in report["results"]:
+        line = f"{r['method']:<{width}}  " + "  ".join(f"{_fmt(r['metrics'][k]):>10}" for k in keys)
+        if proto.is_dsr:
+            deg = r.get("degradation") or {}
+            line += f"  {deg.get('lr_from', 'unstated')}"
+            if deg.get("scale"):
+                line += f" x{deg['scale']}"
+        elif r.get("median_ratios"):
+            mr = r["median_ratios"]
+            line += f"  {mr['mean']:.3f} / {mr['std']:.3f}"
+        lines.append(line)
+        for note in r.get("notes", []):
+            lines.append(f"  note: {note}")
+    return "\n".join(lines)
