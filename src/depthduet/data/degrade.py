@@ -110,9 +110,10 @@ class DepthSRPairs(Dataset):
             HR depth range (so it is unit-free); train and test alike.
         hole_prob: probability that each LR pixel is made invalid (random holes).
         train: random crops and horizontal flips.
-        seed: base of the per-sample random generator; sample ``i`` in epoch ``e`` uses
-            ``(seed, e, i)``, so results do not depend on loader workers. Call
-            :meth:`set_epoch` to draw new crops each epoch.
+        seed: base of the per-sample random generator. Evaluation (``train=False``) seeds
+            sample ``i`` with ``(seed, i)``: the same noise / holes every time. Training adds a
+            number drawn from torch's global generator (seeded by the engine, and per worker by
+            the DataLoader), so every epoch sees new crops / flips / noise, reproducibly.
 
     Returns per item: ``lr (1, h, w)``, ``lr_valid (1, h, w)`` bool, ``hr (1, H, W)``,
     ``hr_valid (1, H, W)`` bool, ``image (3, H, W)`` when the base has it, ``scale`` int,
@@ -150,11 +151,6 @@ class DepthSRPairs(Dataset):
         self.hole_prob = float(hole_prob)
         self.train = train
         self.seed = int(seed)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the random stream of ``epoch`` (new crops / flips / noise each epoch)."""
-        self.epoch = int(epoch)
 
     def __len__(self) -> int:
         return len(self.base)  # type: ignore[arg-type]
@@ -192,7 +188,11 @@ class DepthSRPairs(Dataset):
         else:
             valid = torch.isfinite(depth) & (depth > 0)
         depth = torch.where(valid, depth, torch.zeros_like(depth))
-        rng = np.random.default_rng([self.seed, self.epoch, int(index)])
+        if self.train:
+            draw = int(torch.randint(0, 2**31 - 1, (1,)).item())
+            rng = np.random.default_rng([self.seed, draw, int(index)])
+        else:
+            rng = np.random.default_rng([self.seed, int(index)])
         h, w = depth.shape[-2:]
         top, left, ch, cw = self._window(h, w, rng, name)
         hr = depth[:, top : top + ch, left : left + cw]

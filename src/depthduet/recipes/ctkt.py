@@ -77,7 +77,15 @@ __all__ = [
     "RealDepthDataset",
 ]
 
-SOURCES = ("world", "middlebury", "middlebury_depth", "sintel", "folder")
+SOURCES = (
+    "world",
+    "middlebury",
+    "middlebury_depth",
+    "sintel",
+    "folder",
+    "rgbd_folder",
+    "depth_folder",
+)
 
 
 # --------------------------------------------------------------------------------- configuration
@@ -88,7 +96,10 @@ class CTKTData:
     Attributes:
         source: datasets to mix: ``world`` (procedural indoor RGB-D), ``middlebury`` (2001/2003
             RGB-D disparity pairs), ``middlebury_depth`` (2001 disparity, no RGB), ``sintel``
-            (Sintel depth-like maps, no RGB), ``folder`` (``depthduet synth`` output in ``folder``).
+            (Sintel depth-like maps, no RGB), ``folder`` (``depthduet synth`` output in ``folder``),
+            ``rgbd_folder`` (``folder/color`` + ``folder/depth``, see
+            :class:`depthduet.data.folder.RGBDFolderDataset`), ``depth_folder`` (depth maps only,
+            :class:`depthduet.data.folder.DepthFolderDataset`).
         scale: 2, 4, 8 or 16.
         degradation: how LR is made: ``bicubic``, ``nearest`` or ``given`` (``depth_lr`` key).
         crop: HR training patch size (multiple of ``scale``; 0 = whole maps).
@@ -98,7 +109,9 @@ class CTKTData:
         train_size, val_size: number of world samples per split (real sources: all files).
         world_kind: world scene kind (``indoor`` or ``driving``).
         world_height, world_width: world render size (0 = the kind's default).
-        folder: directory for ``source: [folder]``.
+        folder: training directory of the ``folder`` / ``rgbd_folder`` / ``depth_folder`` sources.
+        val_folder: their validation directory ("" = no folder validation).
+        depth_scale: stored value / depth_scale = depth (folder sources; 1000 for mm PNG -> m).
         root: data root for real sources ("" = ``depthduet.paths.data_root()``).
         val_scenes: names of real samples held out for validation (file stems, e.g. ``cones``,
             ``Df_1``).
@@ -117,6 +130,8 @@ class CTKTData:
     world_height: int = 0
     world_width: int = 0
     folder: str = ""
+    val_folder: str = ""
+    depth_scale: float = 1000.0
     root: str = ""
     val_scenes: list[str] = field(default_factory=list)
 
@@ -340,9 +355,11 @@ class RealDepthDataset(Dataset):
         self.kind = kind
         self.files = [f for f in files if (self._stem(f) in wanted) == include]
 
-    @staticmethod
-    def _stem(p: Path) -> str:
-        return p.stem[:-2] if p.stem.endswith("_2") else p.stem
+    def _stem(self, p: Path) -> str:
+        """Scene name: ``cones`` for ``cones_2.mat`` (Middlebury), the file stem otherwise."""
+        if self.kind == "middlebury" and p.stem.endswith("_2"):
+            return p.stem[:-2]
+        return p.stem
 
     def __len__(self) -> int:
         return len(self.files)
@@ -413,25 +430,40 @@ def _world(cfg: CTKTData, split: str, n: int) -> Dataset:
     return WorldDataset(cfg.world_kind, split=split, n=n, cfg=wcfg)
 
 
-def _sources(cfg: CTKTData, train: bool) -> Dataset:
+def _sources(cfg: CTKTData, train: bool) -> Dataset | None:
+    """The base datasets of ``cfg.source`` for one split; ``None`` when validation is empty."""
     parts: list[Dataset] = []
     for src in cfg.source:
         if src == "world":
             n = cfg.train_size if train else cfg.val_size
             if n > 0:
                 parts.append(_world(cfg, "train" if train else "val", n))
-        elif src == "folder":
+        elif src in ("folder", "rgbd_folder", "depth_folder"):
             if not cfg.folder:
-                raise UserError("data.folder: required for data.source [folder]")
-            from depthduet.data.synth_folder import SynthFolderDataset
+                raise UserError(f"data.folder: required for data.source [{src}]")
+            root = cfg.folder if train else cfg.val_folder
+            if not root:
+                continue
+            if src == "folder":
+                from depthduet.data.synth_folder import SynthFolderDataset
 
-            parts.append(SynthFolderDataset(cfg.folder))
+                parts.append(SynthFolderDataset(root))
+            elif src == "rgbd_folder":
+                from depthduet.data.folder import RGBDFolderDataset
+
+                parts.append(RGBDFolderDataset(root, depth_scale=cfg.depth_scale))
+            else:
+                from depthduet.data.folder import DepthFolderDataset
+
+                parts.append(DepthFolderDataset(root, scale=cfg.depth_scale))
         else:
             ds = RealDepthDataset(src, cfg.root or None, cfg.val_scenes, include=not train)
             if len(ds) > 0:
                 parts.append(ds)
     if not parts:
-        raise UserError(f"data: no {'training' if train else 'validation'} samples")
+        if not train:
+            return None
+        raise UserError("data: no training samples")
     return parts[0] if len(parts) == 1 else ConcatDataset(parts)
 
 
@@ -506,8 +538,10 @@ class CTKTRecipe(Recipe):
         """
         d = cfg.data
         seed = cfg.engine.seed
+        train_base = _sources(d, True)
+        assert train_base is not None
         train = DepthSRPairs(
-            _sources(d, True),
+            train_base,
             d.scale,
             d.degradation,
             crop=d.crop or None,
@@ -516,11 +550,11 @@ class CTKTRecipe(Recipe):
             train=True,
             seed=seed,
         )
-        has_val = d.val_size > 0 if d.source == ["world"] else True
+        val_base = _sources(d, False)
         val = None
-        if has_val:
+        if val_base is not None:
             val = DepthSRPairs(
-                _sources(d, False),
+                val_base,
                 d.scale,
                 d.degradation,
                 crop=d.val_crop or None,
