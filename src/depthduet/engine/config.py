@@ -20,19 +20,29 @@ class EngineConfig:
         num_workers: DataLoader worker processes (0 = load in the main process).
         seed: global seed (python, numpy, torch, loader shuffling, worker seeds).
         device: ``auto`` (cuda if present, else cpu), ``cpu``, ``cuda``, ``cuda:1``...
-        precision: ``fp32`` or ``bf16`` (autocast on GPU; ignored on CPU unless forced).
+        precision: ``fp32`` or ``bf16`` (bf16 autocast on CUDA; on CPU training stays fp32 and
+            a log line says so).
         channels_last: use channels-last memory format on GPU.
         grad_clip: max gradient norm per optimiser (0 = off).
         threads: torch intra-op threads on CPU (0 = torch default).
         out_dir: run folder (checkpoints, logs, resolved config).
-        resume: continue from ``out_dir``'s last checkpoint (or a given checkpoint path).
+        resume: ``""`` = start afresh; ``last`` = continue from ``out_dir``'s last checkpoint;
+            or a checkpoint folder / run folder path. Resuming happens at epoch boundaries
+            (checkpoints are written at epoch ends).
         log_every: steps between log lines / CSV rows.
-        val_every: epochs between validations (0 = never).
+        val_every: epochs between validations (0 = never); the last epoch is always validated
+            when there is a validation set and val_every > 0.
         val_batches: cap on validation batches (0 = all).
-        save_every: epochs between checkpoints (the last one is always written).
+        save_every: epochs between checkpoints (0 = only at the end; the end of training always
+            writes one). The best checkpoint is written whenever validation improves.
         tensorboard: also write TensorBoard event files.
         progress: show a tqdm progress bar.
         deterministic: request deterministic torch algorithms.
+        find_unused_parameters: passed to DistributedDataParallel; needed when a network has
+            parameters that receive no gradient in some steps (e.g. a head used only in some
+            rounds). Costs an extra graph traversal per step.
+        dist_backend: process-group backend under torchrun (empty = nccl on GPU, gloo on CPU).
+        drop_last: drop the last incomplete training batch (keeps batch statistics stable).
     """
 
     epochs: int = 10
@@ -56,6 +66,9 @@ class EngineConfig:
     tensorboard: bool = True
     progress: bool = True
     deterministic: bool = False
+    find_unused_parameters: bool = False
+    dist_backend: str = ""
+    drop_last: bool = True
 
     def validate(self) -> None:
         if self.precision not in ("fp32", "bf16"):
@@ -67,8 +80,23 @@ class EngineConfig:
             "round_every",
             "num_workers",
             "val_batches",
+            "val_every",
+            "save_every",
+            "threads",
+            "grad_clip",
         ):
             if getattr(self, k) < 0:
                 raise ValueError(f"engine.{k}: must be >= 0")
         if self.batch_size < 1:
             raise ValueError("engine.batch_size: must be >= 1")
+        if self.log_every < 1:
+            raise ValueError("engine.log_every: must be >= 1")
+        if self.dist_backend not in ("", "nccl", "gloo"):
+            raise ValueError(
+                f"engine.dist_backend: expected '', 'nccl' or 'gloo', got {self.dist_backend!r}"
+            )
+        dev = self.device.strip().lower()
+        if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+            raise ValueError(
+                f"engine.device: expected auto, cpu, cuda or cuda:N, got {self.device!r}"
+            )

@@ -36,12 +36,23 @@ class Recipe(abc.ABC):
         schedulers: name -> LR scheduler, stepped once per epoch by the engine.
         inference_networks: the names needed at test time (e.g. ``["dsr"]``); only these are
             exported for inference.
+        device: the device the engine trains on (set by the engine before the first step;
+            batches arrive already there).
+
+    Optional switches (class attributes, all with backward-compatible defaults):
+        automatic_optimization: when False the engine does not zero, backpropagate, clip or
+            step; ``training_step`` does it itself (``loss`` is then only logged).
+        scheduler_interval: ``"epoch"`` (default) or ``"step"``: when the engine steps
+            :attr:`schedulers`.
     """
 
     name: str = "recipe"
     #: the dataclass of this recipe's whole configuration; it has an ``engine: EngineConfig``
     #: field and a top-level ``recipe: str`` field equal to :attr:`name`.
     config_class: type = object
+    automatic_optimization: bool = True
+    scheduler_interval: str = "epoch"
+    device: torch.device = torch.device("cpu")
 
     def __init__(self) -> None:
         self.networks: dict[str, nn.Module] = {}
@@ -56,7 +67,31 @@ class Recipe(abc.ABC):
         return self._wrapped.get(name, self.networks[name])
 
     def set_wrapped(self, wrapped: dict[str, nn.Module]) -> None:
+        """Called by the engine with the wrapped modules (e.g. DDP); an empty dict unwraps."""
         self._wrapped = dict(wrapped)
+
+    def train(self, mode: bool = True) -> None:
+        """Put the networks in training (``mode=True``) or evaluation mode. The engine calls
+        this before training epochs and validation; override to keep e.g. a frozen network in
+        eval mode."""
+        for module in self.networks.values():
+            module.train(mode)
+
+    @staticmethod
+    def collate(samples: list[dict[str, Any]]) -> dict[str, Any]:
+        """Batch a list of samples (DataLoader ``collate_fn``); default: torch's default_collate.
+        Override as a ``@staticmethod`` (it is sent to loader worker processes)."""
+        return torch.utils.data.default_collate(samples)
+
+    def reduce_mean(self, value: float | torch.Tensor) -> float | torch.Tensor:
+        """Mean of ``value`` over all training processes (identity for one process).
+
+        Use it for round statistics so that every process makes the same decision (e.g. the
+        teacher of the next round, METHOD.md A.3) from the errors over the whole dataset.
+        """
+        from depthduet.engine.distributed import all_reduce_mean
+
+        return all_reduce_mean(value)
 
     # -- construction from configuration (used by ``depthduet train``)
     @classmethod
@@ -76,8 +111,11 @@ class Recipe(abc.ABC):
     def training_step(self, batch: dict[str, Any], state: dict[str, Any]) -> StepOutput:
         """One step on a batch already on the device.
 
-        ``state`` holds ``epoch``, ``step`` (global), ``round`` and anything the recipe put there
-        in :meth:`on_round_start`. Returns a :class:`StepOutput` with ``loss``.
+        ``state`` holds ``epoch`` (0-based), ``step`` (global count of steps done before this
+        one), ``epoch_step``, ``round`` (0-based), ``rank``, ``world_size`` and anything the
+        recipe put there in :meth:`on_round_start` (such entries are saved in checkpoints, so
+        keep them plain: numbers, strings, tensors). Returns a :class:`StepOutput` with ``loss``
+        (and, optionally, floats to log).
         """
 
     @abc.abstractmethod
@@ -91,7 +129,13 @@ class Recipe(abc.ABC):
 
     # -- rounds (METHOD.md A.3 teacher selection; a round is an epoch by default)
     def on_round_start(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Called before each round; returns values to log (e.g. which network teaches)."""
+        """Called before each round; returns values to log (e.g. which network teaches).
+
+        With ``engine.round_every = 0`` a round is an epoch (start before its first step, end
+        after its last one, before validation); with ``round_every = K`` round ``r`` covers
+        global steps ``r*K+1 .. (r+1)*K`` and may span epochs. A round still open when
+        training stops is not ended (resuming continues it). The returned values go to
+        ``rounds.csv``, ``train.log`` and TensorBoard."""
         return {}
 
     def on_round_end(self, state: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,107 @@
+"""``depthduet train``: train a recipe (METHOD A ``ctkt`` or METHOD B ``mutual``) from a YAML."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from depthduet.errors import UserError
+
+HELP = "train a model from a YAML configuration (resumable, single process or torchrun)"
+
+DESCRIPTION = """\
+Train the recipe named by the configuration's top-level `recipe:` key (ctkt = METHOD A depth
+super-resolution, mutual = METHOD B monocular depth, or module.path:ClassName).
+
+key=value arguments override configuration entries (dotted keys, YAML values), e.g.
+engine.epochs=2 engine.batch_size=8 engine.device=cuda engine.precision=bf16.
+
+The run folder (--out, else engine.out_dir, else runs/<config name>) receives config.yaml,
+train.log, train.csv, val.csv, rounds.csv, summary.json, tb/ (TensorBoard) and
+checkpoints/{last,best}/ (one <network>.safetensors per network, state.pt, model.json).
+--resume continues from checkpoints/last at the next epoch boundary; the result is the same as
+an uninterrupted run. Several GPUs or nodes: launch with torchrun, e.g.
+  torchrun --nproc_per_node 4 -m depthduet train --config configs/dsr/world_x4.yaml
+
+Examples:
+  depthduet train --config configs/dsr/world_x4.yaml engine.epochs=2 --out runs/try
+  depthduet train --config runs/try/config.yaml --resume engine.epochs=4
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the command's options."""
+    p.add_argument("--config", required=True, help="YAML file or shipped name (dsr/world_x4)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="configuration overrides")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="last",
+        default=None,
+        metavar="PATH",
+        help="continue from the run folder's last checkpoint (or from PATH)",
+    )
+    p.add_argument("--out", help="run folder (overrides engine.out_dir)")
+
+
+def _recipe_name(path: Path, overrides: list[str]) -> str:
+    from depthduet.config import load_yaml, merge_overrides
+
+    data = merge_overrides(load_yaml(path), [o for o in overrides if o.startswith("recipe=")])
+    name = data.get("recipe")
+    if not name:
+        raise UserError(f"{path}: no top-level 'recipe:' key (e.g. 'recipe: ctkt')")
+    if not isinstance(name, str):
+        raise UserError(f"{path}: 'recipe' must be a string, got {name!r}")
+    return name
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the configuration, build datasets and recipe, train, print where outputs are."""
+    from depthduet.config import load_config, resolve_config_path
+    from depthduet.engine.config import EngineConfig
+    from depthduet.engine.distributed import cleanup_distributed, dist_info
+    from depthduet.engine.trainer import Trainer, seed_everything
+    from depthduet.recipes import get_recipe
+
+    path = resolve_config_path(args.config)
+    overrides = list(args.overrides)
+    for o in overrides:
+        if "=" not in o:
+            raise UserError(f"argument {o!r}: expected key=value (e.g. engine.epochs=2)")
+    cls = get_recipe(_recipe_name(path, overrides))
+    extra = []
+    if args.out:
+        extra.append(f"engine.out_dir={args.out}")
+    if args.resume is not None:
+        extra.append(f"engine.resume={args.resume}")
+    cfg = load_config(cls.config_class, path, overrides + extra)
+    engine = getattr(cfg, "engine", None)
+    if not isinstance(engine, EngineConfig):
+        raise UserError(f"{path}: recipe {cls.__name__} has no 'engine' section")
+    user_set_out = args.out or any(o.startswith("engine.out_dir=") for o in overrides)
+    if not user_set_out and engine.out_dir == EngineConfig().out_dir:
+        engine.out_dir = str(Path("runs") / path.stem)
+    if dist_info().is_main:
+        print(f"depthduet train: recipe {cls.name} from {path}, run folder {engine.out_dir}")
+    try:
+        seed_everything(engine.seed)
+        train_set, val_set = cls.build_datasets(cfg)
+        recipe = cls.from_config(cfg)
+        summary = Trainer(recipe, train_set, val_set, config=cfg).fit()
+    finally:
+        cleanup_distributed()
+    if dist_info().is_main:
+        out = Path(engine.out_dir)
+        print(json.dumps({k: summary[k] for k in _SHOWN}, indent=2))
+        print(f"run folder:      {out}")
+        print(f"config:          {out / 'config.yaml'}")
+        print(f"logs:            {out / 'train.csv'}, {out / 'val.csv'}, {out / 'rounds.csv'}")
+        print(f"last checkpoint: {summary['last_checkpoint']}")
+        if summary.get("best_checkpoint"):
+            print(f"best checkpoint: {summary['best_checkpoint']}")
+    return 0
+
+
+_SHOWN = ("stopped", "epochs", "steps", "best_metric", "best_epoch", "wall_time_s", "samples_per_s")

@@ -1,0 +1,192 @@
+"""Processes and devices: single process, or several through ``torchrun`` + DDP.
+
+``torchrun`` (or any launcher) sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
+``MASTER_PORT``; :func:`init_distributed` reads them and joins the process group when
+``WORLD_SIZE > 1``. Without them everything here is a no-op for one process, so the engine code
+path is the same on a laptop and on a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from depthduet.errors import UserError
+
+__all__ = [
+    "DistInfo",
+    "all_gather_objects",
+    "all_reduce_mean",
+    "all_reduce_sum",
+    "barrier",
+    "cleanup_distributed",
+    "dist_info",
+    "init_distributed",
+    "resolve_device",
+]
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process stands.
+
+    Attributes:
+        rank: global rank (0 = the process that writes files).
+        world_size: number of processes.
+        local_rank: rank on this node (selects the GPU).
+    """
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def distributed(self) -> bool:
+        """True when more than one process takes part."""
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """True on the process that writes logs and checkpoints."""
+        return self.rank == 0
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise UserError(f"environment variable {name}={raw!r}: expected an integer") from None
+
+
+def dist_info() -> DistInfo:
+    """The current process's rank / world size (from the process group if joined, else env)."""
+    if dist.is_available() and dist.is_initialized():
+        return DistInfo(
+            dist.get_rank(), dist.get_world_size(), _env_int("LOCAL_RANK", dist.get_rank())
+        )
+    return DistInfo(_env_int("RANK", 0), _env_int("WORLD_SIZE", 1), _env_int("LOCAL_RANK", 0))
+
+
+def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
+    """Turn ``engine.device`` into a device.
+
+    ``auto`` -> ``cuda:<local_rank>`` when CUDA is available, else ``cpu``; ``cuda`` ->
+    ``cuda:<local_rank>``; explicit ``cuda:N`` / ``cpu`` are kept.
+
+    Raises:
+        UserError: CUDA requested but not available, or an unknown device string.
+    """
+    spec = (spec or "auto").strip().lower()
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(spec)
+    except RuntimeError:
+        raise UserError(
+            f"engine.device: unknown device {spec!r} (use auto, cpu, cuda, cuda:N)"
+        ) from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"engine.device: {spec!r} requested but CUDA is not available")
+        if dev.index is None:
+            dev = torch.device("cuda", local_rank)
+        if dev.index >= torch.cuda.device_count():
+            raise UserError(
+                f"engine.device: {dev} does not exist ({torch.cuda.device_count()} GPU(s))"
+            )
+    elif dev.type != "cpu":
+        raise UserError(f"engine.device: unsupported device type {dev.type!r}")
+    return dev
+
+
+def init_distributed(backend: str = "", device: torch.device | None = None) -> DistInfo:
+    """Join the process group described by the environment, if there is one.
+
+    Args:
+        backend: ``nccl`` / ``gloo``; empty = ``nccl`` for CUDA devices, ``gloo`` otherwise.
+        device: the device this process trains on (for the backend choice and
+            ``torch.cuda.set_device``).
+
+    Returns:
+        The process's :class:`DistInfo` (world size 1 when no launcher set ``WORLD_SIZE``).
+    """
+    info = dist_info()
+    if not info.distributed or dist.is_initialized():
+        return info
+    if not dist.is_available():
+        raise UserError("WORLD_SIZE > 1 but this torch build has no torch.distributed")
+    for var in ("MASTER_ADDR", "MASTER_PORT"):
+        if not os.environ.get(var):
+            raise UserError(
+                f"WORLD_SIZE={info.world_size} but {var} is not set (launch with torchrun)"
+            )
+    if not backend:
+        backend = "nccl" if device is not None and device.type == "cuda" else "gloo"
+    if device is not None and device.type == "cuda":
+        torch.cuda.set_device(device)
+    dist.init_process_group(backend=backend, rank=info.rank, world_size=info.world_size)
+    return dist_info()
+
+
+def cleanup_distributed() -> None:
+    """Leave the process group (safe to call when none was joined)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _active() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def barrier() -> None:
+    """Wait for every process (no-op for one process)."""
+    if _active():
+        dist.barrier()
+
+
+def _reduce_device() -> torch.device:
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
+    """Element-wise sum of a tensor over processes (float64 on return, any shape)."""
+    t = values.detach().to(torch.float64)
+    if not _active():
+        return t
+    t = t.to(_reduce_device())
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t.cpu()
+
+
+def all_reduce_mean(value: float | torch.Tensor) -> float | torch.Tensor:
+    """Mean of a number (or tensor) over processes; returns the input's kind (float or tensor).
+
+    Recipes use it in :meth:`Recipe.on_round_end` so that every process takes the same decision
+    (e.g. which network teaches next, METHOD.md A.3) from statistics over all the data.
+    """
+    if isinstance(value, torch.Tensor):
+        if not _active():
+            return value
+        return (all_reduce_sum(value) / dist.get_world_size()).to(value.dtype).to(value.device)
+    if not _active():
+        return float(value)
+    t = all_reduce_sum(torch.tensor([float(value)]))
+    return float(t[0]) / dist.get_world_size()
+
+
+def all_gather_objects(obj: Any) -> list[Any]:
+    """Every process's ``obj`` (picklable), indexed by rank; ``[obj]`` for one process."""
+    if not _active():
+        return [obj]
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
