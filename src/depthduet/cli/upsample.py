@@ -1,0 +1,239 @@
+"""``depthduet upsample``: depth super-resolution of a file or a folder (METHOD.md A.5)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from depthduet.errors import UserError
+
+HELP = "super-resolve depth maps (any unit, any size) with DSRNet or bicubic"
+
+DESCRIPTION = """\
+Super-resolve depth or disparity maps by 2, 4, 8 or 16 with DSRNet (METHOD A) or bicubic.
+
+INPUT is a depth file (.png .pgm .bmp .tif .pfm .npy .npz .mat .dpt) or a folder of them.
+Maps of any size are processed in overlapping tiles (--tile/--overlap, in input pixels)
+blended with a cosine ramp, so memory stays bounded.
+
+Units: the map is normalised per image from its valid pixels (min..max), so the same
+weights serve 8-bit disparity PNGs, millimetre PNGs and metric float maps; the output is in
+the input's unit and clipped to the input's valid range. Invalid pixels (0, negative,
+NaN/inf) are filled before the network so they never affect valid neighbours; an output
+pixel is invalid iff the input pixel containing it is invalid.
+
+Output: the format follows OUT's suffix (default: the input's format; .bmp/.tif become
+.png). Integer formats store round(value * out-scale): pass e.g. --out-scale 16 to keep
+sub-unit precision. A folder is processed file by file; a bad file is reported and skipped
+and the exit status is 1. Files are written atomically (never half-written). The settings
+are saved as YAML next to the outputs.
+
+Examples:
+  depthduet upsample lr.png --scale 4 -o hr.png --preview hr_preview.png
+  depthduet upsample lr_mm/ --scale 8 --model dsr-x8 -o hr_mm/
+  depthduet upsample d.npz --key depth --scale 4 --checkpoint runs/dsr_x4 -o d_x4.pfm
+  depthduet upsample lr.pfm --scale 4 --baseline bicubic -o bicubic.pfm
+"""
+
+#: input formats that cannot be written: written as PNG instead
+_WRITE_AS = {".bmp": ".png", ".tif": ".png", ".tiff": ".png"}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="INPUT", help="depth file or folder of depth files")
+    p.add_argument(
+        "--scale", type=int, required=True, choices=(2, 4, 8, 16), help="upsampling factor"
+    )
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument(
+        "--model",
+        metavar="NAME",
+        help="shipped weights (dsr-x4, dsr-x8, dsr-x16; default: dsr-x<scale>)",
+    )
+    src.add_argument(
+        "--checkpoint", metavar="PATH", help="run folder, checkpoint folder or .safetensors"
+    )
+    src.add_argument(
+        "--baseline", choices=("bicubic",), help="bicubic interpolation instead of a model"
+    )
+    p.add_argument(
+        "--in-scale",
+        type=float,
+        default=None,
+        metavar="S",
+        help="read: value = stored / S (default 1)",
+    )
+    p.add_argument(
+        "--out-scale",
+        type=float,
+        default=None,
+        metavar="S",
+        help="write: stored = value * S (default: --in-scale, so files keep their units)",
+    )
+    p.add_argument("--key", default=None, help="array name in .npz/.mat input (and output)")
+    p.add_argument(
+        "--invalid", type=float, default=None, metavar="V", help="stored value meaning 'no data'"
+    )
+    p.add_argument(
+        "--format",
+        default=None,
+        metavar="SUFFIX",
+        help="output format for a folder (png, pfm, npy, npz, mat, dpt, pgm)",
+    )
+    p.add_argument(
+        "--preview",
+        default=None,
+        metavar="PNG",
+        help="colour-mapped preview file (a folder when INPUT is a folder)",
+    )
+    p.add_argument("--tile", type=int, default=128, help="tile size in input pixels (0 = no tiles)")
+    p.add_argument("--overlap", type=int, default=16, help="tile context margin in input pixels")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
+
+
+@dataclass
+class UpsampleParams:
+    """What ``depthduet upsample`` was asked to do (saved as YAML next to the outputs)."""
+
+    input: str
+    output: str
+    scale: int
+    model: str | None
+    checkpoint: str | None
+    baseline: str | None
+    in_scale: float | None
+    out_scale: float | None
+    key: str | None
+    invalid: float | None
+    format: str | None
+    preview: str | None
+    tile: int
+    overlap: int
+    device: str
+
+
+def _norm_suffix(fmt: str) -> str:
+    from depthduet.io import DEPTH_SUFFIXES
+
+    s = fmt.lower() if fmt.startswith(".") else f".{fmt.lower()}"
+    if s not in DEPTH_SUFFIXES or s in _WRITE_AS:
+        writable = " ".join(x for x in DEPTH_SUFFIXES if x not in _WRITE_AS)
+        raise UserError(f"--format {fmt}: cannot write this format (choose from {writable})")
+    return s
+
+
+def _build_upsampler(args: argparse.Namespace):  # -> DepthUpsampler
+    from depthduet.inference.dsr import DepthUpsampler
+
+    kw = {"tile": args.tile, "overlap": args.overlap, "device": args.device}
+    if args.tile < 0 or args.overlap < 0:
+        raise UserError("--tile and --overlap must be >= 0")
+    if args.baseline == "bicubic":
+        return DepthUpsampler.bicubic(args.scale, **kw)
+    if args.checkpoint:
+        up = DepthUpsampler.from_checkpoint(args.checkpoint, **kw)
+    else:
+        up = DepthUpsampler.from_pretrained(args.model or f"dsr-x{args.scale}", **kw)
+    if up.scale != args.scale:
+        raise UserError(f"{up.name}: a x{up.scale} model, but --scale {args.scale} was asked")
+    return up
+
+
+def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Namespace) -> str:
+    from depthduet.io import read_depth, write_depth
+
+    t0 = time.perf_counter()
+    lr = read_depth(src, scale=args.in_scale, key=args.key, invalid=args.invalid)
+    hr = up.upsample(lr.values, lr.valid)
+    out_scale = args.out_scale if args.out_scale is not None else args.in_scale
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    write_depth(dst, hr.values, hr.valid, scale=out_scale, key=args.key or "depth")
+    if preview is not None:
+        from depthduet.io import write_image
+        from depthduet.viz import colorize_depth
+
+        preview.parent.mkdir(parents=True, exist_ok=True)
+        write_image(preview, colorize_depth(hr.values, hr.valid))
+    h, w = lr.values.shape
+    dt = time.perf_counter() - t0
+    return f"{src} -> {dst}  ({h}x{w} -> {hr.values.shape[0]}x{hr.values.shape[1]}, {dt:.2f} s)"
+
+
+def _check_distinct(src: Path, dst: Path) -> None:
+    if dst.exists() and src.resolve() == dst.resolve():
+        raise UserError(f"{dst}: output would overwrite the input; choose another -o")
+
+
+def run(args: argparse.Namespace) -> int:
+    from depthduet.config import save_config
+    from depthduet.io import DEPTH_SUFFIXES
+
+    src = Path(args.input)
+    out = Path(args.output)
+    if not src.exists():
+        raise UserError(f"{src}: no such file or folder")
+    fmt = _norm_suffix(args.format) if args.format else None
+    params = UpsampleParams(**{k: getattr(args, k) for k in UpsampleParams.__dataclass_fields__})
+
+    if src.is_file():
+        if out.is_dir() or not out.suffix:
+            suffix = fmt or _WRITE_AS.get(src.suffix.lower(), src.suffix.lower())
+            dst = out / (src.stem + suffix)
+        else:
+            dst = out
+            if dst.suffix.lower() in _WRITE_AS or dst.suffix.lower() not in DEPTH_SUFFIXES:
+                raise UserError(
+                    f"{dst}: cannot write depth as {dst.suffix!r}; use .png .pgm "
+                    ".pfm .npy .npz .mat or .dpt"
+                )
+        _check_distinct(src, dst)
+        up = _build_upsampler(args)
+        print(_process(up, src, dst, Path(args.preview) if args.preview else None, args))
+        save_config(
+            params,
+            dst.with_name(dst.stem + ".upsample.yaml"),
+            extra={"upsampler": up.describe(), "files": {str(src): str(dst)}},
+        )
+        return 0
+
+    # folder -> folder
+    files = sorted(f for f in src.iterdir() if f.is_file() and f.suffix.lower() in DEPTH_SUFFIXES)
+    if not files:
+        raise UserError(f"{src}: no depth files ({' '.join(DEPTH_SUFFIXES)}) in this folder")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder (INPUT is a folder)")
+    if out.resolve() == src.resolve() and fmt is None:
+        raise UserError(f"{out}: output folder is the input folder; choose another -o")
+    up = _build_upsampler(args)
+    out.mkdir(parents=True, exist_ok=True)
+    preview_dir = Path(args.preview) if args.preview else None
+    done: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for f in files:
+        dst = out / (f.stem + (fmt or _WRITE_AS.get(f.suffix.lower(), f.suffix.lower())))
+        prev = preview_dir / f"{f.stem}.png" if preview_dir is not None else None
+        try:
+            _check_distinct(f, dst)
+            print(_process(up, f, dst, prev, args), flush=True)
+            done[str(f)] = str(dst)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # keep going: report the file, fail at the end
+            text = str(e) if isinstance(e, UserError) else f"{type(e).__name__}: {e}"
+            msg = text if str(f) in text else f"{f}: {text}"
+            print(f"depthduet upsample: error: {msg}", file=sys.stderr, flush=True)
+            failed[str(f)] = msg
+    save_config(
+        params,
+        out / "upsample.yaml",
+        extra={"upsampler": up.describe(), "files": done, "failed": failed},
+    )
+    print(f"{len(done)} of {len(files)} files written to {out}")
+    if failed:
+        print(f"depthduet upsample: {len(failed)} file(s) failed", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,330 @@
+"""``depthduet upsample``: files, folders, formats, units, bad files and user errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from depthduet.cli import main
+from depthduet.inference.dsr import DepthUpsampler
+from depthduet.io import read_depth, read_image, write_depth
+from depthduet.models.dbpn import DSRNet
+
+
+def depth_map(h: int = 14, w: int = 11, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    return (1.5 + 0.1 * yy + 0.05 * xx + 0.01 * rng.random((h, w))).astype(np.float32)
+
+
+def test_help_lists_options(capsys) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["upsample", "--help"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    for opt in (
+        "--scale",
+        "--model",
+        "--checkpoint",
+        "--baseline",
+        "--tile",
+        "--overlap",
+        "--preview",
+        "--in-scale",
+        "--out-scale",
+        "--key",
+        "--device",
+    ):
+        assert opt in text
+
+
+def test_file_to_file_bicubic_with_preview(tmp_path: Path) -> None:
+    x = depth_map()
+    x[4:6, 3:5] = 0.0  # a hole
+    src = write_depth(tmp_path / "in.npy", x)
+    out = tmp_path / "res" / "out.pfm"
+    prev = tmp_path / "prev.png"
+    rc = main(
+        [
+            "upsample",
+            str(src),
+            "--scale",
+            "4",
+            "--baseline",
+            "bicubic",
+            "-o",
+            str(out),
+            "--preview",
+            str(prev),
+            "--tile",
+            "8",
+            "--overlap",
+            "2",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert rc == 0
+    got = read_depth(out)
+    ref = DepthUpsampler.bicubic(4, tile=8, overlap=2, device="cpu").upsample(x)
+    np.testing.assert_allclose(got.values, ref.values, rtol=1e-6)
+    np.testing.assert_array_equal(got.valid, np.kron(x > 0, np.ones((4, 4), bool)))
+    assert read_image(prev).shape == (56, 44, 3)
+    params = yaml.safe_load((tmp_path / "res" / "out.upsample.yaml").read_text())
+    assert params["scale"] == 4 and params["upsampler"]["tile"] == 8
+
+
+def test_millimetre_png_keeps_units_and_scales(tmp_path: Path) -> None:
+    mm = np.round(depth_map(12, 12) * 1000).astype(np.float32)
+    mm[0, 0] = 0.0
+    src = write_depth(tmp_path / "mm.png", mm)
+    rc = main(
+        [
+            "upsample",
+            str(src),
+            "--scale",
+            "2",
+            "--baseline",
+            "bicubic",
+            "-o",
+            str(tmp_path / "o1"),
+            "--device",
+            "cpu",
+        ]
+    )
+    assert rc == 0
+    a = read_depth(tmp_path / "o1" / "mm.png")  # default: input's name and format, same units
+    assert a.values.shape == (24, 24)
+    assert 1400 < a.values[a.valid].min() and a.values.max() < 3500
+    assert not a.valid[:2, :2].any() and a.valid[2:, 2:].all()
+    # read in metres, written back in millimetres: the same file up to integer rounding
+    rc = main(
+        [
+            "upsample",
+            str(src),
+            "--scale",
+            "2",
+            "--baseline",
+            "bicubic",
+            "--in-scale",
+            "1000",
+            "-o",
+            str(tmp_path / "o2.png"),
+            "--device",
+            "cpu",
+        ]
+    )
+    assert rc == 0
+    b = read_depth(tmp_path / "o2.png")
+    np.testing.assert_array_equal(a.valid, b.valid)
+    assert np.abs(a.values - b.values).max() <= 1.0
+    # --out-scale 10 stores tenths of a millimetre: finer rounding, same values
+    rc = main(
+        [
+            "upsample",
+            str(src),
+            "--scale",
+            "2",
+            "--baseline",
+            "bicubic",
+            "--out-scale",
+            "10",
+            "-o",
+            str(tmp_path / "o3.png"),
+            "--device",
+            "cpu",
+        ]
+    )
+    c = read_depth(tmp_path / "o3.png", scale=10)
+    assert rc == 0 and np.abs(c.values - a.values).max() <= 0.5 + 1e-3
+
+
+def test_checkpoint_route(tmp_path: Path) -> None:
+    from depthduet.engine.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    net = DSRNet(2, n_feats=8, n_base=4, n_stages=2)
+    run = tmp_path / "run"
+    save_checkpoint(
+        run / "checkpoints" / "best",
+        {"dsr": net.state_dict()},
+        None,
+        {"recipe": "ctkt", "config": {}, "inference_networks": ["dsr"]},
+    )
+    src = write_depth(tmp_path / "d.npz", depth_map(), key="depth")
+    out = tmp_path / "d_x2.npz"
+    rc = main(
+        [
+            "upsample",
+            str(src),
+            "--scale",
+            "2",
+            "--checkpoint",
+            str(run),
+            "-o",
+            str(out),
+            "--key",
+            "depth",
+            "--tile",
+            "0",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert rc == 0
+    ref = DepthUpsampler(net, 2, tile=0, device="cpu").upsample(depth_map())
+    np.testing.assert_allclose(read_depth(out, key="depth").values, ref.values, rtol=1e-6)
+    # asking a x2 checkpoint for x4
+    assert (
+        main(["upsample", str(src), "--scale", "4", "--checkpoint", str(run), "-o", str(out)]) == 2
+    )
+
+
+def test_folder_with_corrupt_file(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    write_depth(src / "a.npy", depth_map(9, 7))
+    write_depth(src / "b.png", np.round(depth_map(8, 8) * 100))
+    (src / "c.pfm").write_bytes(b"PF\n3 3\n-1.0\n" + b"\x00" * 5)  # truncated
+    (src / "notes.txt").write_text("not a depth map")
+    out = tmp_path / "out"
+    prev = tmp_path / "prev"
+    rc = main(
+        [
+            "upsample",
+            str(src),
+            "--scale",
+            "2",
+            "--baseline",
+            "bicubic",
+            "-o",
+            str(out),
+            "--preview",
+            str(prev),
+            "--device",
+            "cpu",
+        ]
+    )
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "c.pfm" in err and "1 file(s) failed" in err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["a.npy", "b.png", "upsample.yaml"]  # nothing half-written, no temp files
+    assert read_depth(out / "a.npy").values.shape == (18, 14)
+    assert sorted(p.name for p in prev.iterdir()) == ["a.png", "b.png"]
+    params = yaml.safe_load((out / "upsample.yaml").read_text())
+    assert list(params["failed"]) == [str(src / "c.pfm")]
+    # --format converts the whole folder
+    rc = main(
+        [
+            "upsample",
+            str(src),
+            "--scale",
+            "2",
+            "--baseline",
+            "bicubic",
+            "-o",
+            str(tmp_path / "pfm"),
+            "--format",
+            "pfm",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert rc == 1 and (tmp_path / "pfm" / "b.pfm").is_file()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["missing.png", "--scale", "2", "-o", "o.png"], "no such file"),
+        (["IN", "--scale", "4", "--model", "dsr-x3", "-o", "o.npy"], "available"),
+        (["IN", "--scale", "2", "-o", "o.npy"], "dsr-x2"),
+        (["IN", "--scale", "2", "--checkpoint", "nowhere", "-o", "o.npy"], "not found"),
+        (["IN", "--scale", "2", "--baseline", "bicubic", "-o", "o.bmp"], "cannot write"),
+        (["IN", "--scale", "2", "--baseline", "bicubic", "-o", "IN"], "overwrite"),
+        (["IN", "--scale", "2", "--baseline", "bicubic", "-o", "o.npy", "--tile", "10"], "tile"),
+        (["IN", "--scale", "2", "--baseline", "bicubic", "-o", "x/", "--format", "jpg"], "format"),
+    ],
+)
+def test_user_errors(tmp_path: Path, capsys, argv: list[str], message: str) -> None:
+    src = write_depth(tmp_path / "in.npy", depth_map())
+    argv = [
+        str(src) if a == "IN" else (str(tmp_path / a) if a.startswith("o") else a) for a in argv
+    ]
+    assert main(["upsample", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "depthduet upsample: error:" in err and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_empty_folder_and_conflicting_sources(tmp_path: Path, capsys) -> None:
+    (tmp_path / "empty").mkdir()
+    assert (
+        main(
+            [
+                "upsample",
+                str(tmp_path / "empty"),
+                "--scale",
+                "2",
+                "--baseline",
+                "bicubic",
+                "-o",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
+    assert "no depth files" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(
+            [
+                "upsample",
+                "x.png",
+                "--scale",
+                "2",
+                "--model",
+                "dsr-x2",
+                "--baseline",
+                "bicubic",
+                "-o",
+                "y.png",
+            ]
+        )
+    assert e.value.code == 2
+
+
+@pytest.mark.realdata
+def test_middlebury_mat_bicubic(data_root: Path, tmp_path: Path) -> None:
+    src = data_root / "middlebury_2001_depth" / "Df_59.mat"
+    if not src.is_file():
+        pytest.skip("Df_59.mat not in the sample data")
+    out = tmp_path / "df.npy"
+    assert (
+        main(
+            [
+                "upsample",
+                str(src),
+                "--scale",
+                "2",
+                "--baseline",
+                "bicubic",
+                "-o",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
+    lr, hr = read_depth(src), read_depth(out)
+    assert hr.values.shape == (2 * lr.values.shape[0], 2 * lr.values.shape[1])
+    np.testing.assert_array_equal(hr.valid, np.kron(lr.valid, np.ones((2, 2), bool)))
+    # 2x2 block means of the result stay close to the input (bicubic is nearly mean-preserving)
+    blocks = hr.values.reshape(lr.values.shape[0], 2, lr.values.shape[1], 2).mean(axis=(1, 3))
+    m = lr.valid
+    assert np.median(np.abs(blocks[m] - lr.values[m])) < 0.05 * np.median(lr.values[m])
