@@ -452,17 +452,14 @@ def evaluate_image(
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     g = _as_2d(gt, "ground truth", name).astype(np.float64)
     p = _as_2d(pred, "prediction", name).astype(np.float64)
-    gv = (
-        np.isfinite(g) & (g > 0)
-        if gt_valid is None
-        else _as_2d(gt_valid, "gt validity", name).astype(bool) & np.isfinite(g)
-    )
+    gv = np.isfinite(g) & (g > 0) if gt_valid is None else _as_2d(gt_valid, "gt validity", name)
     if gv.shape != g.shape:
         raise UserError(f"{name}: gt validity is {gv.shape} but ground truth is {g.shape}")
+    gv = gv.astype(bool) & np.isfinite(g)
     pv = np.isfinite(p) if pred_valid is None else _as_2d(pred_valid, "pred validity", name)
-    pv = pv.astype(bool) & np.isfinite(p)
     if pv.shape != p.shape:
         raise UserError(f"{name}: pred validity is {pv.shape} but prediction is {p.shape}")
+    pv = pv.astype(bool) & np.isfinite(p)
     p = np.where(pv, p, 0.0)
     g = np.where(gv, g, 0.0)
     resized = False
