@@ -1,0 +1,281 @@
+"""Rendering of the procedural world: camera views, stereo, LiDAR and sensor effects.
+
+:func:`render_sequence` is the entry point: one seed gives one static scene, a smooth camera
+trajectory of ``cfg.frames`` frames, the stereo right view and the LiDAR scan of each frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from depthduet.data.world.config import WorldConfig, check_kind
+from depthduet.data.world.primitives import RayGrid, cast
+from depthduet.data.world.scenes import Scene, build_driving, build_indoor
+from depthduet.data.world.textures import albedo, shade, sky_colour
+from depthduet.errors import UserError
+
+__all__ = [
+    "build_scene",
+    "intrinsics",
+    "lidar_scan",
+    "render_sequence",
+    "render_view",
+    "sensor_depth",
+    "tof_capture",
+]
+
+
+def intrinsics(cfg: WorldConfig) -> np.ndarray:
+    """Pinhole ``K`` ``(3, 3)`` float64 of a resolved config (square pixels, centred)."""
+    f = cfg.focal()
+    assert cfg.width is not None and cfg.height is not None
+    return np.array(
+        [[f, 0.0, (cfg.width - 1) / 2.0], [0.0, f, (cfg.height - 1) / 2.0], [0.0, 0.0, 1.0]]
+    )
+
+
+def build_scene(kind: str, seed: int, cfg: WorldConfig) -> Scene:
+    """The scene and camera trajectory of ``(kind, seed)`` (deterministic)."""
+    check_kind(kind)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0 if kind == "indoor" else 1]))
+    build = build_indoor if kind == "indoor" else build_driving
+    return build(rng, frames=cfg.frames, speed=cfg.speed_scale)
+
+
+def render_view(
+    scene: Scene, K: np.ndarray, T_world_cam: np.ndarray, height: int, width: int
+) -> dict[str, np.ndarray]:
+    """Ray-cast one pinhole view.
+
+    Args:
+        scene: the world.
+        K: ``(3, 3)`` intrinsics in pixels.
+        T_world_cam: ``(4, 4)`` camera-to-world pose (OpenCV camera axes).
+        height, width: image size.
+
+    Returns:
+        ``image`` ``(H, W, 3)`` float32 in [0, 1]; ``depth`` ``(H, W)`` float32 z-depth in metres
+        (0 where no surface, e.g. sky); ``ids`` ``(H, W)`` int32 primitive index (-1 = none);
+        ``cos`` ``(H, W)`` float32 ``|cos|`` of the angle between view ray and surface normal.
+    """
+    g = RayGrid.pinhole(K, T_world_cam, height, width)
+    t, ids, rects = cast(scene.prims, g)
+    hit = np.isfinite(t)
+    img = np.empty((height, width, 3), np.float32)
+    cosang = np.zeros((height, width), np.float32)
+    f = float(K[0, 0])
+    for i, sl in enumerate(rects):
+        if sl is None:
+            continue
+        sub_ids = ids[sl]
+        m = sub_ids == i
+        if not m.any():
+            continue
+        tt = t[sl][m]
+        d = np.stack([g.dx[sl][m], g.dy[sl][m], g.dz[sl][m]], 1)
+        p = g.origin[None].astype(np.float32) + tt[:, None] * d
+        prim = scene.prims[i]
+        n, uv = prim.surface(p.astype(np.float64))
+        n = n.astype(np.float32)
+        col = shade(
+            albedo(scene.mats[prim.material], uv, tt / f),
+            n,
+            scene.sun,
+            scene.ambient,
+            scene.sun_gain,
+        )
+        img[sl][m] = col
+        cosang[sl][m] = np.abs(np.sum(n * d, 1)) / np.linalg.norm(d, axis=1)
+    if not hit.all():
+        d = np.stack([g.dx[~hit], g.dy[~hit], g.dz[~hit]], 1)
+        img[~hit] = sky_colour(d, scene.horizon, scene.zenith)
+    depth = np.where(hit, t, 0.0).astype(np.float32)
+    return {"image": np.clip(img, 0.0, 1.0), "depth": depth, "ids": ids, "cos": cosang}
+
+
+def lidar_scan(
+    scene: Scene,
+    K: np.ndarray,
+    T_world_cam: np.ndarray,
+    view: dict[str, np.ndarray],
+    cfg: WorldConfig,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Sparse LiDAR depth in the camera image, ``(H, W)`` float32 metres (0 = no return).
+
+    A scanner ``cfg.lidar_height`` metres above the camera (same orientation) fires
+    ``cfg.lidar_beams`` elevations (``cfg.lidar_fov_deg``) x azimuth steps
+    (``cfg.lidar_az_res_deg``) over the camera's field of view and ray-casts the world from its
+    own origin, so it has its own occlusions (surfaces the camera sees but the scanner does not
+    get no return). Each hit is projected into the camera; it is kept only if the camera's pixel
+    there shows the same primitive at a consistent depth (so returns hidden from the camera are
+    dropped). The stored value is the camera's depth at that pixel centre, i.e. the beam is
+    snapped to the pixel grid by at most half a pixel, plus Gaussian noise ``cfg.lidar_noise``.
+
+    Args:
+        scene: the world.
+        K, T_world_cam: the camera.
+        view: :func:`render_view` output of that camera (``depth`` and ``ids`` are used).
+        cfg: resolved world config.
+        rng: noise generator (needed when ``cfg.lidar_noise > 0``).
+    """
+    depth, ids = view["depth"], view["ids"]
+    h, w = depth.shape
+    out = np.zeros((h, w), np.float32)
+    if cfg.lidar_beams <= 0:
+        return out
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    # angular extent of the camera (plus a margin for the scanner offset)
+    az_half = math.atan(max(cx + 0.5, w - 0.5 - cx) / fx) + math.radians(2.0)
+    el_lo_cam = -math.atan((h - 0.5 - cy) / fy) - math.radians(4.0)
+    el_hi_cam = math.atan((cy + 0.5) / fy) + math.radians(4.0)
+    lo, hi = (math.radians(a) for a in cfg.lidar_fov_deg)
+    el = np.linspace(lo, hi, cfg.lidar_beams) if cfg.lidar_beams > 1 else np.array([lo])
+    el = el[(el >= el_lo_cam) & (el <= el_hi_cam)]
+    if len(el) == 0:
+        return out
+    step = math.radians(cfg.lidar_az_res_deg)
+    n_az = int(az_half // step)
+    az = np.arange(-n_az, n_az + 1) * step
+    R = T_world_cam[:3, :3]
+    offset = np.array([0.0, -cfg.lidar_height, 0.0])  # scanner position in the camera frame
+    g = RayGrid.spherical(T_world_cam[:3, 3] + R @ offset, R, el, az)
+    t, hid, _ = cast(scene.prims, g)
+    ok = np.isfinite(t) & (t <= cfg.lidar_max_range)
+    dirs = np.stack(
+        [
+            np.cos(el)[:, None] * np.sin(az)[None],
+            np.broadcast_to(-np.sin(el)[:, None], t.shape),
+            np.cos(el)[:, None] * np.cos(az)[None],
+        ],
+        -1,
+    )[ok]
+    X = t[ok][:, None] * dirs + offset[None]  # camera-frame points
+    Z = X[:, 2]
+    front = Z > 1e-3
+    X, Z, pid = X[front], Z[front], hid[ok][front]
+    u = np.rint(fx * X[:, 0] / Z + cx).astype(np.int64)
+    v = np.rint(fy * X[:, 1] / Z + cy).astype(np.int64)
+    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
+    u, v, Z, pid = u[inside], v[inside], Z[inside], pid[inside]
+    D = depth[v, u]
+    same = (ids[v, u] == pid) & (np.abs(Z - D) <= 0.05 + 0.05 * D)
+    u, v, D = u[same], v[same], D[same]
+    if cfg.lidar_noise > 0:
+        if rng is None:
+            raise UserError("lidar_scan: lidar_noise > 0 needs a random generator")
+        D = D + rng.normal(0.0, cfg.lidar_noise, D.shape).astype(np.float32)
+        D = np.maximum(D, 1e-3)
+    out[v, u] = D
+    return out
+
+
+def sensor_depth(
+    view: dict[str, np.ndarray], cfg: WorldConfig, rng: np.random.Generator
+) -> np.ndarray:
+    """A depth-camera capture of a view, ``(H, W)`` float32 metres (0 = hole).
+
+    Noise with std ``cfg.depth_noise * z**2`` (Kinect-like growth with distance) and holes where
+    the surface is seen at a grazing angle (``|cos| < cfg.grazing_cos``) and where there is no
+    surface.
+    """
+    d = view["depth"].copy()
+    if cfg.depth_noise > 0:
+        d = d + rng.normal(0.0, 1.0, d.shape).astype(np.float32) * cfg.depth_noise * d * d
+    hole = view["depth"] <= 0
+    if cfg.grazing_cos > 0:
+        hole |= view["cos"] < cfg.grazing_cos
+    d[hole] = 0.0
+    return np.maximum(d, 0.0).astype(np.float32)
+
+
+def tof_capture(depth: np.ndarray, scale: int) -> np.ndarray:
+    """ToF-like low-resolution capture: mean of each ``scale x scale`` block of valid depth.
+
+    Blocks with fewer than half valid pixels are holes (0). Returns ``(H // s, W // s)`` float32.
+    """
+    h, w = depth.shape
+    hs, ws = h // scale, w // scale
+    b = depth[: hs * scale, : ws * scale].reshape(hs, scale, ws, scale)
+    valid = b > 0
+    cnt = valid.sum((1, 3))
+    mean = np.where(cnt > 0, b.sum((1, 3)) / np.maximum(cnt, 1), 0.0)
+    return np.where(cnt * 2 >= scale * scale, mean, 0.0).astype(np.float32)
+
+
+def render_sequence(
+    kind: str,
+    seed: int,
+    cfg: WorldConfig | None = None,
+    *,
+    stereo_frames: list[int] | None = None,
+    lidar_frames: list[int] | None = None,
+) -> dict:
+    """Render a sequence of a static world seen by a moving camera.
+
+    Args:
+        kind: ``"indoor"`` or ``"driving"``.
+        seed: scene seed (the same seed always gives the same arrays).
+        cfg: world settings (``None``: defaults); ``None`` fields take the kind's defaults.
+        stereo_frames: frames whose right view is rendered (default: all if ``cfg.stereo``).
+        lidar_frames: frames with a LiDAR scan (default: all if ``cfg.lidar_beams > 0``).
+
+    Returns:
+        A dict of numpy arrays (F = ``cfg.frames``, target frame ``F // 2``):
+        ``images`` ``(F, H, W, 3)`` float32 [0, 1]; ``depths`` ``(F, H, W)`` float32 metres,
+        0 = none; ``K`` ``(3, 3)``; ``poses`` ``(F, 4, 4)`` camera-to-world; ``baseline``
+        (metres); ``right`` ``(S, H, W, 3)`` and ``right_depths`` ``(S, H, W)`` for
+        ``stereo_frames`` (indices in ``right_frames``); ``lidar`` ``(L, H, W)`` for
+        ``lidar_frames`` (``lidar_frames``); ``sensor`` ``(F, H, W)`` when sensor effects are on;
+        ``tof`` ``(F, H//s, W//s)`` when ``cfg.tof_scale > 1``; ``cos`` ``(F, H, W)`` (|cos| of
+        the incidence angle); ``target`` (int); ``scene`` (the :class:`Scene`); ``cfg`` (resolved).
+    """
+    cfg = (cfg or WorldConfig()).resolved(kind)
+    scene = build_scene(kind, seed, cfg)
+    K = intrinsics(cfg)
+    F = cfg.frames
+    h, w = int(cfg.height or 0), int(cfg.width or 0)
+    assert cfg.baseline is not None
+    if stereo_frames is None:
+        stereo_frames = list(range(F)) if cfg.stereo else []
+    if lidar_frames is None:
+        lidar_frames = list(range(F)) if cfg.lidar_beams > 0 else []
+    for name, fr in (("stereo_frames", stereo_frames), ("lidar_frames", lidar_frames)):
+        if any(not 0 <= k < F for k in fr):
+            raise UserError(f"render_sequence: {name} {fr} outside 0..{F - 1}")
+    noise_rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
+    views = [render_view(scene, K, scene.poses[k], h, w) for k in range(F)]
+    out: dict = {
+        "images": np.stack([v["image"] for v in views]),
+        "depths": np.stack([v["depth"] for v in views]),
+        "cos": np.stack([v["cos"] for v in views]),
+        "K": K,
+        "poses": scene.poses.copy(),
+        "baseline": float(cfg.baseline),
+        "target": F // 2,
+        "kind": kind,
+        "seed": int(seed),
+        "scene": scene,
+        "cfg": cfg,
+    }
+    right_shift = np.eye(4)
+    right_shift[0, 3] = cfg.baseline
+    rights = [render_view(scene, K, scene.poses[k] @ right_shift, h, w) for k in stereo_frames]
+    out["right"] = (
+        np.stack([r["image"] for r in rights]) if rights else np.zeros((0, h, w, 3), np.float32)
+    )
+    out["right_depths"] = (
+        np.stack([r["depth"] for r in rights]) if rights else np.zeros((0, h, w), np.float32)
+    )
+    out["right_frames"] = np.asarray(stereo_frames, np.int64)
+    lid = [lidar_scan(scene, K, scene.poses[k], views[k], cfg, noise_rng) for k in lidar_frames]
+    out["lidar"] = np.stack(lid) if lid else np.zeros((0, h, w), np.float32)
+    out["lidar_frames"] = np.asarray(lidar_frames, np.int64)
+    if cfg.depth_noise > 0 or cfg.grazing_cos > 0:
+        out["sensor"] = np.stack([sensor_depth(v, cfg, noise_rng) for v in views])
+    if cfg.tof_scale > 1:
+        src = out.get("sensor", out["depths"])
+        out["tof"] = np.stack([tof_capture(d, cfg.tof_scale) for d in src])
+    return out
