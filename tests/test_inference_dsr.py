@@ -181,7 +181,7 @@ def test_from_checkpoint_run_folder_and_file(tmp_path) -> None:
     run = tmp_path / "run"
     info = {
         "recipe": "ctkt",
-        "config": {"model": {"scale": 2, "norm": "percentile", "pct": [2.0, 98.0]}},
+        "config": {"model": {"norm": "percentile", "norm_pct": [2.0, 98.0]}},
         "inference_networks": ["dsr"],
     }
     save_checkpoint(

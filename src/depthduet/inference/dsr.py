@@ -252,8 +252,8 @@ class DepthUpsampler:
             **kwargs: :class:`DepthUpsampler` settings (tile, overlap, device...).
 
         The network's sizes are read from the weights (:func:`infer_dsrnet_arch`); the
-        normalisation (``norm``, ``pct``) from the checkpoint's configuration when it names one
-        (default ``minmax``).
+        normalisation from the checkpoint's configuration (``model.norm``, ``model.norm_pct`` of
+        ``depthduet.recipes.ctkt``) when it names one (default ``minmax``).
         """
         from depthduet.engine.checkpoint import load_checkpoint, read_model_info, resolve_checkpoint
 
@@ -274,8 +274,11 @@ class DepthUpsampler:
             config, weights = load_checkpoint(ckpt, [network])
         state = next(iter(weights.values()))
         net = load_dsrnet_state(state, source=str(ckpt))
-        norm = _lookup(config, "norm")
-        pct = _lookup(config, "pct")
+        model_cfg = config.get("model") if isinstance(config.get("model"), dict) else config
+        norm = _lookup(model_cfg, "norm")
+        pct = _lookup(model_cfg, "norm_pct")
+        if pct is None:
+            pct = _lookup(model_cfg, "pct")
         if isinstance(norm, str) and norm in ("minmax", "percentile"):
             kwargs.setdefault("norm", norm)
         if isinstance(pct, list | tuple) and len(pct) == 2:
