@@ -20,8 +20,9 @@ is "mod-cropped"):
     of the centre for even ``s``. No averaging, so sensor-like aliasing is kept. The offset is
     fixed (not random) so results are reproducible.
 
-Both are computed by :func:`depthduet.data.degrade.downsample` (the degradation used for
-training, so evaluation and training share one definition), on float32 values. With invalid
+``bicubic`` is computed by :func:`depthduet.data.degrade.downsample` (the degradation used for
+training, so evaluation and training share one definition), on float32 values; ``nearest`` is
+the same sampling as there, done here in float64 so that it is exact. With invalid
 pixels (holes) the bicubic degradation is a normalised convolution ``lr = down(v * m) /
 down(m)``, valid where ``down(m) > 0.5``; for ``nearest`` the LR pixel is valid when its sample
 is.
@@ -103,6 +104,10 @@ def downsample_depth(
     h, w = H // s, W // s
     if h < 1 or w < 1:
         raise UserError(f"a {H}x{W} map is smaller than one {s}x{s} block")
+    if method == "nearest":  # exact in float64 (degrade.downsample would round to float32)
+        o = s // 2
+        lr_valid = m[o::s, o::s][:h, :w]
+        return np.where(lr_valid, v[o::s, o::s][:h, :w], 0.0), lr_valid
     crop = (slice(0, h * s), slice(0, w * s))
     lr, lr_valid = downsample(
         torch.from_numpy(v[crop].astype(np.float32))[None],

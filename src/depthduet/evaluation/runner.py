@@ -92,10 +92,13 @@ class EvaluateSettings:
 
 
 def resolve_settings(cfg: EvaluateSettings) -> EvaluateSettings:
-    """A copy with defaults made explicit (``lr_from`` becomes ``bicubic`` when the LR is made
-    here: baselines, or a model under a DSR protocol), for the settings file."""
+    """A copy with defaults made explicit, for the settings file: an unset ``lr_from`` becomes
+    ``given`` when ``lr`` is set, else ``bicubic`` when the LR is made here (baselines, or a
+    model under a DSR protocol)."""
     proto = get_protocol(cfg.protocol)
     makes_lr = bool(cfg.baselines) or (proto.is_dsr and bool(cfg.checkpoint or cfg.model))
+    if cfg.lr_from is None and cfg.lr:
+        return dataclasses.replace(cfg, lr_from="given")
     if cfg.lr_from is None and makes_lr:
         return dataclasses.replace(cfg, lr_from="bicubic")
     return dataclasses.replace(cfg)
@@ -126,15 +129,14 @@ def _check(cfg: EvaluateSettings, proto: Protocol) -> None:
         raise UserError(
             f"--baseline: interpolation baselines belong to the DSR protocols, not {proto.name}"
         )
-    needs_lr = bool(cfg.baselines) or (proto.is_dsr and (cfg.checkpoint or cfg.model))
     if cfg.lr_from is not None and cfg.lr_from not in (*DEGRADATIONS, "given"):
         raise UserError(f"--lr-from {cfg.lr_from!r}: expected bicubic, nearest or given")
     if cfg.lr_from == "given" and not cfg.lr:
         raise UserError("--lr-from given needs --lr DIR (the LR maps)")
     if cfg.lr and cfg.lr_from not in (None, "given"):
         raise UserError(f"--lr given but --lr-from is {cfg.lr_from!r}; use --lr-from given")
-    if needs_lr and cfg.scale is None and not cfg.model:
-        raise UserError("--scale is required for baselines and DSR models")
+    if cfg.baselines and cfg.scale is None:
+        raise UserError("--baseline needs --scale (the DSR factor)")
     if cfg.scale is not None and cfg.scale < 1:
         raise UserError(f"--scale {cfg.scale}: must be a positive integer")
     if cfg.images and proto.is_dsr:
@@ -177,9 +179,7 @@ def _fit_hr(values: np.ndarray, valid: np.ndarray, size: tuple[int, int], scale:
     return values, valid
 
 
-def _model_rows(
-    cfg: EvaluateSettings, proto: Protocol, gt_set: MapSet
-) -> list[_Row]:  # pragma: no cover - exercised when the inference modules exist
+def _model_rows(cfg: EvaluateSettings, proto: Protocol, gt_set: MapSet) -> list[_Row]:
     if not (cfg.checkpoint or cfg.model):
         return []
     source = cfg.checkpoint or cfg.model
@@ -235,7 +235,7 @@ def _model_rows(
     return [_Row(Path(source).name, run_mde, None, notes, describe)]
 
 
-def _image_set(folder: str, gt_set: MapSet) -> dict[int, Path]:  # pragma: no cover
+def _image_set(folder: str, gt_set: MapSet) -> dict[int, Path]:
     from depthduet.io import IMAGE_SUFFIXES
 
     p = Path(folder)
