@@ -1,0 +1,225 @@
+"""The `info`, `convert` and `show` commands: outputs, help texts, exit status 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from depthduet import io
+from depthduet.cli import main
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    rc = main(argv)
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err
+
+
+def _stderr_one_line(err: str, *needles: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+# ------------------------------------------------------------------ help
+
+
+def test_top_level_help_lists_commands() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "depthduet", "--help"], capture_output=True, text=True, check=True
+    )
+    for cmd in ("info", "convert", "show"):
+        assert cmd in r.stdout
+
+
+@pytest.mark.parametrize("cmd", ["info", "convert", "show"])
+def test_command_help(cmd: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main([cmd, "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: depthduet {cmd}")
+    assert "examples:" in out
+
+
+# ------------------------------------------------------------------ info
+
+
+def test_info_json_reports_datasets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "motorcycle").mkdir()
+    (tmp_path / "motorcycle" / "a.npz").write_bytes(b"x")
+    (tmp_path / "kitti" / "odometry06").mkdir(parents=True)
+    monkeypatch.setenv("DEPTHDUET_DATA", str(tmp_path))
+    rc, out, _ = _run(["info", "--json"], capsys)
+    assert rc == 0
+    info = json.loads(out)
+    assert info["data_root"] == str(tmp_path)
+    assert info["datasets"]["motorcycle"] == {
+        "present": True,
+        "files": 1,
+        "what": info["datasets"]["motorcycle"]["what"],
+    }
+    assert info["datasets"]["kitti/odometry06"]["present"] is True
+    assert info["datasets"]["sintel_depth"]["present"] is False
+    assert isinstance(info["device"]["cuda_available"], bool)
+    assert info["threads"]["torch_intra_op"] >= 1
+    assert info["packages"]["torch"] and info["packages"]["numpy"]
+    rc, out, _ = _run(["info"], capsys)
+    assert rc == 0 and "device:" in out and "motorcycle" in out and "missing" in out
+
+
+# ------------------------------------------------------------------ convert
+
+
+def test_convert_tum_png_to_pfm_and_back_to_mm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stored = np.array([[0, 5000, 7500], [10000, 46655, 5]], np.uint16)  # TUM: /5000 = metres
+    Image.fromarray(stored).save(tmp_path / "tum.png")
+    rc, out, err = _run(
+        ["convert", str(tmp_path / "tum.png"), str(tmp_path / "m.pfm"), "--in-scale", "5000"],
+        capsys,
+    )
+    assert rc == 0, err
+    assert "5 valid" in out
+    np.testing.assert_allclose(
+        io.read_pfm(tmp_path / "m.pfm"), stored / 5000.0, rtol=1e-6
+    )  # invalid stays 0
+    params = yaml.safe_load((tmp_path / "m.pfm.yaml").read_text())
+    assert params["in_scale"] == 5000 and params["summary"]["valid_pixels"] == 5
+    rc, _, err = _run(
+        ["convert", str(tmp_path / "m.pfm"), str(tmp_path / "mm.png"), "--out-scale", "1000"],
+        capsys,
+    )
+    assert rc == 0, err
+    with Image.open(tmp_path / "mm.png") as im:
+        mm = np.asarray(im)
+    np.testing.assert_array_equal(mm, np.round(stored / 5.0).astype(np.uint16))
+
+
+def test_convert_refuses_lossy_integer_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    io.write_depth(tmp_path / "m.npy", np.array([[1.25, 2.5]]))
+    rc, _, err = _run(["convert", str(tmp_path / "m.npy"), str(tmp_path / "o.png")], capsys)
+    assert rc == 2
+    _stderr_one_line(err, "o.png", "--out-scale")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_convert_disparity_to_depth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = np.array([[10.0, np.inf], [30.0, 0.0]], np.float32)
+    np.savez(tmp_path / "d.npz", arr_0=d)
+    args = ["convert", str(tmp_path / "d.npz"), str(tmp_path / "z.npy")]
+    stereo = ["--in-encoding", "disparity", "--focal", "100", "--baseline", "200", "--doffs", "10"]
+    rc, _, err = _run(args + stereo, capsys)
+    assert rc == 0, err
+    np.testing.assert_allclose(np.load(tmp_path / "z.npy"), [[1000.0, 0.0], [500.0, 0.0]])
+    # the same from a Middlebury calib.txt
+    (tmp_path / "calib.txt").write_text("cam0=[100 0 5; 0 100 5; 0 0 1]\ndoffs=10\nbaseline=200\n")
+    rc, _, err = _run(
+        args + ["--in-encoding", "disparity", "--calib", str(tmp_path / "calib.txt")], capsys
+    )
+    assert rc == 0, err
+    np.testing.assert_allclose(np.load(tmp_path / "z.npy"), [[1000.0, 0.0], [500.0, 0.0]])
+    rc, _, err = _run(args + ["--in-encoding", "disparity", "--focal", "100"], capsys)
+    assert rc == 2
+    _stderr_one_line(err, "--baseline")
+    rc, _, err = _run(args + ["--focal", "100"], capsys)
+    assert rc == 2
+    _stderr_one_line(err, "--in-encoding disparity")
+
+
+def test_convert_npz_key_and_mat_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    np.savez(tmp_path / "two.npz", a=np.ones((2, 2)), b=np.full((2, 2), 3.0))
+    out = tmp_path / "o.mat"
+    rc, _, err = _run(["convert", str(tmp_path / "two.npz"), str(out)], capsys)
+    assert rc == 2
+    _stderr_one_line(err, "two.npz", "several arrays")
+    rc, _, err = _run(
+        ["convert", str(tmp_path / "two.npz"), str(out), "--key", "b", "--out-key", "D"], capsys
+    )
+    assert rc == 0, err
+    np.testing.assert_array_equal(io.read_mat(out, "D"), np.full((2, 2), 3.0))
+
+
+@pytest.mark.parametrize(
+    "name,content,needle",
+    [
+        ("missing.png", None, "no such file"),
+        ("empty.png", b"", "empty file"),
+        ("trunc.png", "TRUNC", "cannot decode"),
+        ("bad.pfm", b"P7\n2 2\n-1\n" + b"\x00" * 16, "bad PFM header"),
+        ("short.pgm", b"P5\n2 2\n65535\n\x00\x01\x00", "needs 8 bytes, found 3"),
+        ("adir.png", "DIR", "is a directory"),
+    ],
+)
+def test_convert_bad_inputs_exit_2_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: bytes | str | None,
+    needle: str,
+) -> None:
+    src = tmp_path / name
+    if content == "DIR":
+        src.mkdir()
+    elif content == "TRUNC":
+        Image.fromarray(np.arange(4096, dtype=np.uint16).reshape(64, 64)).save(tmp_path / "f.png")
+        raw = (tmp_path / "f.png").read_bytes()
+        src.write_bytes(raw[: len(raw) // 2])
+    elif content is not None:
+        assert isinstance(content, bytes)
+        src.write_bytes(content)
+    rc, _, err = _run(["convert", str(src), str(tmp_path / "out.npy")], capsys)
+    assert rc == 2
+    _stderr_one_line(err, "depthduet convert: error:", name, needle)
+    assert not (tmp_path / "out.npy").exists()
+
+
+def test_convert_via_subprocess_exit_status(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "depthduet", "convert", str(tmp_path / "no.png"), "x.png"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "no such file" in r.stderr
+
+
+# ------------------------------------------------------------------ show
+
+
+def test_show_writes_panel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    depth = np.zeros((6, 8), np.float32)
+    depth[:, 4:] = np.linspace(1, 2, 24).reshape(6, 4)
+    io.write_depth(tmp_path / "d.pfm", depth)
+    io.write_image(tmp_path / "rgb.png", np.full((6, 8, 3), 0.5, np.float32))
+    out = tmp_path / "panel.png"
+    rc, text, err = _run(
+        ["show", str(tmp_path / "d.pfm"), "--rgb", str(tmp_path / "rgb.png"), "-o", str(out)],
+        capsys,
+    )
+    assert rc == 0, err
+    assert "24 valid" in text
+    with Image.open(out) as im:
+        panel = np.asarray(im)
+    assert panel.shape[1] == 3 * 8 + 2 * 4  # three tiles in a row, 4-pixel gaps
+    params = yaml.safe_load((tmp_path / "panel.png.yaml").read_text())
+    assert params["valid_pixels"] == 24 and params["min"] == 1.0 and params["max"] == 2.0
+    rc, _, err = _run(["show", str(tmp_path / "d.pfm"), "-o", str(tmp_path / "p.jpg")], capsys)
+    assert rc == 2
+    _stderr_one_line(err, "p.jpg", "PNG")
+    rc, _, err = _run(["show", str(tmp_path / "nope.pfm"), "-o", str(out)], capsys)
+    assert rc == 2
+    _stderr_one_line(err, "nope.pfm", "no such file")
