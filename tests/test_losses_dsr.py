@@ -1,0 +1,167 @@
+"""METHOD A losses: valid-pixel means, output-space and affinity distillation, teacher
+selection, structure ground truth and loss (METHOD.md A.3, A.4)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from depthduet.errors import UserError
+from depthduet.losses.distill import (
+    TeacherSelector,
+    affinity_loss,
+    affinity_matrix,
+    masked_l1,
+    masked_mean,
+    output_space_loss,
+)
+from depthduet.losses.structure import sobel_magnitude, structure_gt, structure_loss
+
+
+def test_masked_mean_hand_values() -> None:
+    x = torch.tensor([[[[1.0, 2.0], [3.0, 10.0]]]])
+    m = torch.tensor([[[[True, True], [True, False]]]])
+    assert masked_mean(x, m).item() == pytest.approx(2.0)
+    assert masked_mean(x).item() == pytest.approx(4.0)
+    w = torch.tensor([[[[1.0, 0.0], [0.0, 0.5]]]])
+    assert masked_mean(x, w).item() == pytest.approx((1.0 + 5.0) / 1.5)
+    empty = masked_mean(x.requires_grad_(), torch.zeros_like(m))
+    assert empty.item() == 0.0 and empty.requires_grad
+    assert masked_l1(x, x + 2.0, m).item() == pytest.approx(2.0)
+
+
+def test_output_space_loss_hand_value_and_gradients() -> None:
+    student = [torch.ones(1, 1, 8, 8, requires_grad=True) for _ in range(2)]
+    teacher = [torch.full((1, 1, 8, 8), 3.0, requires_grad=True) for _ in range(2)]
+    loss = output_space_loss(student, teacher, scales=(1, 2, 4))
+    assert loss.item() == pytest.approx(2 * 3 * 2.0)  # stages x scales x |1 - 3|
+    loss.backward()
+    assert all(t.grad is None for t in teacher)  # teacher detached
+    assert all(s.grad is not None and s.grad.abs().sum() > 0 for s in student)
+
+
+def test_output_space_loss_ignores_invalid_pixels() -> None:
+    s = torch.zeros(1, 1, 4, 4)
+    t = torch.zeros(1, 1, 4, 4)
+    t[..., :2, :] = 100.0  # disagreement only where the ground truth is invalid
+    valid = torch.ones(1, 1, 4, 4, dtype=torch.bool)
+    valid[..., :2, :] = False
+    assert output_space_loss([s], [t], valid, scales=(1, 2)).item() == pytest.approx(0.0)
+    with pytest.raises(ValueError):
+        output_space_loss([s], [t, t])
+
+
+def test_affinity_rows_sum_to_one_and_width_independent() -> None:
+    f = torch.randn(2, 5, 12, 10)
+    a = affinity_matrix(f, pool=4, temperature=0.1)
+    assert a.shape == (2, 16, 16)
+    torch.testing.assert_close(a.sum(-1), torch.ones(2, 16))
+    # duplicating the channels (width 5 -> 15) leaves the cosine similarities unchanged
+    a_wide = affinity_matrix(torch.cat([f, f, f], dim=1), pool=4, temperature=0.1)
+    torch.testing.assert_close(a_wide, a)
+    # the pooled size never exceeds the map: 3x2 map -> 6x6 matrix
+    assert affinity_matrix(torch.randn(1, 3, 3, 2), pool=32).shape == (1, 6, 6)
+    with pytest.raises(UserError, match="temperature"):
+        affinity_matrix(f, temperature=0.0)
+
+
+def test_affinity_matrix_hand_value() -> None:
+    # two pooled positions with orthogonal unit features: logits [[1, 0], [0, 1]] / T
+    f = torch.tensor([[[[1.0, 0.0]], [[0.0, 1.0]]]])  # (1, 2 channels, 1, 2)
+    t = 0.5
+    a = affinity_matrix(f, pool=32, temperature=t)
+    p = torch.exp(torch.tensor(1.0 / t)) / (torch.exp(torch.tensor(1.0 / t)) + 1.0)
+    torch.testing.assert_close(a[0], torch.tensor([[p, 1 - p], [1 - p, p]]))
+
+
+def test_affinity_loss_values_and_teacher_detached() -> None:
+    a_s = torch.tensor([[[0.5, 0.5], [1.0, 0.0]]], requires_grad=True)
+    a_t = torch.tensor([[[1.0, 0.0], [1.0, 0.0]]], requires_grad=True)
+    l1 = affinity_loss(a_s, a_t, "l1")
+    assert l1.item() == pytest.approx((1.0 + 0.0) / 2)  # row L1 distances 1 and 0, mean over rows
+    l1.backward()
+    assert a_t.grad is None and a_s.grad is not None
+    kl = affinity_loss(a_s.detach(), a_t.detach(), "kl")
+    assert kl.item() == pytest.approx(torch.log(torch.tensor(2.0)).item() / 2, rel=1e-5)
+    same = torch.softmax(torch.randn(1, 4, 4), -1)
+    assert affinity_loss(same, same, "kl").item() == pytest.approx(0.0, abs=1e-6)
+    assert affinity_loss(same, same, "l1").item() == 0.0
+    with pytest.raises(UserError, match="affinity_loss"):
+        affinity_loss(same, same, "l2")
+
+
+def test_teacher_selection_switches_when_errors_cross() -> None:
+    sel = TeacherSelector(mode="error", warmup_rounds=1)
+    assert not sel.distill  # warm-up round
+    sel.update(0.5, 0.2)
+    sel.update(0.3, 0.2)  # round means: e_dsr 0.4 > e_de 0.2
+    rec = sel.end_round()
+    assert rec["e_dsr"] == pytest.approx(0.4) and rec["e_de"] == pytest.approx(0.2)
+    assert sel.teacher == "de" and sel.student == "dsr" and sel.distill
+    sel.update(0.1, 0.3, weight=3.0)
+    sel.update(0.9, 0.3, weight=1.0)  # weighted e_dsr = 0.3, e_de = 0.3: tie -> DENet
+    sel.end_round()
+    assert sel.teacher == "de"
+    sel.update(0.1, 0.15)  # errors cross: DSRNet better
+    sel.end_round()
+    assert sel.teacher == "dsr"
+    sel.end_round()  # an empty round keeps the teacher
+    assert sel.teacher == "dsr" and len(sel.history) == 4
+    restored = TeacherSelector()
+    restored.load_state_dict(sel.state_dict())
+    assert (restored.teacher, restored.rounds_done) == ("dsr", 4)
+
+
+def test_teacher_selection_fixed_modes_and_errors() -> None:
+    sel = TeacherSelector(mode="fixed_de", warmup_rounds=0)
+    assert sel.distill and sel.teacher == "de"
+    sel.update(0.0, 1.0)
+    sel.end_round()
+    assert sel.teacher == "de"
+    sel = TeacherSelector(mode="fixed_dsr", warmup_rounds=2)
+    sel.update(1.0, 0.0)
+    sel.end_round()
+    assert sel.teacher == "dsr" and not sel.distill
+    with pytest.raises(UserError, match="teacher_selection"):
+        TeacherSelector(mode="best")
+    with pytest.raises(UserError, match="warmup"):
+        TeacherSelector(warmup_rounds=-1)
+
+
+def test_sobel_magnitude_of_a_ramp() -> None:
+    ramp = torch.arange(6.0).view(1, 1, 1, 6).expand(1, 1, 5, 6) * 0.5  # slope 0.5 along x
+    mag = sobel_magnitude(ramp)
+    torch.testing.assert_close(mag[..., 1:-1, 1:-1], torch.full((1, 1, 3, 4), 4.0))  # 8 * slope
+
+
+def test_structure_gt_flat_zero_and_max_one() -> None:
+    s, v = structure_gt(torch.full((2, 1, 6, 6), 3.0))
+    assert bool((s == 0).all()) and bool(v.all())
+    d = torch.ones(1, 1, 8, 8)
+    d[..., 4:] = 5.0  # a depth step
+    d = d + torch.arange(8.0).view(1, 1, 8, 1) * 0.01  # and a gentle slope
+    s, v = structure_gt(d)
+    assert s.max().item() == pytest.approx(1.0) and s.min().item() >= 0.0
+    assert s[..., 0, 3].item() > 0.9 and s[..., 0, 0].item() < 0.05
+    s2, _ = structure_gt(d * 40.0 + 2.0)  # scale-free: any unit gives the same map
+    torch.testing.assert_close(s2, s)
+
+
+def test_structure_gt_ignores_invalid_pixels() -> None:
+    d = torch.full((1, 1, 8, 8), 2.0)
+    valid = torch.ones_like(d, dtype=torch.bool)
+    valid[..., 3, 3] = False
+    d[..., 3, 3] = 0.0  # a hole stored as 0 must not become an edge
+    s, v = structure_gt(d, valid)
+    assert bool((s == 0).all())
+    assert not bool(v[..., 2:5, 2:5].any()) and bool(v[..., 6:, 6:].all())
+
+
+def test_structure_loss() -> None:
+    s = torch.full((1, 1, 2, 2), 0.25, requires_grad=True)
+    gt = torch.tensor([[[[0.0, 1.0], [0.25, 0.25]]]])
+    valid = torch.tensor([[[[True, True], [True, False]]]])
+    loss = structure_loss(s, gt, valid)
+    assert loss.item() == pytest.approx((0.25 + 0.75 + 0.0) / 3)
+    loss.backward()
+    assert s.grad is not None
