@@ -1,0 +1,147 @@
+"""``depthduet download``: list the known dataset sources, fetch the public ones."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "list dataset sources; download the public ones (resumable, checksum-verified)"
+DESCRIPTION = """\
+Without a NAME, list the known sources: URL(s), size and sha256 where known, licence note and
+the depthduet loader that reads the result. With a NAME, download its files into --out (an
+interrupted download resumes with an HTTP Range request when run again; files with a known
+sha256 are verified). Sources that need a registration or licence acceptance (KITTI,
+Cityscapes, ToFMark) are not downloaded: their instructions are printed instead.
+Writes download.yaml (source, files, sha256 of what was fetched) into --out.
+
+examples:
+  depthduet download
+  depthduet download middlebury_2005 --out data/middlebury2005
+  depthduet download middlebury_2014 --out data/mb2014 --extract
+  depthduet download kitti_raw
+  depthduet download --url https://example.org/a.zip --sha256 <hex> --out data
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", help="source name (omit to list the sources)")
+    p.add_argument("--out", type=Path, help="output folder")
+    p.add_argument("--list", action="store_true", help="list the sources and exit")
+    p.add_argument("--mirror", help="base URL replacing the original hosts (<mirror>/<file path>)")
+    p.add_argument("--url", help="download one URL instead of a named source")
+    p.add_argument("--sha256", help="expected sha256 of --url")
+    p.add_argument("--no-resume", action="store_true", help="restart partial downloads")
+    p.add_argument("--extract", action="store_true", help="unpack downloaded .zip archives")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _fmt_size(n: int | None) -> str:
+    if n is None:
+        return "unknown"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def _list() -> int:
+    from depthduet.data.download import SOURCES
+
+    for s in SOURCES.values():
+        kind = "registration required" if s.registration else f"{len(s.files)} file(s)"
+        print(f"{s.name}: {s.title}")
+        print(f"  {kind}; size {_fmt_size(s.total_size)}; homepage {s.homepage}")
+        print(f"  licence: {s.licence}")
+        print(f"  loader: {s.loader}")
+        for f in s.files[:3]:
+            print(f"  {f.url}  sha256 {f.sha256 or 'unknown'}")
+        if len(s.files) > 3:
+            print(f"  ... and {len(s.files) - 3} more")
+    return 0
+
+
+def _progress(quiet: bool):
+    if quiet:
+        return None
+    last: dict[str, int] = {}
+
+    def cb(rel: str, done: int, total: int | None) -> None:
+        step = done >> 24  # report every 16 MB
+        if last.get(rel) != step or (total is not None and done == total):
+            last[rel] = step
+            tot = _fmt_size(total)
+            print(f"\r{rel}: {_fmt_size(done)} / {tot}", end="", file=sys.stderr, flush=True)
+            if total is not None and done == total:
+                print(file=sys.stderr)
+
+    return cb
+
+
+def run(args: argparse.Namespace) -> int:
+    from depthduet.config import save_config
+    from depthduet.data.download import (
+        RegistrationRequired,
+        download_file,
+        extract_zip,
+        fetch,
+        get_source,
+        sha256_file,
+    )
+    from depthduet.errors import UserError
+
+    if args.list or (args.name is None and args.url is None):
+        return _list()
+    if args.name is not None and args.url is not None:
+        raise UserError("give either a source NAME or --url, not both")
+    if args.name is not None:
+        src = get_source(args.name)
+        if src.registration:
+            print(f"{src.name}: {src.title}")
+            print(f"licence: {src.licence}")
+            print(f"how to get it: {src.instructions}")
+            print(f"then read it with {src.loader}")
+            return 0
+    if args.out is None:
+        raise UserError("--out DIR is required to download")
+    cb = _progress(args.quiet)
+    try:
+        if args.url is not None:
+            name = Path(args.url.split("?")[0]).name or "download"
+            fcb = None if cb is None else (lambda d, t: cb(name, d, t))
+            paths = [
+                download_file(
+                    args.url,
+                    args.out / name,
+                    sha256=args.sha256,
+                    resume=not args.no_resume,
+                    progress=fcb,
+                )
+            ]
+            source = {"url": args.url}
+        else:
+            paths = fetch(
+                args.name, args.out, mirror=args.mirror, resume=not args.no_resume, progress=cb
+            )
+            source = {"name": args.name, "mirror": args.mirror}
+    except RegistrationRequired as e:  # pragma: no cover - handled above
+        print(str(e))
+        return 0
+    files = {}
+    for p in paths:
+        digest = sha256_file(p)
+        files[str(p.relative_to(args.out))] = {"bytes": p.stat().st_size, "sha256": digest}
+        print(f"{p}  {p.stat().st_size} bytes  sha256 {digest}")
+    if args.extract:
+        for p in paths:
+            if p.suffix.lower() == ".zip":
+                n = len(extract_zip(p, p.parent))
+                print(f"extracted {n} files from {p.name}")
+    save_config(
+        {"source": source, "files": files, "extract": bool(args.extract)},
+        args.out / "download.yaml",
+    )
+    if args.name is not None:
+        print(f"read it with {get_source(args.name).loader}")
+    return 0
