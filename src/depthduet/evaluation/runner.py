@@ -27,7 +27,7 @@ from depthduet.evaluation.baselines import (
     fit_to_size,
     upsample_depth,
 )
-from depthduet.evaluation.predictions import MapSet, match_sets, open_set
+from depthduet.evaluation.predictions import MapSet, match_sets, natural_key, open_set
 from depthduet.evaluation.protocols import (
     ImageResult,
     Protocol,
@@ -192,9 +192,9 @@ def _model_rows(cfg: EvaluateSettings, proto: Protocol, gt_set: MapSet) -> list[
                 f"in this build ({e})"
             ) from None
         if cfg.checkpoint:
-            up = DepthUpsampler.from_checkpoint(cfg.checkpoint, device=cfg.device)
+            up = DepthUpsampler.from_checkpoint(cfg.checkpoint, device=_device(cfg.device))
         else:
-            up = DepthUpsampler.from_pretrained(cfg.model, device=cfg.device)
+            up = DepthUpsampler.from_pretrained(cfg.model, device=_device(cfg.device))
         if cfg.scale is not None and int(cfg.scale) != up.scale:
             raise UserError(f"{source}: the model upsamples x{up.scale}, --scale is {cfg.scale}")
         lr_of, rec = _lr_provider(cfg, gt_set, up.scale)
@@ -217,34 +217,63 @@ def _model_rows(cfg: EvaluateSettings, proto: Protocol, gt_set: MapSet) -> list[
         raise UserError("--checkpoint/--model with a monocular protocol needs --images DIR")
     from depthduet.io import read_image
 
+    device = _device(cfg.device)
     pred = (
-        DepthPredictor.from_checkpoint(cfg.checkpoint)
+        DepthPredictor.from_checkpoint(cfg.checkpoint, device=device)
         if cfg.checkpoint
-        else DepthPredictor.from_pretrained(cfg.model)
+        else DepthPredictor.from_pretrained(cfg.model, device=device)
     )
-    images = _image_set(cfg.images, gt_set)
+    images = _image_set(cfg.images, gt_set, cfg.recursive)
     notes = []
     if getattr(pred, "scale_ambiguous", False) and not cfg.median_scaling:
-        notes.append("model is scale-ambiguous; evaluated WITHOUT median scaling as asked")
+        notes.append(
+            "the model is scale-ambiguous (monocular self-supervision) and was evaluated "
+            "WITHOUT median scaling, as asked; pass --median-scaling for the usual protocol"
+        )
 
     def run_mde(gi: int, name: str, gt: Any) -> tuple[np.ndarray, None]:
         depth, _conf = pred.predict(read_image(images[gi], grey=False))
         return np.asarray(depth, np.float64), None
 
-    describe = pred.describe() if hasattr(pred, "describe") else {"model": str(source)}
+    describe = {
+        "model": str(source),
+        "branch": getattr(pred, "branch", None),
+        "scale_ambiguous": bool(getattr(pred, "scale_ambiguous", False)),
+        "input_size": list(getattr(pred, "size", ()) or ()),
+        "info": dict(getattr(pred, "info", {}) or {}),
+    }
     return [_Row(Path(source).name, run_mde, None, notes, describe)]
 
 
-def _image_set(folder: str, gt_set: MapSet) -> dict[int, Path]:
+def _device(device: str) -> str:
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _image_set(folder: str, gt_set: MapSet, recursive: bool) -> dict[int, Path]:
+    """RGB image per ground-truth index: by name for named ground truth, else by position."""
     from depthduet.io import IMAGE_SUFFIXES
 
     p = Path(folder)
     if not p.is_dir():
         raise UserError(f"{p}: --images must be a folder of RGB images")
-    by_name = {}
-    for f in sorted(p.rglob("*") if gt_set.kind == "folder" else p.iterdir()):
+    by_name: dict[str, Path] = {}
+    for f in p.rglob("*") if recursive else p.iterdir():
         if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
-            by_name.setdefault(f.relative_to(p).with_suffix("").as_posix(), f)
+            name = f.relative_to(p).with_suffix("").as_posix()
+            if name in by_name:
+                raise UserError(f"{f}: two images named {name!r} (also {by_name[name].name})")
+            by_name[name] = f
+    if not gt_set.named:
+        if len(by_name) != len(gt_set):
+            raise UserError(
+                f"{p}: holds {len(by_name)} images but {gt_set.path} holds {len(gt_set)} "
+                "ground-truth maps (matched by position)"
+            )
+        return dict(enumerate(by_name[n] for n in sorted(by_name, key=natural_key)))
     out = {}
     for gi, name in enumerate(gt_set.names):
         if name not in by_name:
@@ -270,6 +299,7 @@ def run_evaluation(
         UserError: bad settings, missing / mismatched / unreadable files (naming the file).
     """
     proto = get_protocol(cfg.protocol)
+    stated_lr_from = cfg.lr_from
     cfg = resolve_settings(cfg)
     _check(cfg, proto)
     proto.unit_factor(cfg.unit)  # validate early
@@ -294,7 +324,7 @@ def run_evaluation(
         rec = None
         if proto.is_dsr:
             rec = {
-                "lr_from": cfg.lr_from or "unstated",
+                "lr_from": stated_lr_from or "unstated",
                 "scale": cfg.scale,
                 "note": "predictions supplied as files; the degradation is what --lr-from states",
             }

@@ -1,0 +1,360 @@
+"""``depthduet evaluate``: file sets, matching, errors naming files, baselines, JSON output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from depthduet.cli import main
+from depthduet.evaluation.protocols import evaluate_image
+from depthduet.io import write_depth
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    rc = main(["evaluate", "--quiet", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def make_pair_folders(tmp_path: Path) -> tuple[Path, Path, dict[str, tuple]]:
+    """GT .npy files and 16-bit PNG predictions (KITTI style, scale 256), names a1, a2, a10."""
+    rng = np.random.default_rng(0)
+    gt_dir, pred_dir = tmp_path / "gt", tmp_path / "pred"
+    gt_dir.mkdir()
+    pred_dir.mkdir()
+    maps = {}
+    for i, name in enumerate(["a1", "a2", "a10"]):
+        gt = np.where(rng.random((24, 40)) < 0.5, rng.uniform(1.0, 90.0, (24, 40)), 0.0)
+        # multiples of 1/256 survive the PNG round trip exactly
+        pred = np.round(rng.uniform(0.5, 100.0, (24, 40)) * (0.8 + 0.4 * i) * 256) / 256
+        np.save(gt_dir / f"{name}.npy", gt.astype(np.float32))
+        write_depth(pred_dir / f"{name}.png", pred, scale=256)
+        maps[name] = (gt.astype(np.float32), pred)
+    (pred_dir / "notes.txt").write_text("ignored: not a depth file")
+    return gt_dir, pred_dir, maps
+
+
+def expected(protocol: str, maps: dict, names: list[str], **kw) -> dict[str, float]:
+    rs = [evaluate_image(protocol, maps[n][0], maps[n][1], **kw) for n in names]
+    return {k: float(np.mean([r.metrics[k] for r in rs])) for k in rs[0].metrics}
+
+
+def test_folders_by_stem_table_json_and_settings(tmp_path: Path, capsys) -> None:
+    gt_dir, pred_dir, maps = make_pair_folders(tmp_path)
+    out = tmp_path / "res" / "eval.json"
+    rc, text, _ = run_cli(
+        capsys,
+        "--protocol",
+        "kitti-eigen-benchmark",
+        "--gt",
+        gt_dir,
+        "--pred",
+        pred_dir,
+        "--pred-scale",
+        "256",
+        "--json",
+        out,
+    )
+    assert rc == 0
+    assert text.startswith("protocol: kitti-eigen-benchmark")
+    report = json.loads(out.read_text())
+    assert report["protocol"] == "kitti-eigen-benchmark" and report["n_images"] == 3
+    row = report["results"][0]
+    assert row["method"] == "pred" and row["median_scaling"] is False
+    assert row["caps"]["gt_max_exclusive"] == 80.0 and row["crop"]["kind"] == "none"
+    assert [d["name"] for d in row["per_image"]] == ["a1", "a2", "a10"]
+    ref = expected("kitti-eigen-benchmark", maps, ["a1", "a2", "a10"])
+    for k, v in ref.items():
+        assert row["metrics"][k] == pytest.approx(v, rel=1e-9), k
+    assert f"{ref['abs_rel']:.4f}" in text
+    settings = yaml.safe_load((tmp_path / "res" / "eval.settings.yaml").read_text())
+    assert settings["protocol"] == "kitti-eigen-benchmark" and settings["pred_scale"] == 256
+
+
+def test_stack_matched_by_natural_order_with_median_scaling(tmp_path: Path, capsys) -> None:
+    gt_dir, _, maps = make_pair_folders(tmp_path)
+    names = ["a1", "a2", "a10"]  # natural order (plain sorting would put a10 second)
+    stack = np.stack([maps[n][1] for n in names]).astype(np.float32)
+    np.save(tmp_path / "preds.npy", stack)
+    out = tmp_path / "e.json"
+    rc, text, _ = run_cli(
+        capsys,
+        "--protocol",
+        "kitti-eigen",
+        "--gt",
+        gt_dir,
+        "--pred",
+        tmp_path / "preds.npy",
+        "--median-scaling",
+        "--json",
+        out,
+    )
+    assert rc == 0
+    row = json.loads(out.read_text())["results"][0]
+    ref = expected(
+        "kitti-eigen",
+        {n: (maps[n][0], stack[i]) for i, n in enumerate(names)},
+        names,
+        median_scaling=True,
+    )
+    for k, v in ref.items():
+        assert row["metrics"][k] == pytest.approx(v, rel=1e-9), k
+    assert row["median_scaling"] is True and set(row["median_ratios"]) == {"mean", "std", "median"}
+    assert "median scaling: ON" in text
+
+
+def test_npz_of_named_arrays(tmp_path: Path, capsys) -> None:
+    gt_dir, _, maps = make_pair_folders(tmp_path)
+    np.savez(tmp_path / "p.npz", **{n: maps[n][1] for n in ("a10", "a2", "a1")})
+    rc, _, _ = run_cli(
+        capsys, "--protocol", "kitti-eigen", "--gt", gt_dir, "--pred", tmp_path / "p.npz"
+    )
+    assert rc == 0
+
+
+@pytest.mark.parametrize(
+    ("setup", "pattern"),
+    [
+        ("missing", r"gt/a10\.npy: no prediction named 'a10'"),
+        ("extra", r"pred/zz\.png: prediction 'zz' has no ground truth"),
+        ("count", r"preds\.npy: holds 2 prediction maps but .*gt holds 3"),
+        ("size", r"pred/a2\.png: prediction is 12x20 but ground truth is 24x40"),
+        ("nopath", r"nowhere: prediction path does not exist"),
+        ("duplicate", r"two prediction files named 'a1'"),
+    ],
+)
+def test_errors_name_the_file(tmp_path: Path, capsys, setup: str, pattern: str) -> None:
+    gt_dir, pred_dir, maps = make_pair_folders(tmp_path)
+    pred = pred_dir
+    extra: list[str] = []
+    if setup == "missing":
+        (pred_dir / "a10.png").unlink()
+    elif setup == "extra":
+        write_depth(pred_dir / "zz.png", np.ones((24, 40)), scale=256)
+    elif setup == "count":
+        np.save(tmp_path / "preds.npy", np.ones((2, 24, 40), np.float32))
+        pred = tmp_path / "preds.npy"
+    elif setup == "size":
+        write_depth(pred_dir / "a2.png", np.ones((12, 20)), scale=256)
+        extra = ["--no-resize"]
+    elif setup == "nopath":
+        pred = tmp_path / "nowhere"
+    elif setup == "duplicate":
+        np.save(pred_dir / "a1.npy", np.ones((24, 40), np.float32))
+    rc, _, err = run_cli(
+        capsys, "--protocol", "kitti-eigen", "--gt", gt_dir, "--pred", pred, *extra
+    )
+    assert rc == 2
+    assert err.count("\n") == 1  # one line
+    assert __import__("re").search(pattern, err), err
+
+
+def block_constant_gt(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(4)
+    d = tmp_path / "mb"
+    d.mkdir()
+    for name in ("cones", "teddy"):
+        blocks = rng.uniform(10, 60, (6, 8))
+        np.save(d / f"{name}.npy", np.kron(blocks, np.ones((4, 4))).astype(np.float64))
+    return d
+
+
+def test_dsr_baselines_record_the_degradation(tmp_path: Path, capsys) -> None:
+    gt = block_constant_gt(tmp_path)
+    out = tmp_path / "b.json"
+    args = ["--protocol", "middlebury-dsr", "--gt", gt, "--baseline", "bicubic,nearest"]
+    rc, text, _ = run_cli(capsys, *args, "--scale", "4", "--lr-from", "nearest", "--json", out)
+    assert rc == 0
+    rows = {r["method"]: r for r in json.loads(out.read_text())["results"]}
+    near, bic = rows["nearest (baseline)"], rows["bicubic (baseline)"]
+    # nearest sampling of block-constant maps, upsampled by nearest, is exact
+    assert near["metrics"] == {"rmse": 0.0, "mad": 0.0}
+    assert bic["metrics"]["rmse"] > 0.5
+    for r in (near, bic):
+        assert r["degradation"]["lr_from"] == "nearest" and r["degradation"]["scale"] == 4
+        assert r["protocol"] == "middlebury-dsr" and r["n_images"] == 2
+    assert "nearest x4" in text
+    # the default degradation is bicubic, and it is recorded
+    rc, text, _ = run_cli(capsys, *args, "--scale", "4")
+    assert rc == 0 and "bicubic x4" in text
+
+
+def test_given_lr_folder(tmp_path: Path, capsys) -> None:
+    gt = block_constant_gt(tmp_path)
+    lr_dir = tmp_path / "lr"
+    lr_dir.mkdir()
+    for f in gt.iterdir():
+        np.save(lr_dir / f.name, np.load(f)[2::4, 2::4])
+    out = tmp_path / "g.json"
+    rc, _, _ = run_cli(
+        capsys,
+        "--protocol",
+        "middlebury-dsr",
+        "--gt",
+        gt,
+        "--baseline",
+        "nearest",
+        "--scale",
+        "4",
+        "--lr",
+        lr_dir,
+        "--json",
+        out,
+    )
+    assert rc == 0
+    row = json.loads(out.read_text())["results"][0]
+    assert row["degradation"]["lr_from"] == "given" and row["metrics"]["rmse"] == 0.0
+    settings = yaml.safe_load((tmp_path / "g.settings.yaml").read_text())
+    assert settings["lr_from"] == "given"
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["--protocol", "kitti-eigen", "--baseline", "bicubic", "--scale", "4"], "DSR protocols"),
+        (["--protocol", "middlebury-dsr", "--baseline", "bicubic"], "needs --scale"),
+        (["--protocol", "middlebury-dsr", "--baseline", "lanczos", "--scale", "2"], "lanczos"),
+        (["--protocol", "middlebury-dsr"], "nothing to evaluate"),
+        (
+            [
+                "--protocol",
+                "middlebury-dsr",
+                "--baseline",
+                "nearest",
+                "--scale",
+                "4",
+                "--lr-from",
+                "given",
+            ],
+            "needs --lr",
+        ),
+        (["--protocol", "nyu-dsr", "--pred", "PRED", "--unit", "mm"], None),
+    ],
+)
+def test_option_errors(tmp_path: Path, capsys, args: list[str], pattern: str | None) -> None:
+    gt = block_constant_gt(tmp_path)
+    args = [str(gt / "cones.npy") if a == "PRED" else a for a in args]
+    rc, _, err = run_cli(capsys, "--gt", gt / "cones.npy", *args)
+    if pattern is None:
+        assert rc == 0
+    else:
+        assert rc == 2 and pattern in err, err
+
+
+def test_dsr_checkpoint_row(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("depthduet.inference.dsr")
+    from safetensors.torch import save_file
+
+    from depthduet.models.dbpn import DSRNet
+
+    net = DSRNet(2, n_feats=4, n_base=4, n_stages=1)
+    save_file(net.state_dict(), str(tmp_path / "tiny.safetensors"))
+    gt = block_constant_gt(tmp_path)
+    out = tmp_path / "m.json"
+    rc, text, err = run_cli(
+        capsys,
+        "--protocol",
+        "middlebury-dsr",
+        "--gt",
+        gt,
+        "--checkpoint",
+        tmp_path / "tiny.safetensors",
+        "--baseline",
+        "bicubic",
+        "--scale",
+        "2",
+        "--device",
+        "cpu",
+        "--json",
+        out,
+    )
+    assert rc == 0, err
+    rows = json.loads(out.read_text())["results"]
+    assert [r["method"] for r in rows] == ["bicubic (baseline)", "tiny.safetensors"]
+    assert rows[1]["degradation"]["lr_from"] == "bicubic" and rows[1]["model"]["scale"] == 2
+    assert np.isfinite(rows[1]["metrics"]["rmse"])
+    rc, _, err = run_cli(
+        capsys, "--protocol", "middlebury-dsr", "--gt", gt, "--checkpoint",
+        tmp_path / "tiny.safetensors", "--scale", "4",
+    )  # fmt: skip
+    assert rc == 2 and "upsamples x2, --scale is 4" in err
+
+
+class FakePredictor:
+    """Stands in for depthduet.inference.mde.DepthPredictor: depth = 1 + 10 * red channel."""
+
+    scale_ambiguous = True
+    branch = "s"
+    size = (32, 64)
+    info = {"source": "fake"}
+
+    @classmethod
+    def from_pretrained(cls, name: str, device: str = "cpu") -> FakePredictor:
+        return cls()
+
+    def predict(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        assert image.ndim == 3 and image.shape[2] == 3
+        return 1.0 + 10.0 * image[..., 0], np.ones(image.shape[:2])
+
+
+def test_monocular_model_row(tmp_path: Path, capsys, monkeypatch) -> None:
+    mde = pytest.importorskip("depthduet.inference.mde")
+    from depthduet.io import read_image, write_image
+
+    monkeypatch.setattr(mde, "DepthPredictor", FakePredictor)
+    rng = np.random.default_rng(5)
+    gt_dir, img_dir = tmp_path / "gt", tmp_path / "img"
+    gt_dir.mkdir()
+    img_dir.mkdir()
+    pairs = {}
+    for name in ("f0", "f1"):
+        write_image(img_dir / f"{name}.png", rng.random((20, 30, 3)))
+        gt = rng.uniform(1.0, 20.0, (20, 30))
+        np.save(gt_dir / f"{name}.npy", gt)
+        pairs[name] = (gt, 1.0 + 10.0 * read_image(img_dir / f"{name}.png", grey=False)[..., 0])
+    out = tmp_path / "m.json"
+    args = ["--protocol", "kitti-eigen-benchmark", "--gt", gt_dir, "--model", "mde-x"]
+    rc, text, err = run_cli(capsys, *args, "--images", img_dir, "--json", out)
+    assert rc == 0, err
+    row = json.loads(out.read_text())["results"][0]
+    ref = expected("kitti-eigen-benchmark", pairs, ["f0", "f1"])
+    for k, v in ref.items():
+        assert row["metrics"][k] == pytest.approx(v, rel=1e-6), k
+    assert row["model"]["scale_ambiguous"] is True and row["median_scaling"] is False
+    assert "WITHOUT median scaling" in row["notes"][0] and "WITHOUT median scaling" in text
+    rc, _, err = run_cli(capsys, *args)
+    assert rc == 2 and "needs --images" in err
+    (img_dir / "f1.png").unlink()
+    rc, _, err = run_cli(capsys, *args, "--images", img_dir)
+    assert rc == 2 and "f1.npy: no image named 'f1'" in err
+
+
+@pytest.mark.realdata
+def test_middlebury_real_maps(data_root: Path, tmp_path: Path, capsys) -> None:
+    gt = data_root / "middlebury_2001_2003" / "Depth"
+    out = tmp_path / "mb.json"
+    rc, text, _ = run_cli(
+        capsys,
+        "--protocol",
+        "middlebury-dsr",
+        "--gt",
+        gt,
+        "--pred",
+        gt,  # the ground truth scores zero against itself
+        "--baseline",
+        "bicubic,nearest",
+        "--scale",
+        "8",
+        "--json",
+        out,
+    )
+    assert rc == 0
+    rows = {r["method"]: r for r in json.loads(out.read_text())["results"]}
+    assert rows["Depth"]["metrics"] == {"rmse": 0.0, "mad": 0.0}
+    assert rows["Depth"]["n_images"] == 4
+    b, n = rows["bicubic (baseline)"]["metrics"], rows["nearest (baseline)"]["metrics"]
+    assert 0 < b["rmse"] < n["rmse"]  # bicubic LR + bicubic up beats nearest up on these maps
