@@ -241,14 +241,20 @@ def test_mat_v73_is_transposed_back(tmp_path: Path) -> None:
     with h5py.File(p, "w", userblock_size=512) as f:
         f.create_dataset("depths", data=matlab.T)
         f.create_dataset("labels", data=np.zeros((1, 5), np.uint8).T)
+        name = f.create_dataset("scene", data=np.frombuffer(b"k\0i\0", "<u2")[:, None])
+        name.attrs["MATLAB_class"] = np.bytes_(b"char")
     with open(p, "r+b") as fh:
         fh.write(b"MATLAB 7.3 MAT-file".ljust(116, b" "))
     np.testing.assert_array_equal(io.read_mat(p, "depths"), matlab)
     np.testing.assert_array_equal(io.read_mat(p, "depths", index=1), matlab[:, :, 1])
+    np.testing.assert_array_equal(io.read_mat(p, "depths", index=-1), matlab[:, :, 1])
     dm = io.read_depth(p, key="depths", index=0)
     np.testing.assert_array_equal(dm.values, matlab[:, :, 0])
     with pytest.raises(DepthIOError, match="index 5 out of range"):
         io.read_depth(p, key="depths", index=5)
+    with pytest.raises(DepthIOError, match="no variable 'scene'"):  # a MATLAB string
+        io.read_mat(p, "scene")
+    assert io.read_depth(p, index=0).values.shape == (2, 3)  # 'depths' is the only map
 
 
 # ------------------------------------------------------------------ images
@@ -295,7 +301,9 @@ def test_velodyne_round_trip_and_bad_size(tmp_path: Path) -> None:
 
 def test_calib_kitti_and_middlebury_styles(tmp_path: Path) -> None:
     (tmp_path / "k.txt").write_text(
-        "calib_time: 09-Jan-2012 13:57:47\nP2: 1 0 2 3 0 1 4 5 0 0 1 6\nR0_rect: 1 0 0 0 1 0 0 0 1\n"
+        "calib_time: 09-Jan-2012 13:57:47\n"
+        "P2: 1 0 2 3 0 1 4 5 0 0 1 6\n"
+        "R0_rect: 1 0 0 0 1 0 0 0 1\n"
     )
     c = io.read_calib_txt(tmp_path / "k.txt")
     assert set(c) == {"P2", "R0_rect"}

@@ -604,7 +604,9 @@ def read_mat(path: PathLike, key: str | None = None, index: int | None = None) -
 
             def visit(name: str, obj: Any) -> None:
                 if isinstance(obj, h5py.Dataset) and not name.startswith("#"):
-                    if obj.dtype.kind in "biuf":
+                    cls = obj.attrs.get("MATLAB_class", b"")
+                    cls = cls.decode() if isinstance(cls, bytes) else str(cls)
+                    if obj.dtype.kind in "biuf" and cls not in ("char", "cell", "struct"):
                         names[name] = tuple(reversed(obj.shape))
 
             f.visititems(visit)
@@ -614,7 +616,7 @@ def read_mat(path: PathLike, key: str | None = None, index: int | None = None) -
                 n = ds.shape[0]
                 if not -n <= index < n:
                     raise _err(p, f"index {index} out of range for {n} maps in {k!r}")
-                return np.asarray(ds[index]).T
+                return np.asarray(ds[index % n]).T  # h5py takes no negative indices
             arr = np.asarray(ds[()]).T
     else:
         import scipy.io

@@ -253,8 +253,9 @@ def overlay_points(
 ) -> np.ndarray:
     """Draw coloured points (e.g. projected LiDAR) on an image.
 
-    Points are squares of side ``2 * radius + 1``; where points overlap the nearest
-    one wins (a z-buffer). Points outside the image or with non-finite coordinates / values are skipped.
+    Points are squares of side ``2 * radius + 1``; where points overlap the nearest one wins
+    (a z-buffer). Points outside the image or with non-finite coordinates / values are
+    skipped.
 
     Args:
         rgb: ``(H, W, 3)`` image (float [0, 1] or uint8), or ``(H, W)`` grey.

@@ -62,7 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--in-encoding",
         choices=(*ENCODINGS, "disparity"),
         default="plain",
-        help="how IN encodes depth (see below; default plain)",
+        help="how IN encodes depth (see the list above; default plain)",
     )
     p.add_argument("--focal", type=float, default=None, help="focal length in pixels (disparity)")
     p.add_argument("--baseline", type=float, default=None, help="stereo baseline (disparity)")
