@@ -1,0 +1,273 @@
+"""METHOD A recipe ``ctkt``: configuration, ablation switches, the training step (every loss
+term, student-only distillation, depth-only samples), validation and a short training run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.data import Dataset, default_collate
+
+from depthduet.config import ConfigError, config_dir, load_config
+from depthduet.data.degrade import DepthSRPairs
+from depthduet.recipes import get_recipe
+from depthduet.recipes.ctkt import CTKTConfig, CTKTRecipe, RealDepthDataset, _RGBFlag
+
+TINY = ["model.preset=tiny", "loss.affinity_pool=8", "engine.batch_size=4"]
+
+
+class _Scenes(Dataset):
+    """Small RGB-D scenes: a slanted floor and a box in front; the colour encodes depth and
+    edges, so DENet has something to learn. ``rgb=False`` gives depth-only samples."""
+
+    def __init__(self, n: int = 8, rgb: bool = True, h: int = 32, w: int = 40) -> None:
+        self.n, self.rgb, self.h, self.w = n, rgb, h, w
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        g = torch.Generator().manual_seed(i)
+        yy, xx = torch.meshgrid(
+            torch.linspace(0, 1, self.h), torch.linspace(0, 1, self.w), indexing="ij"
+        )
+        depth = 2.0 + 3.0 * (1.0 - yy) + 0.5 * torch.rand((), generator=g) * xx
+        x0 = int(torch.randint(2, self.w // 2, (), generator=g))
+        y0 = int(torch.randint(2, self.h // 2, (), generator=g))
+        depth[y0 : y0 + 10, x0 : x0 + 12] = 1.5
+        s = {"depth": depth[None], "valid": torch.ones(1, self.h, self.w, dtype=torch.bool)}
+        s["name"], s["unit"] = f"scene{i}", "m"
+        if self.rgb:
+            s["image"] = torch.stack([depth / 5.0, 1.0 - depth / 5.0, 0.5 * torch.ones_like(depth)])
+        return s
+
+
+def _recipe(*overrides: str) -> CTKTRecipe:
+    cfg = load_config(CTKTConfig, None, [*TINY, *overrides])
+    return CTKTRecipe.from_config(cfg)
+
+
+def _batch(n: int = 4, rgb: bool = True, scale: int = 4) -> dict:
+    ds = _RGBFlag(DepthSRPairs(_Scenes(n, rgb), scale, crop=16 if scale == 4 else None))
+    return default_collate([ds[i] for i in range(n)])
+
+
+def test_registered_and_shipped_configs_load() -> None:
+    assert get_recipe("ctkt") is CTKTRecipe and CTKTRecipe.monitor == "rmse"
+    names = sorted(p.name for p in (config_dir() / "dsr").glob("*.yaml"))
+    for required in ("world_x4.yaml", "world_x8.yaml", "world_x16.yaml", "real_x4.yaml"):
+        assert required in names
+    for name in names:
+        cfg = load_config(CTKTConfig, f"dsr/{name}")
+        assert cfg.recipe == "ctkt" and cfg.data.crop % cfg.data.scale == 0
+    wo = load_config(CTKTConfig, "dsr/world_x4_wo_ct")
+    assert not wo.distill.cross_task
+    assert load_config(CTKTConfig, "dsr/world_x4_paper").model.sizes()["n_stages"] == 7
+
+
+@pytest.mark.parametrize(
+    "override, match",
+    [
+        ("data.scale=3", "data.scale"),
+        ("data.crop=30", "data.crop"),
+        ("data.source=[nyu]", "data.source"),
+        ("distill.teacher_selection=best", "teacher_selection"),
+        ("loss.affinity_loss=l2", "affinity_loss"),
+        ("optim.scheduler=poly", "optim.scheduler"),
+        ("loss.lambdaP=1", "lambdaP"),
+    ],
+)
+def test_bad_configuration_is_a_config_error(override: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        load_config(CTKTConfig, None, [override])
+
+
+def test_ablation_switches_build_the_right_networks() -> None:
+    off = ["distill.output_space=false", "distill.affinity=false", "distill.spnet=false"]
+    assert set(_recipe(*off).networks) == {"dsr"}
+    r = _recipe("distill.affinity=false", "distill.spnet=false")
+    assert set(r.networks) == {"dsr", "de", "dsr_heads", "de_heads"}
+    assert set(_recipe("distill.output_space=false", "distill.spnet=false").networks) == {
+        "dsr",
+        "de",
+    }
+    full = _recipe()
+    assert set(full.networks) == {"dsr", "de", "dsr_heads", "de_heads", "sp"}
+    assert full.inference_networks == ["dsr"] and set(full.optimizers) == {"dsr", "de", "sp"}
+
+
+def test_training_step_terms_and_warmup() -> None:
+    r = _recipe()
+    b = _batch()
+    out = r.training_step(b, {"epoch": 0, "step": 0, "round": 0})
+    for k in ("l1_sr", "side_sr", "l1_de", "ssim_de", "side_de", "structure", "e_dsr", "e_de"):
+        assert k in out and torch.isfinite(torch.as_tensor(out[k]))
+    assert "distill_P" not in out and "distill_A" not in out  # warm-up round
+    lc = r.cfg.loss
+    expected = (
+        out["l1_sr"]
+        + lc.lambda_side * (out["side_sr"] + out["side_de"])
+        + out["l1_de"]
+        + lc.lambda_ssim * out["ssim_de"]
+        + lc.lambda_S * out["structure"]
+    )
+    torch.testing.assert_close(out["loss"].detach(), expected)
+    r.on_round_end({})
+    out = r.training_step(b, {"epoch": 1, "step": 1, "round": 1})
+    assert "distill_P" in out and "distill_A" in out and out["teacher_dsr"] in (0.0, 1.0)
+
+
+def _grads(recipe: CTKTRecipe, batch: dict, distill: bool, teacher: str) -> dict[str, list]:
+    recipe.selector.rounds_done = 1 if distill else 0
+    recipe.selector.teacher = teacher
+    for m in recipe.networks.values():
+        m.zero_grad(set_to_none=True)
+    recipe.training_step(batch, {"epoch": 0, "step": 0, "round": 0})["loss"].backward()
+    return {
+        n: [None if p.grad is None else p.grad.clone() for p in m.parameters()]
+        for n, m in recipe.networks.items()
+    }
+
+
+@pytest.mark.parametrize("teacher, student", [("dsr", "de"), ("de", "dsr")])
+def test_distillation_reaches_the_student_only(teacher: str, student: str) -> None:
+    """With SPNet off, switching the distillation terms on must leave the teacher's gradients
+    unchanged (its outputs are detached) and change the student's."""
+    r = _recipe("distill.spnet=false", "loss.lambda_P=1.0", "loss.lambda_A=5.0")
+    b = _batch()
+    plain = _grads(r, b, distill=False, teacher=teacher)
+    dist = _grads(r, b, distill=True, teacher=teacher)
+    for name in (teacher, f"{teacher}_heads"):
+        for g0, g1 in zip(plain[name], dist[name]):
+            torch.testing.assert_close(g1, g0, rtol=0, atol=1e-7)
+    changed = [
+        not torch.allclose(g0, g1)
+        for g0, g1 in zip(plain[student], dist[student])
+        if g0 is not None
+    ]
+    assert any(changed)
+
+
+def test_spnet_loss_flows_into_both_networks() -> None:
+    r = _recipe("distill.output_space=false", "distill.affinity=false")
+    b = _batch()
+    for m in r.networks.values():
+        m.zero_grad(set_to_none=True)
+    out = r.training_step(b, {"epoch": 0, "step": 0, "round": 0})
+    out["loss"].backward()
+    with_s = {n: next(m.parameters()).grad.clone() for n, m in r.networks.items()}
+    r2 = _recipe("distill.output_space=false", "distill.affinity=false", "loss.lambda_S=0")
+    r2.networks["dsr"].load_state_dict(r.networks["dsr"].state_dict())
+    r2.networks["de"].load_state_dict(r.networks["de"].state_dict())
+    r2.networks["sp"].load_state_dict(r.networks["sp"].state_dict())
+    r2.training_step(b, {"epoch": 0, "step": 0, "round": 0})["loss"].backward()
+    for name in ("dsr", "de"):
+        g = next(r2.networks[name].parameters()).grad
+        assert not torch.allclose(g, with_s[name])
+
+
+def test_depth_only_samples_train_dsrnet_alone() -> None:
+    r = _recipe()
+    b = _batch(rgb=False)
+    assert not bool(b["has_rgb"].any())
+    out = r.training_step(b, {"epoch": 0, "step": 0, "round": 0})
+    assert "l1_de" not in out and "structure" not in out
+    out["loss"].backward()
+    assert all(p.grad is None for p in r.networks["de"].parameters())
+    assert any(p.grad is not None for p in r.networks["dsr"].parameters())
+    # a mixed batch: only the RGB-D rows reach DENet
+    rgbd = _RGBFlag(DepthSRPairs(_Scenes(2, True), 4, crop=16))
+    depth_only = _RGBFlag(DepthSRPairs(_Scenes(2, False), 4, crop=16))
+    mixed = default_collate([rgbd[0], depth_only[0], rgbd[1], depth_only[1]])
+    out = r.training_step(mixed, {"epoch": 0, "step": 0, "round": 0})
+    assert "l1_de" in out and torch.isfinite(out["loss"])
+
+
+def test_validation_step_reports_units_and_bicubic() -> None:
+    r = _recipe("distill.output_space=false", "distill.affinity=false", "distill.spnet=false")
+    torch.nn.init.zeros_(r.dsr.recon.weight)
+    torch.nn.init.zeros_(r.dsr.recon.bias)  # DSRNet == bicubic of the normalised LR
+    for m in r.networks.values():
+        m.eval()
+    b = _batch()
+    m = r.validation_step(b)
+    assert m["rmse"] == pytest.approx(m["rmse_bicubic"], rel=1e-5)
+    assert m["rmse_norm"] == pytest.approx(m["rmse_bicubic_norm"], rel=1e-5)
+    # a unit change scales the data-unit RMSE and leaves the normalised one
+    b2 = dict(b, lr=b["lr"] * 100.0, hr=b["hr"] * 100.0)
+    m2 = r.validation_step(b2)
+    assert m2["rmse"] == pytest.approx(100.0 * m["rmse"], rel=1e-4)
+    assert m2["rmse_norm"] == pytest.approx(m["rmse_norm"], rel=1e-4)
+
+
+def test_round_hooks_log_teacher_and_errors() -> None:
+    r = _recipe()
+    assert r.on_round_start({})["distill_on"] == 0.0
+    r.selector.update(0.1, 0.5)
+    rec = r.on_round_end({})
+    assert rec["round_e_dsr"] == pytest.approx(0.1) and rec["next_teacher_dsr"] == 1.0
+    assert r.on_round_start({}) == {"teacher_dsr": 1.0, "distill_on": 1.0}
+    state = r.state_dict()
+    r2 = _recipe()
+    r2.load_state_dict(state)
+    assert r2.selector.teacher == "dsr" and r2.selector.rounds_done == 1
+
+
+def test_manual_steps_reduce_the_loss() -> None:
+    torch.manual_seed(0)
+    r = _recipe("optim.lr=1e-3")
+    b = _batch()
+    losses = []
+    for _ in range(12):
+        for o in r.optimizers.values():
+            o.zero_grad()
+        out = r.training_step(b, {"epoch": 0, "step": 0, "round": 0})
+        out["loss"].backward()
+        for o in r.optimizers.values():
+            o.step()
+        losses.append(float(out["loss"].detach()))
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_trainer_fit_two_epochs(tmp_path: Path) -> None:
+    trainer_mod = pytest.importorskip("depthduet.engine.trainer")
+    cfg = load_config(
+        CTKTConfig,
+        None,
+        [
+            *TINY,
+            "engine.epochs=2",
+            "engine.device=cpu",
+            f"engine.out_dir={tmp_path}",
+            "engine.tensorboard=false",
+            "engine.progress=false",
+            "engine.log_every=1",
+            "optim.lr=1e-3",
+        ],
+    )
+    recipe = CTKTRecipe.from_config(cfg)
+    train = _RGBFlag(DepthSRPairs(_Scenes(8), 4, crop=16))
+    val = _RGBFlag(DepthSRPairs(_Scenes(4), 4, crop=None, train=False))
+    summary = trainer_mod.Trainer(recipe, train, val, config=cfg).fit()
+    assert summary["epochs"] == 2 and summary["steps"] == 4  # 8 samples / batch 4, 2 epochs
+    assert summary["monitor"] == "rmse" and summary["last_val"]["rmse"] > 0
+    assert recipe.selector.rounds_done == 2 and len(recipe.selector.history) == 2
+    assert (tmp_path / "summary.json").is_file()
+
+
+def test_real_sources_hold_out_scenes(data_root: Path) -> None:
+    held = ["Df_1", "cones"]
+    train = RealDepthDataset("sintel", data_root, held, include=False)
+    val = RealDepthDataset("sintel", data_root, held, include=True)
+    assert [f.stem for f in val.files] == ["Df_1"] and "Df_1" not in [f.stem for f in train.files]
+    mb = RealDepthDataset("middlebury", data_root, held, include=True)
+    s = mb[0]
+    assert s["name"] == "middlebury/cones" and s["image"].shape[-2:] == s["depth"].shape[-2:]
+    cfg = load_config(CTKTConfig, "dsr/real_x4", [f"data.root={data_root}"])
+    tr, va = CTKTRecipe.build_datasets(cfg)
+    names = {va[i]["name"] for i in range(len(va))}
+    assert names == {f"sintel/Df_{k}" for k in (1, 20, 28, 58)} | {
+        "middlebury/cones",
+        "middlebury/teddy",
+    }
