@@ -181,6 +181,12 @@ def test_pfm_round_trip_both_byte_orders(tmp_path: Path, little: bool) -> None:
     assert dm.valid.sum() == 11
 
 
+def test_pfm_with_windows_line_ends(tmp_path: Path) -> None:
+    body = struct.pack("<2f", 0.5, 10.0)  # one row: no flip visible
+    (tmp_path / "w.pfm").write_bytes(b"Pf\r\n2 1\r\n-1.0\r\n" + body)
+    np.testing.assert_array_equal(io.read_pfm(tmp_path / "w.pfm"), [[0.5, 10.0]])
+
+
 def test_pfm_hand_written_colour_big_endian(tmp_path: Path) -> None:
     # 2x1 colour image, big-endian, rows bottom-up: bottom pixel (1,2,3), top pixel (4,5,6)
     body = struct.pack(">6f", 1, 2, 3, 4, 5, 6)
@@ -414,6 +420,10 @@ def test_rgb_png_is_not_depth_and_unknown_suffix(tmp_path: Path) -> None:
     io.write_image(tmp_path / "rgb.png", np.zeros((2, 2, 3), np.uint8))
     with pytest.raises(DepthIOError, match="single-channel"):
         io.read_depth(tmp_path / "rgb.png")
+    Image.fromarray(np.array([[True, False]])).save(tmp_path / "bits1.png")
+    with pytest.raises(DepthIOError, match="unsupported bit depth 1") as e:
+        io.read_depth(tmp_path / "bits1.png")
+    _one_line(e, tmp_path / "bits1.png")
     (tmp_path / "a.xyz").write_bytes(b"1")
     with pytest.raises(DepthIOError, match="unsupported depth format '.xyz'"):
         io.read_depth(tmp_path / "a.xyz")

@@ -480,6 +480,8 @@ def read_pfm(path: PathLike) -> np.ndarray:
     c = 3 if magic == b"PF" else 1
     count = w * h * c
     body = data[m.end() :]
+    if m.group(0).endswith(b"\r") and len(body) == 4 * count + 1 and body[:1] == b"\n":
+        body = body[1:]  # header written with Windows line ends ("\r\n")
     if len(body) < 4 * count:
         raise _err(
             path, f"truncated: {w}x{h}x{c} float32 needs {4 * count} bytes, found {len(body)}"
@@ -673,7 +675,7 @@ def _pil_depth_array(path: PathLike) -> np.ndarray:
     if mode == "F":
         return np.asarray(im).astype(np.float32)
     if mode == "1":
-        return np.asarray(im).astype(np.uint8)
+        raise _err(path, "unsupported bit depth 1 (depth needs 8- or 16-bit grey)")
     if mode in ("LA", "RGB", "RGBA", "P", "PA", "CMYK", "YCbCr"):
         raise _err(
             path,
