@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,12 @@ def _squeeze_map(x: Any, name: str) -> np.ndarray:
 
 
 def _cmap_lut(cmap: str) -> np.ndarray:
-    """256-entry uint8 RGB lookup table of a matplotlib colour map."""
+    """256-entry uint8 RGB lookup table ``(256, 3)`` of a matplotlib colour map (a copy)."""
+    return _cached_lut(cmap).copy()
+
+
+@lru_cache(maxsize=16)
+def _cached_lut(cmap: str) -> np.ndarray:
     import matplotlib
 
     try:
