@@ -256,6 +256,22 @@ def test_trainer_fit_two_epochs(tmp_path: Path) -> None:
     assert (tmp_path / "summary.json").is_file()
 
 
+def test_world_datasets() -> None:
+    cfg = load_config(
+        CTKTConfig,
+        "dsr/world_x4",
+        ["data.train_size=2", "data.val_size=1", "data.world_height=64", "data.world_width=80"],
+    )
+    train, val = CTKTRecipe.build_datasets(cfg)
+    assert len(train) == 2 and val is not None and len(val) == 1
+    s = train[0]
+    assert s["hr"].shape == (1, 64, 64) and s["lr"].shape == (1, 16, 16)
+    assert s["image"].shape == (3, 64, 64) and s["has_rgb"] is True
+    v = val[0]
+    assert v["hr"].shape == (1, 64, 80) and v["degradation"] == "bicubic"
+    assert torch.equal(val[0]["lr"], v["lr"])  # validation is deterministic
+
+
 def test_real_sources_hold_out_scenes(data_root: Path) -> None:
     held = ["Df_1", "cones"]
     train = RealDepthDataset("sintel", data_root, held, include=False)

@@ -115,6 +115,8 @@ class CTKTData:
         root: data root for real sources ("" = ``depthduet.paths.data_root()``).
         val_scenes: names of real samples held out for validation (file stems, e.g. ``cones``,
             ``Df_1``).
+        cache: keep the base samples (rendered world scenes, decoded files) in memory after
+            their first use; crops, flips and LR making still run every time.
     """
 
     source: list[str] = field(default_factory=lambda: ["world"])
@@ -134,6 +136,7 @@ class CTKTData:
     depth_scale: float = 1000.0
     root: str = ""
     val_scenes: list[str] = field(default_factory=list)
+    cache: bool = True
 
     def validate(self) -> None:
         for s in self.source:
@@ -411,6 +414,22 @@ class _RGBFlag(Dataset):
         return s
 
 
+class _Cached(Dataset):
+    """Memoises the samples of a base dataset (per process)."""
+
+    def __init__(self, base: Dataset) -> None:
+        self.base = base
+        self._store: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        if i not in self._store:
+            self._store[i] = self.base[i]
+        return self._store[i]
+
+
 def _world(cfg: CTKTData, split: str, n: int) -> Dataset:
     try:
         from depthduet.data.world import WorldConfig, WorldDataset
@@ -464,7 +483,8 @@ def _sources(cfg: CTKTData, train: bool) -> Dataset | None:
         if not train:
             return None
         raise UserError("data: no training samples")
-    return parts[0] if len(parts) == 1 else ConcatDataset(parts)
+    base = parts[0] if len(parts) == 1 else ConcatDataset(parts)
+    return _Cached(base) if cfg.cache else base
 
 
 # --------------------------------------------------------------------------------- recipe
