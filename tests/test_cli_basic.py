@@ -220,6 +220,9 @@ def test_show_writes_panel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     rc, _, err = _run(["show", str(tmp_path / "d.pfm"), "-o", str(tmp_path / "p.jpg")], capsys)
     assert rc == 2
     _stderr_one_line(err, "p.jpg", "PNG")
+    rc, _, err = _run(["show", str(tmp_path / "d.pfm"), "-o", str(out), "--cmap", "nah"], capsys)
+    assert rc == 2
+    _stderr_one_line(err, "--cmap 'nah'")
     rc, _, err = _run(["show", str(tmp_path / "nope.pfm"), "-o", str(out)], capsys)
     assert rc == 2
     _stderr_one_line(err, "nope.pfm", "no such file")

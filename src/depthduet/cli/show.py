@@ -50,6 +50,12 @@ def show(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.output)
     if out.suffix.lower() != ".png":
         raise UserError(f"{out}: the picture is written as PNG; use a .png name")
+    import matplotlib
+
+    if args.cmap not in matplotlib.colormaps:
+        raise UserError(
+            f"--cmap {args.cmap!r}: unknown matplotlib colour map (e.g. turbo, viridis)"
+        )
     if not 0 <= args.lo_pct < args.hi_pct <= 100:
         raise UserError(f"need 0 <= --lo-pct < --hi-pct <= 100, got {args.lo_pct}, {args.hi_pct}")
     dm = read_depth(
