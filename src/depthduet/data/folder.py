@@ -301,6 +301,13 @@ class RGBDFolderDataset(Dataset):
             has a depth map).
         key: variable name inside ``.mat`` / ``.npz`` depth files.
         invalid: an extra sentinel value marking unknown depth.
+        image_glob: glob selecting the colour images in ``image_dir`` (default: every image).
+        depth_stem: ``(pattern, replacement)`` regex turning an image stem into its depth
+            map's stem, e.g. ``("_color$", "_depth")`` for ``TUM_color.png`` /
+            ``TUM_depth.png`` (default: the same stem).
+        encoding: ``"plain"``, or ``"kinect-raw"`` (NYU raw PGM) / ``"sun-rotated"`` (SUN
+            RGB-D PNG), decoded to metres by :func:`depthduet.io.read_depth` (use
+            ``depth_scale=None`` with them).
     """
 
     def __init__(
@@ -308,36 +315,58 @@ class RGBDFolderDataset(Dataset):
         root: PathLike,
         image_dir: str = "color",
         depth_dir: str = "depth",
-        depth_scale: float = 1000.0,
+        depth_scale: float | None = 1000.0,
         unit: str = "m",
         intrinsics: PathLike | np.ndarray | CameraInfo | None = None,
         names: PathLike | Sequence[str] | None = None,
         key: str | None = None,
         invalid: float | None = None,
+        image_glob: str | None = None,
+        depth_stem: tuple[str, str] | None = None,
+        encoding: str = "plain",
     ) -> None:
         self.root = require_dir(root, "RGB-D folder")
-        images = list_files(self.root / image_dir, IMAGE_SUFFIXES)
-        depths = {p.stem: p for p in list_files(self.root / depth_dir, DEPTH_SUFFIXES)}
+        if image_glob is None:
+            images = list_files(self.root / image_dir, IMAGE_SUFFIXES)
+        else:
+            images = sorted(
+                (p for p in (self.root / image_dir).glob(image_glob) if p.is_file()),
+                key=natural_key,
+            )
+        depth_files = list_files(self.root / depth_dir, DEPTH_SUFFIXES)
+        if depth_dir == image_dir:  # one folder: a file is either a colour image or a depth map
+            taken = {p.name for p in images}
+            depth_files = [p for p in depth_files if p.name not in taken]
+        depths = {p.stem: p for p in depth_files}
+
+        def dstem(stem: str) -> str:
+            return stem if depth_stem is None else re.sub(depth_stem[0], depth_stem[1], stem)
+
         wanted = _read_names(names)
         by_stem = {p.stem: p for p in images}
-        stems = wanted if wanted is not None else [p.stem for p in images if p.stem in depths]
+        stems = (
+            wanted if wanted is not None else [p.stem for p in images if dstem(p.stem) in depths]
+        )
         self.pairs: list[tuple[str, Path, Path]] = []
         for s in stems:
             if s not in by_stem:
                 raise UserError(f"{self.root / image_dir}: no colour image named {s!r}")
-            if s not in depths:
-                raise UserError(f"{self.root / depth_dir}: no depth map named {s!r}")
-            self.pairs.append((s, by_stem[s], depths[s]))
+            if dstem(s) not in depths:
+                raise UserError(f"{self.root / depth_dir}: no depth map named {dstem(s)!r}")
+            self.pairs.append((s, by_stem[s], depths[dstem(s)]))
         if not self.pairs:
             raise UserError(
                 f"{self.root}: no colour/depth pairs found in {image_dir}/, {depth_dir}/"
             )
-        if depth_scale <= 0:
+        if depth_scale is not None and depth_scale <= 0:
             raise UserError(f"depth_scale must be > 0, got {depth_scale}")
-        self.depth_scale = float(depth_scale)
+        if encoding != "plain" and depth_scale is not None:
+            raise UserError(f"encoding {encoding!r} decodes to metres: use depth_scale=None")
+        self.depth_scale = None if depth_scale is None else float(depth_scale)
         self.unit = unit
         self.key = key
         self.invalid = invalid
+        self.encoding = encoding
         self.camera = _resolve_camera(intrinsics, self.root)
 
     def __len__(self) -> int:
@@ -345,7 +374,13 @@ class RGBDFolderDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         stem, ipath, dpath = self.pairs[index]
-        dm = dio.read_depth(dpath, scale=self.depth_scale, key=self.key, invalid=self.invalid)
+        dm = dio.read_depth(
+            dpath,
+            scale=self.depth_scale,
+            key=self.key,
+            invalid=self.invalid,
+            encoding=self.encoding,
+        )
         depth, valid = depth_tensors(dm.values, dm.valid)
         h, w = depth.shape[-2:]
         sample: dict[str, Any] = {
