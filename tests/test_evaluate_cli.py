@@ -358,3 +358,64 @@ def test_middlebury_real_maps(data_root: Path, tmp_path: Path, capsys) -> None:
     assert rows["Depth"]["n_images"] == 4
     b, n = rows["bicubic (baseline)"]["metrics"], rows["nearest (baseline)"]["metrics"]
     assert 0 < b["rmse"] < n["rmse"]  # bicubic LR + bicubic up beats nearest up on these maps
+
+
+def test_monodepth2_style_files(tmp_path: Path, capsys) -> None:
+    """gt_depths.npz (object array, sizes differ) + pred_disps.npy (N, 12, 40) inverse depth."""
+    from tests.test_protocols import monodepth2_reference
+
+    from depthduet.evaluation.protocols import resize_bilinear
+
+    rng = np.random.default_rng(6)
+    gts = np.empty(2, dtype=object)
+    gts[0] = np.where(rng.random((30, 90)) < 0.4, rng.uniform(1.0, 90.0, (30, 90)), 0.0)
+    gts[1] = np.where(rng.random((28, 88)) < 0.4, rng.uniform(1.0, 90.0, (28, 88)), 0.0)
+    np.savez_compressed(tmp_path / "gt_depths.npz", data=gts)
+    disps = rng.uniform(0.01, 10.0, (2, 12, 40))
+    np.save(tmp_path / "pred_disps.npy", disps)
+    out = tmp_path / "md2.json"
+    args = ["--protocol", "kitti-eigen", "--gt", tmp_path / "gt_depths.npz"]
+    args += ["--pred", tmp_path / "pred_disps.npy", "--pred-inverse", "--median-scaling"]
+    rc, _, err = run_cli(capsys, *args)
+    assert rc == 2 and "--allow-pickle" in err and "gt_depths.npz" in err
+    rc, _, err = run_cli(capsys, *args, "--allow-pickle", "--json", out)
+    assert rc == 0, err
+    row = json.loads(out.read_text())["results"][0]
+    refs = []
+    for i in range(2):
+        depth = 1.0 / resize_bilinear(disps[i], gts[i].shape)  # resize the disparity, invert
+        refs.append(monodepth2_reference(gts[i], depth, median_scaling=True)[0])
+    for k in refs[0]:
+        # maps are read as float32 (the reader contract), the reference used float64
+        assert row["metrics"][k] == pytest.approx(np.mean([r[k] for r in refs]), rel=1e-6), k
+    assert row["resize"]["n_resized"] == 2 and "inverse depth" in row["prediction_values"]
+    assert row["crop"]["boxes"] == {"30x90": [12, 29, 3, 86], "28x88": [11, 27, 3, 84]}
+
+
+def test_open_set_formats_and_errors(tmp_path: Path) -> None:
+    from depthduet.errors import UserError
+    from depthduet.evaluation.predictions import match_sets, open_set
+
+    np.savez(tmp_path / "bad.npz", a=np.ones((2, 3, 3)), b=np.ones((3, 3)))
+    with pytest.raises(UserError, match=r"bad\.npz: array 'a' has shape"):
+        open_set(tmp_path / "bad.npz")
+    np.save(tmp_path / "one.npy", np.full((4, 5), 2.0))
+    single = open_set(tmp_path / "one.npy", scale=2.0)
+    assert single.kind == "single" and single.read(0).values.max() == 1.0
+    stack = np.full((4, 5, 2), 3.0)  # MATLAB layout (H, W, N)
+    import scipy.io
+
+    scipy.io.savemat(tmp_path / "s.mat", {"depths": stack})
+    ms = open_set(tmp_path / "s.mat")
+    assert ms.kind == "stack" and len(ms) == 2 and ms.read(1).values.shape == (4, 5)
+    assert match_sets(single, open_set(tmp_path / "one.npy")) == [(0, 0, "one")]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="no maps files"):
+        open_set(tmp_path / "empty")
+    (tmp_path / "x.txt").write_text("x")
+    with pytest.raises(UserError, match=r"x\.txt: unsupported prediction format"):
+        open_set(tmp_path / "x.txt", what="prediction")
+    nested = tmp_path / "nested" / "drive_1"
+    nested.mkdir(parents=True)
+    np.save(nested / "0005.npy", np.ones((3, 3)))
+    assert open_set(tmp_path / "nested", recursive=True).names == ["drive_1/0005"]

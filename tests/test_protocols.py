@@ -237,3 +237,15 @@ def test_summary_median_ratios() -> None:
     assert rec["median_scaling"] is True
     assert "degradation" not in rec  # depth protocols have no LR
     assert rec["crop"]["boxes"] == {"20x20": None}
+
+
+def test_inverse_depth_predictions() -> None:
+    gt = np.full((10, 10), 2.0)
+    disp = np.full((10, 10), 0.5)  # 1 / 0.5 = 2 m
+    disp[0, 0] = 0.0  # no depth: invalid, counted, clamped to 1e-3
+    r = evaluate_image("kitti-eigen-benchmark", gt, disp, pred_inverse=True)
+    assert r.n_pred_invalid == 1
+    assert r.metrics["rmse"] == pytest.approx(math.sqrt((2 - 1e-3) ** 2 / 100))
+    # inverse depth is resized first, then inverted (monodepth2 order): constant stays exact
+    r = evaluate_image("kitti-eigen-benchmark", gt * 2, np.full((5, 5), 0.25), pred_inverse=True)
+    assert r.resized and r.metrics["rmse"] == 0.0

@@ -34,7 +34,8 @@ DSR baselines: --baseline bicubic,nearest --scale 4 makes the LR from the ground
 (--lr-from given --lr DIR) and upsamples it back; the degradation is recorded in the output.
 
 Examples:
-  depthduet evaluate --protocol kitti-eigen --pred preds.npy --gt gt_depths.npz --median-scaling
+  depthduet evaluate --protocol kitti-eigen --gt gt_depths.npz --allow-pickle \
+      --pred pred_disps.npy --pred-inverse --median-scaling      # monodepth2's files
   depthduet evaluate --protocol nyu-dsr --pred out/ --gt nyu_test_gt/ --json nyu_x8.json
   depthduet evaluate --protocol middlebury-dsr --gt gt/ --gt-scale 4 --baseline bicubic,nearest \\
       --scale 8 --lr-from nearest
@@ -70,6 +71,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gt-key", help="array name inside GT .npz/.mat files")
     p.add_argument("--pred-key", help="array name inside prediction .npz/.mat files")
     p.add_argument("--recursive", action="store_true", help="search sub-folders of folders")
+    p.add_argument(
+        "--pred-inverse",
+        action="store_true",
+        help="predictions hold inverse depth (monodepth2 pred_disps.npy): resized, then 1/x",
+    )
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="read object-array .npy/.npz (monodepth2 gt_depths.npz); trusted files only",
+    )
     p.add_argument(
         "--baseline",
         default="",
@@ -125,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         gt_key=args.gt_key,
         pred_key=args.pred_key,
         recursive=args.recursive,
+        allow_pickle=args.allow_pickle,
+        pred_inverse=args.pred_inverse,
         baselines=baselines,
         scale=args.scale,
         lr_from=args.lr_from,

@@ -6,7 +6,9 @@ A *map set* is one of
   files are ignored), named by file stem (with ``recursive=True``: by the relative path
   without suffix, ``2011_09_26_drive_0002/0000000005``);
 * a **stack** file: ``.npy`` ``(N, H, W)``, ``.npz`` holding one ``(N, H, W)`` array (or the
-  array ``key``), or ``.mat`` ``(H, W, N)`` (MATLAB's layout); its maps are unnamed, in order;
+  array ``key``), or ``.mat`` ``(H, W, N)`` (MATLAB's layout); its maps are unnamed, in order.
+  With ``allow_pickle`` also a 1-D object array of 2-D maps of any sizes (monodepth2's
+  ``gt_depths.npz`` under key ``data``);
 * an ``.npz`` of several 2-D arrays: one map per array, named by the array names;
 * a **single** 2-D file (any format): one unnamed map.
 
@@ -95,13 +97,37 @@ def _single(path: Path, scale: float | None, key: str | None) -> MapSet:
     return MapSet(path, "single", [path.stem], [str(path)], False, read)
 
 
-def _array_file(path: Path, scale: float | None, key: str | None) -> MapSet:
+def _load_error(path: Path, e: Exception) -> UserError:
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if "allow_pickle" in msg:
+        return UserError(
+            f"{path}: holds Python objects (e.g. monodepth2's gt_depths.npz, one array per image); "
+            "pass --allow-pickle if you trust this file (unpickling can run code)"
+        )
+    return UserError(f"{path}: not a readable {path.suffix} file: {msg}")
+
+
+def _object_stack(path: Path, arr: np.ndarray) -> np.ndarray:
+    """Validate a 1-D object array of 2-D maps (maps may differ in size)."""
+    if arr.ndim != 1:
+        raise UserError(f"{path}: object array of shape {arr.shape}; expected one map per entry")
+    for i, a in enumerate(arr):
+        if np.ndim(a) != 2:
+            raise UserError(f"{path}[{i}]: expected a 2-D map, got shape {np.shape(a)}")
+    return arr
+
+
+def _array_file(
+    path: Path, scale: float | None, key: str | None, allow_pickle: bool = False
+) -> MapSet:
     suffix = path.suffix.lower()
     if suffix == ".npy":
         try:
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            arr = np.load(path, mmap_mode=None if allow_pickle else "r", allow_pickle=allow_pickle)
         except (ValueError, OSError, EOFError) as e:
-            raise UserError(f"{path}: not a readable .npy file: {str(e).splitlines()[0]}") from e
+            raise _load_error(path, e) from e
+        if arr.dtype == object:
+            return _stack(path, _object_stack(path, arr), 0, scale)
         if arr.ndim == 3:
             return _stack(path, arr, 0, scale)
         return _single(path, scale, key)
@@ -112,17 +138,19 @@ def _array_file(path: Path, scale: float | None, key: str | None) -> MapSet:
         return _single(path, scale, key)
     # .npz
     try:
-        z = np.load(path, allow_pickle=False)
+        z = np.load(path, allow_pickle=allow_pickle)
         with z:
             arrays = {k: z[k] for k in z.files}
     except (ValueError, OSError, EOFError) as e:
-        raise UserError(f"{path}: not a readable .npz file: {str(e).splitlines()[0]}") from e
+        raise _load_error(path, e) from e
     if key is not None:
         if key not in arrays:
             raise UserError(f"{path}: no array {key!r} (available: {', '.join(sorted(arrays))})")
         arrays = {key: arrays[key]}
     if len(arrays) == 1:
         (arr,) = arrays.values()
+        if arr.dtype == object:
+            return _stack(path, _object_stack(path, arr), 0, scale)
         if arr.ndim == 3:
             return _stack(path, arr, 0, scale)
         return _single(path, scale, key)
@@ -150,6 +178,7 @@ def open_set(
     key: str | None = None,
     recursive: bool = False,
     what: str = "maps",
+    allow_pickle: bool = False,
 ) -> MapSet:
     """Open a folder / stack / single file of depth maps (see the module docstring).
 
@@ -159,6 +188,9 @@ def open_set(
         key: array name inside ``.npz`` / ``.mat`` files.
         recursive: search sub-folders; names become relative paths without suffix.
         what: word used in messages (``"prediction"``, ``"ground truth"``).
+        allow_pickle: accept ``.npy`` / ``.npz`` object arrays (one map per entry, sizes may
+            differ, as monodepth2's ``gt_depths.npz``). Unpickling can run code: trusted files
+            only.
 
     Returns:
         A :class:`MapSet`.
@@ -171,7 +203,7 @@ def open_set(
         raise UserError(f"{p}: {what} path does not exist")
     if p.is_file():
         if p.suffix.lower() in (".npy", ".npz", ".mat"):
-            return _array_file(p, scale, key)
+            return _array_file(p, scale, key, allow_pickle)
         if p.suffix.lower() not in DEPTH_SUFFIXES:
             known = " ".join(DEPTH_SUFFIXES)
             raise UserError(f"{p}: unsupported {what} format (supported: {known})")

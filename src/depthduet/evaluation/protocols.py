@@ -420,11 +420,12 @@ def evaluate_image(
     allow_resize: bool = True,
     unit: str | None = None,
     name: str = "image",
+    pred_inverse: bool = False,
 ) -> ImageResult:
     """Evaluate one prediction against its ground truth under a named protocol.
 
     Steps, in order: resize the prediction to the ground-truth size (bilinear, if allowed and
-    needed); convert both to ``protocol.report_unit`` (``unit`` is the input unit); keep the
+    needed); invert it if it is inverse depth (``pred_inverse``); convert both to ``protocol.report_unit`` (``unit`` is the input unit); keep the
     pixels of :meth:`Protocol.mask` (valid, ``gt > 0``, caps, crop); optionally multiply the
     prediction by ``median(gt) / median(pred)`` over those pixels; clamp it to the caps if the
     protocol says so; compute the metrics in float64.
@@ -440,6 +441,9 @@ def evaluate_image(
         unit: unit of ``gt``/``pred`` (``m``, ``cm``, ``mm`` for metric protocols); ``None`` =
             the protocol's input unit.
         name: image id for messages and results.
+        pred_inverse: ``pred`` holds inverse depth (e.g. monodepth2's ``pred_disps.npy``): it is
+            resized first, then ``depth = 1 / pred`` (as monodepth2's evaluation does);
+            non-positive values become invalid predictions.
 
     Returns:
         An :class:`ImageResult`.
@@ -472,6 +476,9 @@ def evaluate_image(
         p = resize_bilinear(p, g.shape)
         pv = _resize_nearest_mask(pv, g.shape)
         resized = True
+    if pred_inverse:
+        pv = pv & (p > 0)
+        p = np.where(pv, 1.0 / np.where(pv, p, 1.0), 0.0)
     factor = proto.unit_factor(unit)
     g = g * factor
     p = p * factor

@@ -54,6 +54,10 @@ class EvaluateSettings:
         gt_scale, pred_scale: stored units per unit (KITTI PNG 256, mm PNG 1000...).
         gt_key, pred_key: array names inside ``.npz`` / ``.mat`` files.
         recursive: search sub-folders (names are relative paths without suffix).
+        allow_pickle: accept object-array ``.npy`` / ``.npz`` (monodepth2's ``gt_depths.npz``);
+            trusted files only.
+        pred_inverse: the prediction files hold inverse depth (monodepth2's ``pred_disps.npy``):
+            resized to the ground truth, then inverted.
         baselines: interpolation baselines (``bicubic``, ``nearest``), DSR protocols only.
         scale: DSR factor (needed by baselines and DSR models).
         lr_from: how the LR input is made: ``bicubic``/``nearest`` from the ground truth, or
@@ -78,6 +82,8 @@ class EvaluateSettings:
     gt_key: str | None = None
     pred_key: str | None = None
     recursive: bool = False
+    allow_pickle: bool = False
+    pred_inverse: bool = False
     baselines: list[str] = field(default_factory=list)
     scale: int | None = None
     lr_from: str | None = None
@@ -113,6 +119,7 @@ class _Row:
     describe: dict[str, Any] | None = None
     results: list[ImageResult] = field(default_factory=list)
     source: Callable[[int, str], str] | None = None  # (gi, gt source) -> name for messages
+    inverse: bool = False  # values are inverse depth (inverted after resizing)
 
 
 def _check(cfg: EvaluateSettings, proto: Protocol) -> None:
@@ -150,7 +157,12 @@ def _lr_provider(
     lr_from = cfg.lr_from or "bicubic"
     if lr_from == "given":
         lr_set = open_set(
-            cfg.lr, scale=cfg.lr_scale, key=cfg.lr_key, recursive=cfg.recursive, what="LR"
+            cfg.lr,
+            scale=cfg.lr_scale,
+            key=cfg.lr_key,
+            recursive=cfg.recursive,
+            what="LR",
+            allow_pickle=cfg.allow_pickle,
         )
         pairs = {gi: oi for gi, oi, _ in match_sets(gt_set, lr_set, "LR")}
 
@@ -304,7 +316,12 @@ def run_evaluation(
     _check(cfg, proto)
     proto.unit_factor(cfg.unit)  # validate early
     gt_set = open_set(
-        cfg.gt, scale=cfg.gt_scale, key=cfg.gt_key, recursive=cfg.recursive, what="ground truth"
+        cfg.gt,
+        scale=cfg.gt_scale,
+        key=cfg.gt_key,
+        recursive=cfg.recursive,
+        what="ground truth",
+        allow_pickle=cfg.allow_pickle,
     )
     rows: list[_Row] = []
     if cfg.pred is not None:
@@ -314,6 +331,7 @@ def run_evaluation(
             key=cfg.pred_key,
             recursive=cfg.recursive,
             what="prediction",
+            allow_pickle=cfg.allow_pickle,
         )
         pairs = {gi: (oi, name) for gi, oi, name in match_sets(gt_set, pred_set)}
 
@@ -330,7 +348,13 @@ def run_evaluation(
             }
         label = cfg.name or Path(cfg.pred).name
         rows.append(
-            _Row(label, from_files, rec, source=lambda gi, src: pred_set.sources[pairs[gi][0]])
+            _Row(
+                label,
+                from_files,
+                rec,
+                source=lambda gi, src: pred_set.sources[pairs[gi][0]],
+                inverse=cfg.pred_inverse,
+            )
         )
     if cfg.baselines:
         lr_of, rec = _lr_provider(cfg, gt_set, int(cfg.scale))  # type: ignore[arg-type]
@@ -366,6 +390,7 @@ def run_evaluation(
                     median_scaling=cfg.median_scaling,
                     allow_resize=cfg.allow_resize,
                     unit=cfg.unit,
+                    pred_inverse=row.inverse,
                     name=row.source(gi, src) if row.source else f"{src} ({row.label})",
                 )
             )
@@ -385,6 +410,8 @@ def run_evaluation(
             allow_resize=cfg.allow_resize,
             per_image=cfg.per_image,
         )
+        if row.inverse:
+            rec["prediction_values"] = "inverse depth, resized bilinearly then inverted (1/x)"
         if row.notes:
             rec["notes"] = row.notes
         if row.describe:
