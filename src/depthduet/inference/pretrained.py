@@ -244,3 +244,157 @@ def save_pretrained(
     os.replace(tmpc, cpath)
     card.path = cpath
     return card
+
+
+# ----------------------------------------------------------------------------- shipping tool
+def evaluate_rmse(upsampler: Any, pairs: Any, limit: int = 0) -> dict[str, float]:
+    """Mean per-sample RMSE of an upsampler on depth-SR pairs, in the data's unit.
+
+    Args:
+        upsampler: a :class:`depthduet.inference.dsr.DepthUpsampler`.
+        pairs: a sequence of pair dicts (``lr`` (1, h, w), ``lr_valid``, ``hr`` (1, H, W),
+            ``hr_valid``), e.g. a ``DepthSRPairs`` validation set.
+        limit: evaluate at most this many pairs (0 = all).
+
+    Returns:
+        ``{"rmse": mean over samples of sqrt(mean over valid HR pixels of (pred - hr)^2),
+        "samples": n}``; pixels count when valid in both the HR truth and the prediction.
+    """
+    import numpy as np
+
+    errs = []
+    n = len(pairs) if not limit else min(limit, len(pairs))
+    for i in range(n):
+        s = pairs[i]
+        lr = s["lr"][0].numpy()
+        out = upsampler.upsample(lr, s["lr_valid"][0].numpy())
+        hr = s["hr"][0].numpy()
+        m = s["hr_valid"][0].numpy() & out.valid
+        if m.any():
+            errs.append(float(np.sqrt(np.mean((out.values[m] - hr[m]) ** 2))))
+    return {"rmse": float(np.mean(errs)) if errs else float("nan"), "samples": len(errs)}
+
+
+def export_checkpoint(
+    run: str | os.PathLike[str],
+    name: str,
+    *,
+    folder: str | os.PathLike[str] | None = None,
+    fp16: bool = True,
+    command: str = "",
+    seconds: float | None = None,
+    notes: str = "",
+    eval_limit: int = 0,
+) -> ModelCard:
+    """Ship the DSRNet of a METHOD A training run as model ``name``.
+
+    Writes the weights (fp16 by default) and a card recording the training command, data,
+    steps, duration and git revision, the run's own validation metrics, and the validation RMSE
+    of the *shipped* weights through :class:`DepthUpsampler` next to bicubic on the run's
+    validation set (same pipeline: normalisation, filling, tiling, clamping).
+    """
+    import datetime
+
+    from depthduet.config import load_config
+    from depthduet.engine.checkpoint import load_checkpoint, read_model_info, resolve_checkpoint
+    from depthduet.inference.dsr import DepthUpsampler, infer_dsrnet_arch
+    from depthduet.recipes.ctkt import CTKTConfig, CTKTRecipe
+
+    ckpt = resolve_checkpoint(run, "best")
+    info = read_model_info(ckpt)
+    config, weights = load_checkpoint(ckpt, ["dsr"])
+    state = weights["dsr"]
+    arch = infer_dsrnet_arch(state)
+    cfg_dict = {k: v for k, v in config.items() if k != "recipe"}
+    cfg = load_config(CTKTConfig, None, data=cfg_dict)
+    _, val = CTKTRecipe.build_datasets(cfg)
+    data = dict(config.get("data", {}))
+    card = save_pretrained(
+        state,
+        name,
+        scale=arch["scale"],
+        preset=str(config.get("model", {}).get("preset", "custom")),
+        arch={k: arch[k] for k in ("n_feats", "n_base", "n_stages")},
+        folder=folder,
+        fp16=fp16,
+        norm=cfg.model.norm,
+        pct=(cfg.model.norm_pct[0], cfg.model.norm_pct[1]),
+        training={
+            "command": command,
+            "recipe": info.get("recipe", ""),
+            "data": data,
+            "epoch": info.get("epoch"),
+            "step": info.get("step"),
+            "seconds": seconds,
+            "git": info.get("git", ""),
+            "versions": info.get("versions", {}),
+            "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "checkpoint": str(ckpt),
+        },
+        notes=notes,
+    )
+    metrics: dict[str, Any] = {"run_validation": info.get("metrics", {})}
+    if val is not None and len(val) > 0:
+        up = DepthUpsampler.from_pretrained(name, folder=folder, device="cpu")
+        bic = DepthUpsampler.bicubic(arch["scale"], device="cpu")
+        ours = evaluate_rmse(up, val, eval_limit)
+        base = evaluate_rmse(bic, val, eval_limit)
+        metrics["shipped"] = {
+            "data": f"{'+'.join(data.get('source', []))} validation split "
+            f"({ours['samples']} maps, degradation {data.get('degradation', '?')}, "
+            f"x{arch['scale']}, whole maps)",
+            "unit": "data unit (metres for the world)",
+            "rmse": ours["rmse"],
+            "rmse_bicubic": base["rmse"],
+            "pipeline": "DepthUpsampler defaults (minmax norm, fill, tile 128/16, clamp)",
+        }
+    card.metrics = metrics
+    assert card.path is not None
+    tmp = card.path.with_name(f".{card.path.name}.tmp")
+    tmp.write_text(card.to_json(), encoding="utf-8")
+    os.replace(tmp, card.path)
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m depthduet.inference.pretrained list | export RUN NAME ...``"""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m depthduet.inference.pretrained")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="list shipped models")
+    ex = sub.add_parser("export", help="ship the DSRNet of a training run")
+    ex.add_argument("run")
+    ex.add_argument("name")
+    ex.add_argument("--folder", default=None)
+    ex.add_argument("--fp32", action="store_true")
+    ex.add_argument("--command", default="", help="the exact training command")
+    ex.add_argument("--seconds", type=float, default=None, help="training wall time")
+    ex.add_argument("--notes", default="")
+    ex.add_argument("--eval-limit", type=int, default=0)
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "list":
+            for c in list_model_cards():
+                ok = "ok" if c.weights_path().is_file() else "MISSING"
+                print(f"{c.name}\tx{c.scale}\t{c.preset}\t{c.dtype}\t{ok}")
+            return 0
+        card = export_checkpoint(
+            args.run,
+            args.name,
+            folder=args.folder,
+            fp16=not args.fp32,
+            command=args.command,
+            seconds=args.seconds,
+            notes=args.notes,
+            eval_limit=args.eval_limit,
+        )
+    except UserError as e:
+        print(f"error: {e}")
+        return 2
+    print(card.to_json())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
