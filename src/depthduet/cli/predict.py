@@ -1,0 +1,175 @@
+"""``depthduet predict``: monocular depth + confidence of images with a METHOD B network."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from depthduet.errors import UserError
+
+HELP = "predict depth and confidence maps (and a point cloud) from RGB images (METHOD B)"
+
+DESCRIPTION = """\
+Predict metric depth and a confidence map for one RGB image or every image of a folder with a
+trained branch of the mutual-distillation method (N_u: LiDAR-supervised, N_s: self-supervised).
+
+Outputs in the folder OUT, per image STEM:
+  STEM_depth.npy         float32 depth in metres (relative units for an M-only model)
+  STEM_depth.png         16-bit PNG, value = round(depth * 256) (KITTI convention)
+  STEM_depth_color.png   colour preview (turbo, near = warm)
+  STEM_conf.npy          float32 confidence in (0, 1)
+  STEM_conf.png          16-bit PNG, value = round(confidence * 65535)
+  STEM_conf_color.png    colour preview (viridis)
+  STEM.ply               coloured point cloud, with intrinsics (--K or --camera)
+and predict.yaml with the settings. Intrinsics are those of the input image (pixels, 0-based
+pixel centres); a folder may hold intrinsics.txt/.yaml/.json or camera.json (Cityscapes).
+
+Examples:
+  depthduet predict frame.png --checkpoint runs/mde_world_semi -o out/
+  depthduet predict frames/ --checkpoint runs/mde_world_semi --branch s -o out/ --K 721.5,721.5,609.6,172.9
+  depthduet predict img.png --model mde-driving -o out/ --camera camera.json
+"""
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Declare the command's options."""
+    p.add_argument("input", metavar="IMAGE|DIR", help="RGB image or folder of images")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--model", metavar="NAME", help="shipped weights (default: mde-driving)")
+    src.add_argument(
+        "--checkpoint", metavar="PATH", help="run folder, checkpoint folder or .safetensors"
+    )
+    p.add_argument(
+        "--branch", choices=("u", "s"), help="which network: u (LiDAR) or s (self-supervised)"
+    )
+    p.add_argument(
+        "--prefer", choices=("best", "last"), default="best", help="checkpoint in a run folder"
+    )
+    cam = p.add_mutually_exclusive_group()
+    cam.add_argument("--K", metavar="fx,fy,cx,cy", help="intrinsics of the input images")
+    cam.add_argument("--camera", metavar="FILE", help="intrinsics file (txt/yaml/json)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    p.add_argument("--no-preview", action="store_true", help="skip the colour previews")
+
+
+def _parse_K(text: str):
+    import numpy as np
+
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UserError(f"--K {text!r}: expected four numbers fx,fy,cx,cy") from None
+    if len(vals) != 4 or vals[0] <= 0 or vals[1] <= 0:
+        raise UserError(f"--K {text!r}: expected four numbers fx,fy,cx,cy with fx, fy > 0")
+    fx, fy, cx, cy = vals
+    return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=np.float64)
+
+
+def _inputs(path: Path) -> list[Path]:
+    from depthduet.data.folder import natural_key
+
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise UserError(f"{path}: no such file or folder")
+    files = sorted(
+        (p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES),
+        key=natural_key,
+    )
+    files = [p for p in files if not p.stem.endswith(("_depth", "_conf", "_color"))]
+    if not files:
+        raise UserError(f"{path}: no images ({', '.join(_IMAGE_SUFFIXES)})")
+    return files
+
+
+def _intrinsics(args: argparse.Namespace, src: Path):
+    from depthduet.data.folder import read_camera
+
+    if args.K:
+        return _parse_K(args.K), "--K"
+    if args.camera:
+        return read_camera(args.camera).K, str(args.camera)
+    folder = src if src.is_dir() else src.parent
+    for name in ("intrinsics.txt", "intrinsics.yaml", "intrinsics.json", "camera.json"):
+        if (folder / name).is_file():
+            return read_camera(folder / name).K, str(folder / name)
+    return None, ""
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict every input image and write the maps; exit 1 if some image failed."""
+    import numpy as np
+
+    from depthduet import io as dio
+    from depthduet import viz
+    from depthduet.config import save_config
+    from depthduet.inference.mde import DepthPredictor
+
+    src = Path(args.input)
+    files = _inputs(src)
+    K, k_source = _intrinsics(args, src)
+    if args.checkpoint:
+        predictor = DepthPredictor.from_checkpoint(
+            args.checkpoint, args.branch, args.device, args.prefer
+        )
+    else:
+        predictor = DepthPredictor.from_pretrained(
+            args.model or "mde-driving", args.branch, args.device
+        )
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder (-o takes an output folder)")
+    out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    t0 = time.time()
+    for f in files:
+        try:
+            image = dio.read_image(f, grey=False)
+            depth, conf = predictor.predict(image)
+            stem = f.stem
+            np.save(out / f"{stem}_depth.npy", depth.astype(np.float32))
+            np.save(out / f"{stem}_conf.npy", conf.astype(np.float32))
+            dio.write_depth(out / f"{stem}_depth.png", depth, scale=256.0)
+            dio.write_depth(
+                out / f"{stem}_conf.png", np.clip(conf, 1.0 / 65535, 1.0), scale=65535.0
+            )
+            if not args.no_preview:
+                dio.write_image(
+                    out / f"{stem}_depth_color.png", viz.colorize_depth(depth, invert=True)
+                )
+                dio.write_image(
+                    out / f"{stem}_conf_color.png",
+                    viz.colorize_depth(conf, cmap="viridis", vmin=0.0, vmax=1.0),
+                )
+            if K is not None:
+                viz.save_depth_ply(out / f"{stem}.ply", depth, K, rgb=image)
+            print(f"{f} -> {out / (stem + '_depth.png')}")
+        except UserError as e:
+            failed += 1
+            print(f"depthduet predict: {f}: {e}", file=sys.stderr)
+    save_config(
+        {
+            "input": str(src),
+            "images": len(files),
+            "failed": failed,
+            "source": predictor.info.get("source", args.model or "mde-driving"),
+            "branch": predictor.branch,
+            "scale_ambiguous": predictor.scale_ambiguous,
+            "network_size": list(predictor.size),
+            "intrinsics": None if K is None else np.asarray(K).tolist(),
+            "intrinsics_from": k_source,
+            "depth_png_scale": 256.0,
+            "conf_png_scale": 65535.0,
+            "device": str(predictor.device),
+            "seconds": round(time.time() - t0, 3),
+        },
+        out / "predict.yaml",
+    )
+    if predictor.scale_ambiguous:
+        print("note: this network was trained on monocular video only; depth is up to scale")
+    return 1 if failed else 0

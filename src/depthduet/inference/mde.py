@@ -1,0 +1,249 @@
+"""Monocular depth inference with a trained branch of METHOD.md B (``N_u`` or ``N_s``).
+
+:class:`DepthPredictor` rebuilds a :class:`~depthduet.models.mde.DepthNet` from a checkpoint
+(run folder, checkpoint folder or a single ``depth_u``/``depth_s`` ``.safetensors`` file with the
+engine's metadata) or from shipped weights, and predicts depth and confidence for an RGB image::
+
+    p = DepthPredictor.from_checkpoint("runs/mde_world_semi", branch="u")
+    depth, conf = p.predict(image)     # image (H, W, 3) float in [0, 1] or uint8
+
+The image is resized (bilinear, antialiased) to the training resolution, the full-resolution
+disparity and confidence outputs are resized back (bilinear) and the disparity is turned into
+depth with the network's ``d_min``/``d_max``. A network trained on monocular video alone
+(``mode: self``, ``self_sup: M``) predicts depth only up to scale: :attr:`scale_ambiguous`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from depthduet.errors import UserError
+from depthduet.models.mde import DepthNet, disp_to_depth
+
+__all__ = ["DepthPredictor", "MDE_MODEL_PREFIX"]
+
+#: shipped monocular-depth weights are named ``mde-*.safetensors`` in ``depthduet/weights``
+MDE_MODEL_PREFIX = "mde-"
+
+
+def _branch_of(cfg: dict[str, Any]) -> str:
+    b = cfg.get("eval_branch", "auto")
+    if b in ("u", "s"):
+        return b
+    return "s" if cfg.get("mode") == "self" else "u"
+
+
+def _size_of(cfg: dict[str, Any]) -> tuple[int, int]:
+    data = cfg.get("data") or {}
+    if data.get("dataset", "world") == "world":
+        world = data.get("world") or {}
+        h, w = world.get("height"), world.get("width")
+        if h is None or w is None:
+            from depthduet.data.world.config import WorldConfig
+
+            r = WorldConfig(height=h, width=w).resolved(data.get("kind", "driving"))
+            h, w = r.height, r.width
+        return int(h), int(w)
+    return int(data.get("height", 96)), int(data.get("width", 320))
+
+
+class DepthPredictor:
+    """Depth and confidence maps from a single RGB image with one trained branch.
+
+    Args:
+        net: the depth network (weights loaded).
+        size: ``(H, W)`` the network runs at (the training resolution, multiples of 32).
+        branch: ``"u"`` or ``"s"`` (recorded for outputs).
+        scale_ambiguous: depth is relative (monocular-only self-supervision).
+        device: torch device.
+        info: where the weights came from (recorded next to outputs).
+    """
+
+    def __init__(
+        self,
+        net: DepthNet,
+        size: tuple[int, int],
+        branch: str = "u",
+        scale_ambiguous: bool = False,
+        device: str | torch.device = "cpu",
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        h, w = int(size[0]), int(size[1])
+        if h % DepthNet.stride or w % DepthNet.stride:
+            raise UserError(f"network input size {h}x{w}: must be multiples of {DepthNet.stride}")
+        self.device = torch.device(device)
+        self.net = net.to(self.device).eval()
+        self.size = (h, w)
+        self.branch = branch
+        self.scale_ambiguous = bool(scale_ambiguous)
+        self.info = dict(info or {})
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_config_and_weights(
+        cls,
+        cfg: dict[str, Any],
+        weights: dict[str, torch.Tensor],
+        branch: str,
+        device: str | torch.device = "cpu",
+        source: str = "",
+    ) -> DepthPredictor:
+        """Build from a resolved ``mutual`` configuration (plain dict) and a state dict."""
+        from depthduet.recipes.mutual import build_depth_net, is_scale_ambiguous
+
+        if cfg.get("recipe", "mutual") != "mutual":
+            raise UserError(
+                f"{source}: trained with recipe {cfg.get('recipe')!r}, not 'mutual' "
+                "(monocular depth); use `depthduet upsample` for depth super-resolution"
+            )
+        net = build_depth_net(cfg.get("model") or {}, load_imagenet=False)
+        try:
+            net.load_state_dict(weights, strict=True)
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()
+            raise UserError(f"{source}: weights do not fit DepthNet: {first[0]}") from None
+        return cls(
+            net,
+            _size_of(cfg),
+            branch,
+            is_scale_ambiguous(cfg, branch),
+            device,
+            {"source": source, "branch": branch, "recipe": "mutual", "mode": cfg.get("mode")},
+        )
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        path: str | os.PathLike[str],
+        branch: str | None = None,
+        device: str | torch.device = "cpu",
+        prefer: str = "best",
+    ) -> DepthPredictor:
+        """Load a trained branch.
+
+        Args:
+            path: run folder, checkpoint folder, or a ``depth_u``/``depth_s`` ``.safetensors``.
+            branch: ``"u"`` or ``"s"``; default: the configuration's evaluated branch (or the
+                only one in the checkpoint).
+            device: where to run.
+            prefer: in a run folder, ``"best"`` or ``"last"`` checkpoint.
+
+        Raises:
+            UserError: no checkpoint, not a ``mutual`` checkpoint, or the branch is absent.
+        """
+        from depthduet.engine.checkpoint import load_checkpoint, read_model_info, resolve_checkpoint
+
+        if branch not in (None, "u", "s"):
+            raise UserError(f"branch: expected 'u' or 's', got {branch!r}")
+        p = resolve_checkpoint(path, prefer)
+        info = read_model_info(p)
+        cfg = dict(info.get("config") or {})
+        cfg.setdefault("recipe", info.get("recipe") or "mutual")
+        available = [n for n in (info.get("networks") or {}) if n.startswith("depth_")]
+        if p.is_file():
+            name = available[0] if available else p.stem
+            if name not in ("depth_u", "depth_s"):
+                raise UserError(f"{p}: not a depth_u/depth_s network of the mutual recipe")
+            b = name[-1]
+            if branch is not None and branch != b:
+                raise UserError(f"{p}: holds branch {b!r} only, asked for {branch!r}")
+            _, weights = load_checkpoint(p)
+            return cls.from_config_and_weights(cfg, weights[name], b, device, str(p))
+        b = branch or _branch_of(cfg)
+        if f"depth_{b}" not in available:
+            if branch is None and len(available) == 1:
+                b = available[0][-1]
+            else:
+                have = ", ".join(a[-1] for a in available) or "none"
+                raise UserError(f"{p}: no branch {b!r} in this checkpoint (has: {have})")
+        _, weights = load_checkpoint(p, [f"depth_{b}"])
+        return cls.from_config_and_weights(cfg, weights[f"depth_{b}"], b, device, str(p))
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name: str = "mde-driving",
+        branch: str | None = None,
+        device: str | torch.device = "cpu",
+    ) -> DepthPredictor:
+        """Shipped weights ``depthduet/weights/<name>.safetensors`` (engine metadata inside).
+
+        Raises:
+            UserError: unknown name (lists the shipped ``mde-*`` models).
+        """
+        from depthduet.paths import weights_dir
+
+        folder = weights_dir()
+        f = folder / f"{name}.safetensors"
+        if not f.is_file():
+            have = sorted(
+                p.stem for p in Path(folder).glob(f"{MDE_MODEL_PREFIX}*.safetensors") if p.is_file()
+            )
+            listed = ", ".join(have) if have else "none shipped in this installation"
+            raise UserError(
+                f"pretrained monocular-depth model {name!r} not found in {folder} (available: "
+                f"{listed}); train one with `depthduet train --config configs/mde/world_semi.yaml`"
+                " and pass --checkpoint"
+            )
+        return cls.from_checkpoint(f, branch, device)
+
+    # ------------------------------------------------------------------ prediction
+    @staticmethod
+    def _as_tensor(image: np.ndarray) -> torch.Tensor:
+        a = np.asarray(image)
+        if a.ndim == 2:
+            a = np.repeat(a[..., None], 3, axis=2)
+        if a.ndim != 3 or a.shape[2] not in (3, 4):
+            raise UserError(f"image: expected (H, W, 3) RGB, got shape {a.shape}")
+        a = a[..., :3]
+        if a.dtype == np.uint8:
+            a = a.astype(np.float32) / 255.0
+        elif a.dtype == np.uint16:
+            a = a.astype(np.float32) / 65535.0
+        a = np.clip(np.nan_to_num(a.astype(np.float32)), 0.0, 1.0)
+        return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]
+
+    @torch.no_grad()
+    def predict_tensor(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch prediction.
+
+        Args:
+            image: ``(B, 3, H, W)`` in [0, 1], any size.
+
+        Returns:
+            ``(depth, confidence)``, each ``(B, 1, H, W)`` at the input size (depth in metres,
+            or relative units when :attr:`scale_ambiguous`).
+        """
+        h, w = image.shape[-2:]
+        x = image.to(self.device, torch.float32)
+        if (h, w) != self.size:
+            x = F.interpolate(
+                x, size=self.size, mode="bilinear", align_corners=False, antialias=True
+            ).clamp(0, 1)
+        out = self.net(x)
+        disp, conf = out["disp"][0], out["conf"][0]
+        if (h, w) != self.size:
+            disp = F.interpolate(disp, size=(h, w), mode="bilinear", align_corners=False)
+            conf = F.interpolate(conf, size=(h, w), mode="bilinear", align_corners=False)
+        depth = disp_to_depth(disp, self.net.d_min, self.net.d_max)
+        return depth, conf
+
+    def predict(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Depth and confidence of one image.
+
+        Args:
+            image: ``(H, W, 3)`` RGB, float in [0, 1] (or uint8 / uint16; grey ``(H, W)`` is
+                replicated).
+
+        Returns:
+            ``(depth, confidence)``: ``(H, W)`` float32 each; depth in metres (relative when
+            :attr:`scale_ambiguous`), confidence in (0, 1).
+        """
+        depth, conf = self.predict_tensor(self._as_tensor(image))
+        return depth[0, 0].cpu().numpy(), conf[0, 0].cpu().numpy()
