@@ -268,3 +268,34 @@ def test_shipped_cards_are_consistent() -> None:
         assert arch["scale"] == card.scale
         assert {k: arch[k] for k in ("n_feats", "n_base", "n_stages")} == card.arch
     assert total <= 40 * 2**20
+
+
+def test_evaluate_rmse_hand_values() -> None:
+    from depthduet.inference.pretrained import evaluate_rmse
+    from depthduet.io import DepthMap
+
+    class Plus:
+        """Upsamples x2 by repetition and adds a constant."""
+
+        def __init__(self, c: float) -> None:
+            self.c = c
+
+        def upsample(self, values: np.ndarray, valid: np.ndarray) -> DepthMap:
+            v = np.kron(values, np.ones((2, 2), np.float32)) + self.c
+            m = np.kron(valid, np.ones((2, 2), bool))
+            return DepthMap(np.where(m, v, 0).astype(np.float32), m)
+
+    def pair(level: float) -> dict:
+        hr = torch.full((1, 4, 4), level)
+        hv = torch.ones(1, 4, 4, dtype=torch.bool)
+        hv[0, 0, 0] = False  # excluded even though the prediction there is wrong
+        return {
+            "lr": torch.full((1, 2, 2), level),
+            "lr_valid": torch.ones(1, 2, 2, dtype=bool),
+            "hr": hr,
+            "hr_valid": hv,
+        }
+
+    pairs = [pair(2.0), pair(5.0)]
+    assert evaluate_rmse(Plus(1.0), pairs) == {"rmse": 1.0, "samples": 2}
+    assert evaluate_rmse(Plus(-3.0), pairs, limit=1) == {"rmse": 3.0, "samples": 1}
