@@ -249,3 +249,12 @@ def test_inverse_depth_predictions() -> None:
     # inverse depth is resized first, then inverted (monodepth2 order): constant stays exact
     r = evaluate_image("kitti-eigen-benchmark", gt * 2, np.full((5, 5), 0.25), pred_inverse=True)
     assert r.resized and r.metrics["rmse"] == 0.0
+
+
+def test_resize_keeps_invalid_predictions_from_bleeding() -> None:
+    gt = np.full((8, 8), 3.0)
+    pred = np.full((4, 4), 3.0)
+    pred[0, 0] = np.nan  # invalid: its 2x2 HR block is invalid, its neighbours stay 3
+    r = evaluate_image("sintel-dsr", gt, pred)
+    assert r.n_pred_invalid == 4
+    assert r.metrics["rmse"] == pytest.approx(math.sqrt(4 * 9 / 64))  # only the 4 zeros

@@ -424,11 +424,18 @@ def evaluate_image(
 ) -> ImageResult:
     """Evaluate one prediction against its ground truth under a named protocol.
 
-    Steps, in order: resize the prediction to the ground-truth size (bilinear, if allowed and
-    needed); invert it if it is inverse depth (``pred_inverse``); convert both to ``protocol.report_unit`` (``unit`` is the input unit); keep the
-    pixels of :meth:`Protocol.mask` (valid, ``gt > 0``, caps, crop); optionally multiply the
-    prediction by ``median(gt) / median(pred)`` over those pixels; clamp it to the caps if the
-    protocol says so; compute the metrics in float64.
+    Steps, in order:
+
+    1. resize the prediction to the ground-truth size if needed and allowed (bilinear; with
+       invalid prediction pixels, normalised so they do not bleed into their neighbours);
+    2. invert it if it holds inverse depth (``pred_inverse``);
+    3. convert both to ``protocol.report_unit`` (``unit`` is the input unit);
+    4. keep the pixels of :meth:`Protocol.mask` (valid, ``gt > 0``, caps, crop);
+    5. optionally multiply the prediction by ``median(gt) / median(pred)`` over those pixels
+       (the ratio is computed before clamping, as monodepth2 does);
+    6. clamp it to the caps if the protocol says so (invalid predictions, held as 0, become
+       the minimum depth);
+    7. compute the metrics in float64.
 
     Args:
         protocol: a :class:`Protocol` or its name.
@@ -473,8 +480,13 @@ def evaluate_image(
                 f"{name}: prediction is {p.shape[0]}x{p.shape[1]} but ground truth is "
                 f"{g.shape[0]}x{g.shape[1]} (resizing is switched off)"
             )
-        p = resize_bilinear(p, g.shape)
-        pv = _resize_nearest_mask(pv, g.shape)
+        if pv.all():
+            p = resize_bilinear(p, g.shape)
+            pv = np.ones(g.shape, bool)
+        else:  # normalised: sum_k w_k v_k p_k / sum_k w_k v_k
+            weight = resize_bilinear(pv.astype(np.float64), g.shape)
+            pv = _resize_nearest_mask(pv, g.shape) & (weight > 1e-6)
+            p = np.where(pv, resize_bilinear(p, g.shape) / np.where(pv, weight, 1.0), 0.0)
         resized = True
     if pred_inverse:
         pv = pv & (p > 0)

@@ -476,6 +476,12 @@ def format_table(report: dict[str, Any]) -> str:
             mr = r["median_ratios"]
             line += f"  {mr['mean']:.3f} / {mr['std']:.3f}"
         lines.append(line)
+        if r.get("n_pred_invalid"):
+            frac = r["n_pred_invalid"] / max(r["n_pixels"], 1)
+            lines.append(
+                f"  note: {r['n_pred_invalid']} evaluated pixels ({100 * frac:.2f}%) had no "
+                "prediction and count as 0"
+            )
         for note in r.get("notes", []):
             lines.append(f"  note: {note}")
     return "\n".join(lines)
