@@ -299,3 +299,28 @@ def test_evaluate_rmse_hand_values() -> None:
     pairs = [pair(2.0), pair(5.0)]
     assert evaluate_rmse(Plus(1.0), pairs) == {"rmse": 1.0, "samples": 2}
     assert evaluate_rmse(Plus(-3.0), pairs, limit=1) == {"rmse": 3.0, "samples": 1}
+
+
+def test_inference_imports_only_dsrnet(tmp_path) -> None:
+    """Upsampling (library and command) loads neither DENet, SPNet nor training code."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from depthduet.cli import main\n"
+        "from depthduet.io import write_depth\n"
+        f"src = write_depth(r'{tmp_path}/a.npy', np.ones((6, 6), np.float32))\n"
+        f"assert main(['upsample', str(src), '--scale', '2', '--baseline', 'bicubic', "
+        f"'-o', r'{tmp_path}/b.npy', '--device', 'cpu']) == 0\n"
+        "from depthduet.inference.dsr import DepthUpsampler\n"
+        "from depthduet.models.dbpn import DSRNet\n"
+        "DepthUpsampler(DSRNet(2, 4, 2, 1), 2, device='cpu').upsample(np.ones((5, 5)))\n"
+        "bad = [m for m in sys.modules if m.startswith(('depthduet.models.denet', "
+        "'depthduet.models.spnet', 'depthduet.recipes', 'depthduet.losses', "
+        "'depthduet.engine.trainer'))]\n"
+        "print('LOADED', bad)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "LOADED []" in r.stdout
