@@ -419,3 +419,57 @@ def test_open_set_formats_and_errors(tmp_path: Path) -> None:
     nested.mkdir(parents=True)
     np.save(nested / "0005.npy", np.ones((3, 3)))
     assert open_set(tmp_path / "nested", recursive=True).names == ["drive_1/0005"]
+
+
+@pytest.mark.realdata
+def test_kitti_lidar_frame_with_garg_crop(data_root: Path, tmp_path: Path, capsys) -> None:
+    """Real KITTI LiDAR projected to a 375x1242 depth PNG (scale 256); pred = 0.9 * GT."""
+    from depthduet.io import read_calib_txt, read_depth, read_velodyne
+
+    d = data_root / "kitti" / "object_000007"
+    calib = read_calib_txt(d / "calib_000007.txt")
+    velo = read_velodyne(d / "velodyne_000007.bin")
+    tr = np.eye(4)
+    tr[:3, :4] = np.asarray(calib["Tr_velo_to_cam"], np.float64).reshape(3, 4)
+    r0 = np.eye(4)
+    r0[:3, :3] = np.asarray(calib["R0_rect"], np.float64).reshape(3, 3)
+    p2 = np.asarray(calib["P2"], np.float64).reshape(3, 4)
+    x = np.c_[velo[:, :3], np.ones(len(velo))].T
+    cam = (r0 @ tr @ x)[:3]
+    uvw = p2 @ np.r_[cam, np.ones((1, cam.shape[1]))]
+    z = uvw[2]
+    keep = z > 0.5
+    u = np.floor(uvw[0, keep] / z[keep]).astype(int)
+    v = np.floor(uvw[1, keep] / z[keep]).astype(int)
+    depth_z = cam[2, keep]
+    H, W = 375, 1242
+    inside = (u >= 0) & (u < W) & (v >= 0) & (v < H)
+    gt = np.full((H, W), np.inf)
+    np.minimum.at(gt, (v[inside], u[inside]), depth_z[inside])  # nearest return per pixel
+    gt[np.isinf(gt)] = 0.0
+    (tmp_path / "gt").mkdir()
+    (tmp_path / "pred").mkdir()
+    write_depth(tmp_path / "gt" / "000007.png", gt, scale=256)
+    g = read_depth(tmp_path / "gt" / "000007.png", scale=256).values.astype(np.float64)
+    np.save(tmp_path / "pred" / "000007.npy", (0.9 * g).astype(np.float32))
+    out = tmp_path / "k.json"
+    args = ["--protocol", "kitti-eigen", "--gt", tmp_path / "gt", "--gt-scale", "256"]
+    args += ["--pred", tmp_path / "pred", "--json", out]
+    rc, text, err = run_cli(capsys, *args)
+    assert rc == 0, err
+    row = json.loads(out.read_text())["results"][0]
+    t, b, l, r = 153, 371, 44, 1197  # Garg crop of 375x1242
+    sel = g[t:b, l:r]
+    sel = sel[(sel > 1e-3) & (sel < 80)]
+    assert row["n_pixels"] == sel.size > 10000
+    m = row["metrics"]
+    assert m["abs_rel"] == pytest.approx(0.1, rel=1e-5)
+    assert m["sq_rel"] == pytest.approx(0.01 * sel.mean(), rel=1e-5)
+    assert m["rmse"] == pytest.approx(0.1 * np.sqrt((sel**2).mean()), rel=1e-5)
+    assert m["rmse_log"] == pytest.approx(-np.log(0.9), rel=1e-5)
+    assert (m["a1"], m["a2"], m["a3"]) == (1.0, 1.0, 1.0)
+    assert row["crop"]["boxes"] == {"375x1242": [t, b, l, r]}
+    rc, text, _ = run_cli(capsys, *args, "--median-scaling")
+    row = json.loads(out.read_text())["results"][0]
+    assert row["metrics"]["abs_rel"] < 1e-6
+    assert row["median_ratios"]["mean"] == pytest.approx(1 / 0.9, rel=1e-6)
