@@ -73,6 +73,22 @@ class LinearData(Dataset):
         return {"x": x, "y": self.y[i], "index": i, "name": f"s{i}"}
 
 
+class MLP(nn.Module):
+    """3 -> hidden -> 2 with a ``forward_features`` method (called through DDP routing)."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(3, hidden), nn.Tanh())
+        self.head = nn.Linear(hidden, 2)
+
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.body(x)
+        return self.head(f), f
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_features(x)[0]
+
+
 class DummyRecipe(Recipe):
     name = "dummy"
     config_class = DummyConfig
@@ -84,7 +100,7 @@ class DummyRecipe(Recipe):
         self.cfg = cfg
         self.networks = {
             "a": nn.Linear(3, 2),
-            "b": nn.Sequential(nn.Linear(3, m.hidden), nn.Tanh(), nn.Linear(m.hidden, 2)),
+            "b": MLP(m.hidden),
         }
         self.optimizers = {
             "a": torch.optim.SGD(self.networks["a"].parameters(), lr=m.lr_a, momentum=m.momentum),
@@ -116,7 +132,8 @@ class DummyRecipe(Recipe):
         x, y = batch["x"], batch["y"]
         self.seen += [int(i) for i in batch["index"]]
         w = 1.0 + 0.1 * torch.rand(x.shape[0], 1)
-        pred = {"a": self.net("a")(x), "b": self.net("b")(x)}
+        pred_b, _features = self.net("b").forward_features(x)
+        pred = {"a": self.net("a")(x), "b": pred_b}
         err = {k: (w * (p - y) ** 2).mean() for k, p in pred.items()}
         student = "b" if self.teacher == "a" else "a"
         distill = ((pred[student] - pred[self.teacher].detach()) ** 2).mean()
@@ -164,9 +181,11 @@ class DummyRecipe(Recipe):
         self.history = list(state["history"])
 
 
-def make(tmp_path, **engine: Any) -> tuple[DummyConfig, DummyRecipe, Dataset, Dataset]:
-    """A config (engine overrides applied, out_dir under ``tmp_path``), a fresh recipe built
-    from seed 0, and the datasets."""
+def make(
+    tmp_path, recipe_cls: type | None = None, **engine: Any
+) -> tuple[DummyConfig, DummyRecipe, Dataset, Dataset]:
+    """A config (engine overrides applied, out_dir ``tmp_path``), a fresh recipe (``recipe_cls``,
+    default :class:`DummyRecipe`) built right after seeding, and the datasets."""
     from depthduet.engine.trainer import seed_everything
 
     cfg = DummyConfig()
@@ -175,4 +194,4 @@ def make(tmp_path, **engine: Any) -> tuple[DummyConfig, DummyRecipe, Dataset, Da
         setattr(cfg.engine, k, v)
     seed_everything(cfg.engine.seed)
     train, val = DummyRecipe.build_datasets(cfg)
-    return cfg, DummyRecipe.from_config(cfg), train, val
+    return cfg, (recipe_cls or DummyRecipe).from_config(cfg), train, val

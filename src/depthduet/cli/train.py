@@ -20,8 +20,9 @@ engine.epochs=2 engine.batch_size=8 engine.device=cuda engine.precision=bf16.
 The run folder (--out, else engine.out_dir, else runs/<config name>) receives config.yaml,
 train.log, train.csv, val.csv, rounds.csv, summary.json, tb/ (TensorBoard) and
 checkpoints/{last,best}/ (one <network>.safetensors per network, state.pt, model.json).
---resume continues from checkpoints/last at the next epoch boundary; the result is the same as
-an uninterrupted run. Several GPUs or nodes: launch with torchrun, e.g.
+--resume continues from checkpoints/last at the next epoch boundary (--resume-from PATH from
+another checkpoint); the result is the same as an uninterrupted run (same device and number of
+processes; raise engine.epochs to train longer). Several GPUs or nodes: launch with torchrun, e.g.
   torchrun --nproc_per_node 4 -m depthduet train --config configs/dsr/world_x4.yaml
 
 Examples:
@@ -36,11 +37,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="configuration overrides")
     p.add_argument(
         "--resume",
-        nargs="?",
-        const="last",
-        default=None,
+        action="store_true",
+        help="continue from the run folder's last checkpoint (checkpoints/last)",
+    )
+    p.add_argument(
+        "--resume-from",
         metavar="PATH",
-        help="continue from the run folder's last checkpoint (or from PATH)",
+        help="continue from another checkpoint (a run folder or checkpoint folder)",
     )
     p.add_argument("--out", help="run folder (overrides engine.out_dir)")
 
@@ -74,8 +77,12 @@ def run(args: argparse.Namespace) -> int:
     extra = []
     if args.out:
         extra.append(f"engine.out_dir={args.out}")
-    if args.resume is not None:
-        extra.append(f"engine.resume={args.resume}")
+    if args.resume and args.resume_from:
+        raise UserError("give either --resume or --resume-from PATH, not both")
+    if args.resume:
+        extra.append("engine.resume=last")
+    elif args.resume_from:
+        extra.append(f"engine.resume={args.resume_from}")
     cfg = load_config(cls.config_class, path, overrides + extra)
     engine = getattr(cfg, "engine", None)
     if not isinstance(engine, EngineConfig):

@@ -253,7 +253,10 @@ def resolve_checkpoint(path: str | os.PathLike[str], prefer: str = "best") -> Pa
         if p.name in (MODEL_FILE, STATE_FILE):
             return p.parent
         raise CheckpointError(f"{p}: not a checkpoint (expected a folder or a .safetensors file)")
+    old = p.with_name(p.name + ".old")  # the named folder itself may have been mid-swap
     if not p.exists():
+        if _is_ckpt_dir(old):
+            return old
         raise CheckpointError(f"{p}: checkpoint not found")
     if _is_ckpt_dir(p):
         return p
@@ -263,10 +266,6 @@ def resolve_checkpoint(path: str | os.PathLike[str], prefer: str = "best") -> Pa
             found = _pick(folder, name)
             if found is not None:
                 return found
-    # the named folder itself may have been mid-swap: <p>.old
-    old = p.with_name(p.name + ".old")
-    if _is_ckpt_dir(old):
-        return old
     raise CheckpointError(f"{p}: no checkpoint found (expected model.json or checkpoints/last)")
 
 

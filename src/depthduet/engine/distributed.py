@@ -8,12 +8,15 @@ path is the same on a laptop and on a cluster.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from depthduet.errors import UserError
 
@@ -27,6 +30,7 @@ __all__ = [
     "dist_info",
     "init_distributed",
     "resolve_device",
+    "wrap_ddp",
 ]
 
 
@@ -190,3 +194,59 @@ def all_gather_objects(obj: Any) -> list[Any]:
     out: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
     return out
+
+
+class _MethodRouter(nn.Module):
+    """Calls ``module.<method>(...)`` from ``forward`` so that DDP's forward machinery (gradient
+    synchronisation hooks) also runs for methods other than ``forward``."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args: Any, _method: str = "forward", **kwargs: Any) -> Any:
+        if _method == "forward":
+            return self.module(*args, **kwargs)
+        return getattr(self.module, _method)(*args, **kwargs)
+
+
+class RoutedDDP(DistributedDataParallel):
+    """DistributedDataParallel that forwards attribute access to the wrapped network.
+
+    ``ddp(x)`` is the usual synchronised forward; ``ddp.forward_features(x)`` (any method of the
+    network) runs that method *through* DDP's forward, so its gradients are synchronised too;
+    other attributes (``ddp.scale``, submodules) are the network's own. Recipes can therefore
+    call ``recipe.net(name).any_method(...)`` the same way with and without DDP.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            modules = self.__dict__.get("_modules") or {}
+            router = modules.get("module")
+            if not isinstance(router, _MethodRouter):
+                raise
+        inner = router.module
+        attr = getattr(inner, name)
+        if callable(attr) and callable(getattr(type(inner), name, None)):
+            return functools.partial(self, _method=name)
+        return attr
+
+
+def wrap_ddp(
+    module: nn.Module, device: torch.device, find_unused_parameters: bool = False
+) -> RoutedDDP:
+    """Wrap a network for data-parallel training (parameters broadcast from rank 0 here).
+
+    Args:
+        module: the network (already on ``device``); it stays reachable as ``.module.module``
+            and its state_dict keys are unchanged when saved from the original object.
+        device: this process's device (``device_ids`` for CUDA).
+        find_unused_parameters: see :class:`~depthduet.engine.config.EngineConfig`.
+    """
+    return RoutedDDP(
+        _MethodRouter(module),
+        device_ids=[device.index] if device.type == "cuda" else None,
+        find_unused_parameters=find_unused_parameters,
+    )

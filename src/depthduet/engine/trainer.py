@@ -41,7 +41,6 @@ import numpy as np
 import torch
 import yaml
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, Sampler
 
 from depthduet.config import to_dict
@@ -53,6 +52,7 @@ from depthduet.engine.distributed import (
     dist_info,
     init_distributed,
     resolve_device,
+    wrap_ddp,
 )
 from depthduet.engine.logs import RunLog
 from depthduet.engine.recipe import Recipe
@@ -307,11 +307,7 @@ class Trainer:
         wrapped: dict[str, nn.Module] = {}
         for name, module in self.recipe.networks.items():
             if any(p.requires_grad for p in module.parameters()):
-                wrapped[name] = DistributedDataParallel(
-                    module,
-                    device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                    find_unused_parameters=self.cfg.find_unused_parameters,
-                )
+                wrapped[name] = wrap_ddp(module, self.device, self.cfg.find_unused_parameters)
         self._ddp = wrapped
         self.recipe.set_wrapped(wrapped)
 
