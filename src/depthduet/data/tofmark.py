@@ -82,6 +82,14 @@ def _assign_roles(path: Path, names: dict[str, tuple[int, ...]]) -> dict[str, st
     return roles
 
 
+def _as_2d(a: np.ndarray) -> np.ndarray:
+    """Drop singleton axes beyond the first two (``(H, W, 1)`` -> ``(H, W)``)."""
+    a = np.asarray(a)
+    while a.ndim > 2 and 1 in a.shape:
+        a = np.squeeze(a, axis=a.shape.index(1))
+    return a
+
+
 def _to_unit_image(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.float32)
     if a.ndim == 3 and a.shape[0] in (1, 3) and a.shape[-1] not in (1, 3):
@@ -150,8 +158,8 @@ class ToFMarkDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         f, keys = self.items[index]
         image = _to_unit_image(dio.read_mat(f, key=keys["image"]))
-        gt = dio.make_depth_map(np.squeeze(dio.read_mat(f, key=keys["gt"])), path=f)
-        lr = dio.make_depth_map(np.squeeze(dio.read_mat(f, key=keys["lr"])), path=f)
+        gt = dio.make_depth_map(_as_2d(dio.read_mat(f, key=keys["gt"])), path=f)
+        lr = dio.make_depth_map(_as_2d(dio.read_mat(f, key=keys["lr"])), path=f)
         depth, valid = depth_tensors(gt.values, gt.valid)
         lr_d, lr_v = depth_tensors(lr.values, lr.valid)
         img = image_tensor(image)
