@@ -258,3 +258,15 @@ def test_resize_keeps_invalid_predictions_from_bleeding() -> None:
     r = evaluate_image("sintel-dsr", gt, pred)
     assert r.n_pred_invalid == 4
     assert r.metrics["rmse"] == pytest.approx(math.sqrt(4 * 9 / 64))  # only the 4 zeros
+
+
+def test_evaluate_arrays_in_memory() -> None:
+    from depthduet.metrics import evaluate_arrays
+
+    gts = [np.full((6, 6), 2.0), torch.full((1, 4, 4), 4.0)]
+    preds = [np.full((6, 6), 3.0), np.full((4, 4), 4.0)]
+    rec = evaluate_arrays("sintel-dsr", gts, preds, names=["x", "y"], per_image=True)
+    assert rec["metrics"] == {"rmse": 0.5, "mad": 0.5}  # mean of 1 and 0
+    assert [d["name"] for d in rec["per_image"]] == ["x", "y"]
+    with pytest.raises(UserError, match="2 ground-truth maps but 1 predictions"):
+        evaluate_arrays("sintel-dsr", gts, preds[:1])

@@ -12,7 +12,12 @@ from depthduet.evaluation.metrics import (
     dsr_errors,
     median_scale_ratio,
 )
-from depthduet.evaluation.protocols import PROTOCOLS, evaluate_image, get_protocol
+from depthduet.evaluation.protocols import (
+    PROTOCOLS,
+    evaluate_arrays,
+    evaluate_image,
+    get_protocol,
+)
 
 __all__ = [
     "DEPTH_METRICS",
@@ -21,6 +26,7 @@ __all__ = [
     "PROTOCOLS",
     "depth_errors",
     "dsr_errors",
+    "evaluate_arrays",
     "evaluate_image",
     "get_protocol",
     "median_scale_ratio",

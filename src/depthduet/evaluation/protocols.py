@@ -72,6 +72,7 @@ __all__ = [
     "resize_bilinear",
     "evaluate_image",
     "summarize",
+    "evaluate_arrays",
 ]
 
 #: Garg et al. (ECCV 2016) crop as fractions (top, bottom, left, right) of (H, H, W, W).
@@ -589,3 +590,67 @@ def summarize(
     if per_image:
         rec["per_image"] = [r.to_dict() for r in results]
     return rec
+
+
+def evaluate_arrays(
+    protocol: Protocol | str,
+    gts: Sequence[Any],
+    preds: Sequence[Any],
+    *,
+    names: Sequence[str] | None = None,
+    median_scaling: bool = False,
+    allow_resize: bool = True,
+    unit: str | None = None,
+    pred_inverse: bool = False,
+    method: str = "prediction",
+    degradation: dict[str, Any] | None = None,
+    per_image: bool = False,
+) -> dict[str, Any]:
+    """Evaluate in-memory maps (one ground truth per prediction) and summarise them.
+
+    A convenience for scripts and validation loops: :func:`evaluate_image` per pair (ground
+    truth validity ``gt > 0`` and finite), then :func:`summarize`.
+
+    Args:
+        protocol: protocol or name.
+        gts: ``N`` ground-truth maps ``(H_i, W_i)`` (numpy or torch).
+        preds: ``N`` predictions ``(h_i, w_i)``.
+        names: optional ids (default ``"0", "1", ...``).
+        median_scaling, allow_resize, unit, pred_inverse: as in :func:`evaluate_image`.
+        method, degradation, per_image: as in :func:`summarize`.
+
+    Returns:
+        The :func:`summarize` record (``metrics`` holds the per-image means).
+
+    Raises:
+        UserError: different numbers of maps, or any per-image error (naming the image).
+    """
+    gts, preds = list(gts), list(preds)
+    if len(gts) != len(preds):
+        raise UserError(f"{len(gts)} ground-truth maps but {len(preds)} predictions")
+    ids = [str(i) for i in range(len(gts))] if names is None else [str(n) for n in names]
+    if len(ids) != len(gts):
+        raise UserError(f"{len(ids)} names for {len(gts)} maps")
+    results = [
+        evaluate_image(
+            protocol,
+            g,
+            p,
+            median_scaling=median_scaling,
+            allow_resize=allow_resize,
+            unit=unit,
+            name=n,
+            pred_inverse=pred_inverse,
+        )
+        for g, p, n in zip(gts, preds, ids)
+    ]
+    return summarize(
+        protocol,
+        results,
+        median_scaling=median_scaling,
+        method=method,
+        unit=unit,
+        degradation=degradation,
+        allow_resize=allow_resize,
+        per_image=per_image,
+    )
