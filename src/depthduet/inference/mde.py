@@ -145,6 +145,11 @@ class DepthPredictor:
         info = read_model_info(p)
         cfg = dict(info.get("config") or {})
         cfg.setdefault("recipe", info.get("recipe") or "mutual")
+        if cfg["recipe"] != "mutual":
+            raise UserError(
+                f"{p}: trained with recipe {cfg['recipe']!r}, not 'mutual' (monocular depth); "
+                "use `depthduet upsample` for depth super-resolution"
+            )
         available = [n for n in (info.get("networks") or {}) if n.startswith("depth_")]
         if p.is_file():
             name = available[0] if available else p.stem

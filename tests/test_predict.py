@@ -1,0 +1,159 @@
+"""DepthPredictor (METHOD B inference) and ``depthduet predict``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from depthduet.cli import main
+from depthduet.config import load_config, to_dict
+from depthduet.engine.checkpoint import save_checkpoint
+from depthduet.errors import UserError
+from depthduet.inference.mde import DepthPredictor
+from depthduet.io import read_depth, write_image
+from depthduet.models.mde import disp_to_depth
+from depthduet.recipes.mutual import MutualConfig, MutualRecipe
+
+
+def _checkpoint(tmp_path, *overrides: str):
+    cfg = load_config(
+        MutualConfig, overrides=["data.world.height=64", "data.world.width=96", *overrides]
+    )
+    torch.manual_seed(0)
+    r = MutualRecipe(cfg)
+    for net in r.networks.values():
+        net.eval()
+    run = tmp_path / "run"
+    save_checkpoint(
+        run / "checkpoints" / "best",
+        {n: m.state_dict() for n, m in r.networks.items()},
+        None,
+        {"recipe": "mutual", "config": to_dict(cfg), "inference_networks": r.inference_networks},
+    )
+    return run, r
+
+
+@pytest.fixture(scope="module")
+def semi_run(tmp_path_factory):
+    return _checkpoint(tmp_path_factory.mktemp("semi"))
+
+
+def test_predictor_matches_the_network(semi_run):
+    run, r = semi_run
+    p = DepthPredictor.from_checkpoint(run)
+    assert p.branch == "u" and p.size == (64, 96) and not p.scale_ambiguous
+    img = np.random.default_rng(0).random((64, 96, 3)).astype(np.float32)
+    depth, conf = p.predict(img)
+    with torch.no_grad():
+        out = r.networks["depth_u"](torch.from_numpy(img).permute(2, 0, 1)[None])
+    ref = disp_to_depth(out["disp"][0], 0.1, 100.0)[0, 0].numpy()
+    assert np.allclose(depth, ref, rtol=1e-5)
+    assert np.allclose(conf, out["conf"][0][0, 0].numpy(), atol=1e-6)
+    ps = DepthPredictor.from_checkpoint(run, branch="s")
+    d_s, _ = ps.predict(img)
+    assert ps.branch == "s" and not np.allclose(d_s, depth)
+
+
+def test_predictor_any_size_and_dtype(semi_run):
+    run, _ = semi_run
+    p = DepthPredictor.from_checkpoint(run)
+    img = np.random.default_rng(1).integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    depth, conf = p.predict(img)
+    assert depth.shape == conf.shape == (50, 70)
+    assert depth.dtype == np.float32
+    assert depth.min() >= 0.1 - 1e-4 and depth.max() <= 100.0 + 1e-3
+    assert conf.min() > 0 and conf.max() < 1
+    d2, _ = p.predict(img.astype(np.float32) / 255.0)
+    assert np.allclose(depth, d2, rtol=1e-5)
+    with pytest.raises(UserError, match="RGB"):
+        p.predict(np.zeros((4, 5, 2), np.float32))
+
+
+def test_predictor_errors_and_scale_ambiguity(tmp_path, semi_run):
+    run, _ = semi_run
+    with pytest.raises(UserError, match="branch"):
+        DepthPredictor.from_checkpoint(run, branch="x")
+    with pytest.raises(UserError, match="not found"):
+        DepthPredictor.from_checkpoint(tmp_path / "nothing")
+    with pytest.raises(UserError, match="available"):
+        DepthPredictor.from_pretrained("mde-does-not-exist")
+    m_run, _ = _checkpoint(tmp_path / "m", "mode=self", "self_sup=M")
+    p = DepthPredictor.from_checkpoint(m_run)
+    assert p.branch == "s" and p.scale_ambiguous
+    with pytest.raises(UserError, match="no branch 'u'"):
+        DepthPredictor.from_checkpoint(m_run, branch="u")
+    single = m_run / "checkpoints" / "best" / "depth_s.safetensors"
+    assert DepthPredictor.from_checkpoint(single).branch == "s"
+    # a checkpoint of the other method is refused with a pointer to the right command
+    other = tmp_path / "ctkt"
+    save_checkpoint(other, {"dsr": {"w": torch.zeros(1)}}, None, {"recipe": "ctkt", "config": {}})
+    with pytest.raises(UserError, match="not 'mutual'"):
+        DepthPredictor.from_checkpoint(other / "dsr.safetensors")
+
+
+def test_cli_predict_folder_with_camera(tmp_path, semi_run, capsys):
+    run, _ = semi_run
+    src = tmp_path / "imgs"
+    src.mkdir()
+    rng = np.random.default_rng(2)
+    for name in ("a.png", "b.jpg"):
+        write_image(src / name, rng.random((40, 60, 3)).astype(np.float32))
+    (src / "camera.json").write_text(
+        json.dumps({"intrinsic": {"fx": 50.0, "fy": 50.0, "u0": 29.5, "v0": 19.5}})
+    )
+    out = tmp_path / "out"
+    assert main(["predict", str(src), "--checkpoint", str(run), "-o", str(out)]) == 0
+    for stem in ("a", "b"):
+        for suffix in ("_depth.npy", "_depth.png", "_depth_color.png", "_conf.npy", "_conf.png"):
+            assert (out / f"{stem}{suffix}").is_file(), stem + suffix
+        assert (out / f"{stem}.ply").is_file()
+        d = np.load(out / f"{stem}_depth.npy")
+        png = read_depth(out / f"{stem}_depth.png", scale=256.0)
+        assert png.values.shape == (40, 60)
+        assert np.abs(png.values - d).max() <= 0.5 / 256 + 1e-6
+        header = (out / f"{stem}.ply").read_bytes()[:200].decode("ascii", "ignore")
+        assert "element vertex 2400" in header
+    params = (out / "predict.yaml").read_text()
+    assert "camera.json" in params and "branch: u" in params
+    # bad input: missing path and malformed --K are one-line errors (exit 2)
+    assert (
+        main(["predict", str(tmp_path / "none.png"), "--checkpoint", str(run), "-o", str(out)]) == 2
+    )
+    assert (
+        main(
+            ["predict", str(src / "a.png"), "--checkpoint", str(run), "-o", str(out), "--K", "1,2"]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "no such file" in err and "fx,fy,cx,cy" in err
+
+
+@pytest.mark.slow
+def test_train_then_predict_with_the_engine(tmp_path):
+    """`depthduet train` on a few world samples, then `depthduet predict` on its checkpoint."""
+    run = tmp_path / "run"
+    args = [
+        "train",
+        "--config",
+        "mde/world_semi",
+        "--out",
+        str(run),
+        "data.train_size=2",
+        "data.val_size=2",
+        "data.world.height=64",
+        "data.world.width=128",
+        "engine.epochs=1",
+        "engine.batch_size=2",
+        "engine.progress=false",
+        "engine.tensorboard=false",
+    ]
+    assert main(args) == 0
+    assert (run / "checkpoints" / "best" / "depth_u.safetensors").is_file()
+    img = tmp_path / "x.png"
+    write_image(img, np.random.default_rng(0).random((64, 128, 3)).astype(np.float32))
+    assert main(["predict", str(img), "--checkpoint", str(run), "-o", str(tmp_path / "p")]) == 0
+    assert (tmp_path / "p" / "x_depth.png").is_file()
