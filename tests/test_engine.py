@@ -456,3 +456,32 @@ def test_bf16_on_cpu_stays_fp32(tmp_path):
     r2, _ = fit(tmp_path / "b", epochs=1)
     assert_same_weights(r1, r2)
     assert "applies to CUDA only" in (tmp_path / "a" / "train.log").read_text()
+
+
+def test_logged_scalars_from_tensors_and_numbers():
+    from depthduet.engine.trainer import _scalars
+
+    out = _scalars(
+        {
+            "loss": torch.tensor(1.5),
+            "a": torch.tensor([2.0]),
+            "b": 3,
+            "c": True,
+            "t": "dsr",
+            "v": torch.tensor([1.0, 2.0]),
+            "h": torch.tensor(0.25, dtype=torch.bfloat16),
+        }
+    )
+    assert out == {"loss": 1.5, "a": 2.0, "b": 3, "c": 1, "t": "dsr", "v": "[1.0, 2.0]", "h": 0.25}
+    assert list(out) == ["loss", "a", "b", "c", "t", "v", "h"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_bf16_channels_last(tmp_path):
+    recipe, summary = fit(tmp_path, epochs=2, device="cuda", precision="bf16", channels_last=True)
+    assert summary["device"].startswith("cuda") and math.isfinite(summary["best_metric"])
+    assert all(p.is_cuda and p.dtype == torch.float32 for p in recipe.networks["a"].parameters())
+    _, w = load_checkpoint(tmp_path)
+    assert w["a"]["weight"].device.type == "cpu"
+    resumed, s2 = fit(tmp_path, epochs=3, device="cuda", precision="bf16", resume="last")
+    assert s2["steps"] == 18

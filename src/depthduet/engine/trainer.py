@@ -183,6 +183,20 @@ def _plain(v: Any) -> Any:
     return str(v)
 
 
+def _scalars(values: dict[str, Any]) -> dict[str, Any]:
+    """:func:`_plain` of every entry, with all one-element tensors copied to the host in one
+    transfer (one device synchronisation per step instead of one per logged value)."""
+    keys = [k for k, v in values.items() if isinstance(v, torch.Tensor) and v.numel() == 1]
+    out = {k: _plain(v) for k, v in values.items() if k not in keys}
+    by_device: dict[torch.device, list[str]] = {}
+    for k in keys:
+        by_device.setdefault(values[k].device, []).append(k)
+    for group in by_device.values():
+        stacked = torch.stack([values[k].detach().float().reshape(()) for k in group])
+        out.update(zip(group, stacked.cpu().tolist()))
+    return {k: out[k] for k in values}
+
+
 def _fmt(values: dict[str, Any]) -> str:
     parts = []
     for k, v in values.items():
@@ -486,9 +500,8 @@ class Trainer:
         if "loss" not in out:
             raise KeyError(f"recipe {r.name!r}: training_step returned no 'loss'")
         loss = out["loss"]
-        logged = {k: _plain(v) for k, v in out.items() if k != "loss"}
-        loss_value = float(loss.detach().float().item()) if torch.is_tensor(loss) else float(loss)
-        logged = {"loss": loss_value, **logged}
+        logged = _scalars(out)
+        loss_value = float(logged["loss"])
         if auto:
             if not math.isfinite(loss_value):
                 raise FloatingPointError(
