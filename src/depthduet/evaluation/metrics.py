@@ -47,14 +47,13 @@ DSR_METRICS: tuple[str, ...] = ("rmse", "mad")
 LOWER_IS_BETTER: frozenset[str] = frozenset({"abs_rel", "sq_rel", "rmse", "rmse_log", "mad"})
 
 
-def as_float64(x: Any, what: str = "array") -> np.ndarray:
+def as_float64(x: Any) -> np.ndarray:
     """A flat float64 numpy copy of ``x`` (numpy array, torch tensor, list or scalar).
 
     Torch tensors are detached and moved to the CPU first.
 
     Args:
         x: values of any shape.
-        what: name used in error messages.
 
     Returns:
         ``(n,)`` float64 array.
@@ -66,8 +65,8 @@ def as_float64(x: Any, what: str = "array") -> np.ndarray:
 
 
 def _pair(gt: Any, pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    g = as_float64(gt, "gt")
-    p = as_float64(pred, "pred")
+    g = as_float64(gt)
+    p = as_float64(pred)
     if g.shape != p.shape:
         raise ValueError(f"gt has {g.size} values but pred has {p.size}")
     if g.size == 0:
