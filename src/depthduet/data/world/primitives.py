@@ -17,10 +17,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Box", "Cylinder", "Primitive", "RayGrid", "Room", "Sphere", "cast", "yaw_matrix"]
+__all__ = [
+    "Box",
+    "Cylinder",
+    "PrimTable",
+    "Primitive",
+    "RayGrid",
+    "Room",
+    "Sphere",
+    "cast",
+    "hull_table",
+    "yaw_matrix",
+]
 
 _EPS = 1e-4  # hits closer than this (metres along the ray) are ignored
 _FULL = (slice(None), slice(None))
+#: hulls are clipped to ``z >= NEAR`` (metres, grid frame) before projection.
+NEAR = 0.05
+# all 28 pairs of the 8 hull corners (edges and diagonals; their crossings with z = NEAR
+# contain the vertices of the clipped hull)
+_PAIRS = np.array([(i, j) for i in range(8) for j in range(i + 1, 8)]).T
 
 
 def yaw_matrix(yaw: float) -> np.ndarray:
@@ -30,8 +46,9 @@ def yaw_matrix(yaw: float) -> np.ndarray:
 
 
 def _safe_inv(d: np.ndarray) -> np.ndarray:
-    d = np.where(np.abs(d) < 1e-12, np.float32(1e-12), d)
-    return (1.0 / d).astype(np.float32)
+    """``1 / d`` in float32 (``inf`` where ``d == 0``; the slab test handles it)."""
+    with np.errstate(divide="ignore"):
+        return np.float32(1.0) / d.astype(np.float32, copy=False)
 
 
 class RayGrid:
@@ -40,7 +57,8 @@ class RayGrid:
     Args:
         origin: ``(3,)`` world position of all rays.
         R: ``(3, 3)`` rotation world <- grid frame (the grid frame has OpenCV axes).
-        dirs: ``(R, C, 3)`` directions in the grid frame (need not be unit length).
+        dirs: directions in the grid frame (need not be unit length): an ``(R, C, 3)`` array or
+            a tuple of three arrays broadcastable to ``(R, C)`` (x, y, z components).
         K: pinhole intrinsics if the lattice is an image (rows v, columns u), else ``None``.
         az, el: for a LiDAR lattice, the sorted azimuths (columns) and elevations (rows), radians;
             direction ``(cos el sin az, -sin el, cos el cos az)``.
@@ -50,7 +68,7 @@ class RayGrid:
         self,
         origin: np.ndarray,
         R: np.ndarray,
-        dirs: np.ndarray,
+        dirs: np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray],
         K: np.ndarray | None = None,
         az: np.ndarray | None = None,
         el: np.ndarray | None = None,
@@ -60,22 +78,31 @@ class RayGrid:
         self.K = K
         self.az = az
         self.el = el
-        self.shape = dirs.shape[:2]
-        w = (dirs.reshape(-1, 3) @ self.R.T.astype(np.float32)).astype(np.float32)
-        self.dx, self.dy, self.dz = (w[:, i].reshape(self.shape) for i in range(3))
+        if isinstance(dirs, tuple):
+            x, y, z = dirs
+            self.shape = np.broadcast_shapes(x.shape, y.shape, z.shape)
+        else:
+            x, y, z = dirs[..., 0], dirs[..., 1], dirs[..., 2]
+            self.shape = dirs.shape[:2]
+        Rf = self.R.astype(np.float32)
+        self.dx, self.dy, self.dz = (
+            np.broadcast_to(Rf[i, 0] * x + Rf[i, 1] * y + Rf[i, 2] * z, self.shape).astype(
+                np.float32
+            )
+            for i in range(3)
+        )
         self.ix, self.iy, self.iz = _safe_inv(self.dx), _safe_inv(self.dy), _safe_inv(self.dz)
 
     @classmethod
     def pinhole(cls, K: np.ndarray, T_world_cam: np.ndarray, height: int, width: int) -> RayGrid:
         """Image rays ``K^-1 [u, v, 1]`` (z-component 1, so ``t`` is the z-depth)."""
-        u = np.arange(width, dtype=np.float64)
-        v = np.arange(height, dtype=np.float64)
-        x = (u - K[0, 2]) / K[0, 0]
-        y = (v - K[1, 2]) / K[1, 1]
-        dirs = np.empty((height, width, 3), np.float32)
-        dirs[..., 0] = x[None, :]
-        dirs[..., 1] = y[:, None]
-        dirs[..., 2] = 1.0
+        x = ((np.arange(width) - K[0, 2]) / K[0, 0]).astype(np.float32)[None, :]
+        y = ((np.arange(height) - K[1, 2]) / K[1, 1]).astype(np.float32)[:, None]
+        dirs = (
+            np.broadcast_to(x, (height, width)),
+            np.broadcast_to(y, (height, width)),
+            np.ones((1, 1), np.float32),
+        )
         return cls(T_world_cam[:3, 3], T_world_cam[:3, :3], dirs, K=np.asarray(K, np.float64))
 
     @classmethod
@@ -101,34 +128,81 @@ class RayGrid:
         """
         if corners is None:
             return _FULL
-        q = (corners - self.origin) @ self.R  # grid-frame coordinates (rows of R^T q)
-        z = q[:, 2]
-        if np.all(z <= 1e-6):
-            return None  # every ray has a positive z component
-        if np.any(z <= 1e-3):
-            return _FULL
-        px, py = q[:, 0] / z, q[:, 1] / z
+        rects, _ = self.bounds_all(corners[None])
+        return rects[0]
+
+    def bounds_all(
+        self, corners: np.ndarray
+    ) -> tuple[list[tuple[slice, slice] | None], np.ndarray]:
+        """:meth:`bounds` of many hulls ``(N, 8, 3)`` (NaN rows = unbounded) at once.
+
+        Each hull is clipped to the half-space ``z >= NEAR`` (0.05 m) of the grid frame before it
+        is projected, so a long box passing beside the origin (a sidewalk, a facade) gets a tight
+        rectangle. Surfaces closer than ``NEAR`` to the origin are not seen (the scenes keep
+        cameras and scanners farther than that from everything).
+
+        Returns the rectangles and ``(N,)`` lower bounds of the grid-frame ``z`` of each hull
+        (``t`` along any ray that hits it is at least that, for pinhole and unit rays alike).
+        """
+        n = len(corners)
+        q = (corners - self.origin) @ self.R  # grid-frame coordinates (N, 8, 3)
+        unbounded = np.isnan(q).any((1, 2))
+        q = np.where(unbounded[:, None, None], 1.0, q)
+        z = q[..., 2]
+        # clip: keep corners in front, add crossings of every corner pair with z = NEAR
+        qa, qb = q[:, _PAIRS[0]], q[:, _PAIRS[1]]
+        za, zb = qa[..., 2] - NEAR, qb[..., 2] - NEAR
+        cross = za * zb < 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.where(cross, za / (za - zb), 0.0)[..., None]
+        x = qa + s * (qb - qa)
+        pts = np.concatenate([q, x], 1)
+        ok = np.concatenate([z >= NEAR, cross], 1)
+        behind = ~ok.any(1) & ~unbounded
+        zs = np.where(ok, pts[..., 2], 1.0)
+        big = np.float64(1e30)
+        px = np.where(ok, pts[..., 0] / zs, np.nan)
+        py = np.where(ok, pts[..., 1] / zs, np.nan)
+        with np.errstate(all="ignore"):
+            pxl, pxh = (
+                np.nanmin(np.nan_to_num(px, nan=big), 1),
+                -np.nanmin(np.nan_to_num(-px, nan=big), 1),
+            )
+            pyl, pyh = (
+                np.nanmin(np.nan_to_num(py, nan=big), 1),
+                -np.nanmin(np.nan_to_num(-py, nan=big), 1),
+            )
+        zmin = np.where(ok, pts[..., 2], np.inf).min(1)
+        zmin = np.where(unbounded | behind, 0.0, zmin)
         h, w = self.shape
         if self.K is not None:
             K = self.K
-            u = K[0, 0] * px + K[0, 2]
-            v = K[1, 1] * py + K[1, 2]
-            c0, c1 = max(0, math.floor(u.min())), min(w, math.ceil(u.max()) + 1)
-            r0, r1 = max(0, math.floor(v.min())), min(h, math.ceil(v.max()) + 1)
+            c0 = np.floor(np.clip(K[0, 0] * pxl + K[0, 2], -1, w + 1))
+            c1 = np.ceil(np.clip(K[0, 0] * pxh + K[0, 2], -1, w + 1)) + 1
+            r0 = np.floor(np.clip(K[1, 1] * pyl + K[1, 2], -1, h + 1))
+            r1 = np.ceil(np.clip(K[1, 1] * pyh + K[1, 2], -1, h + 1)) + 1
         else:
             assert self.az is not None and self.el is not None
-            a0, a1 = math.atan(px.min()), math.atan(px.max())
-            c0 = max(0, int(np.searchsorted(self.az, a0)) - 1)
-            c1 = min(w, int(np.searchsorted(self.az, a1)) + 1)
+            a0, a1 = np.arctan(pxl), np.arctan(pxh)
+            c0 = np.searchsorted(self.az, a0) - 1.0
+            c1 = np.searchsorted(self.az, a1) + 1.0
             # tan(el) = -(y/z) cos(az); bound it over the azimuth interval.
-            cands = [math.cos(a0), math.cos(a1)] + ([1.0] if a0 <= 0.0 <= a1 else [])
-            te = [-y * c for y in (py.min(), py.max()) for c in cands]
-            e0, e1 = math.atan(min(te)), math.atan(max(te))
-            r0 = max(0, int(np.searchsorted(self.el, e0)) - 1)
-            r1 = min(h, int(np.searchsorted(self.el, e1)) + 1)
-        if c0 >= c1 or r0 >= r1:
-            return None
-        return (slice(r0, r1), slice(c0, c1))
+            ca, cb = np.cos(a0), np.cos(a1)
+            cm = np.where((a0 <= 0) & (a1 >= 0), 1.0, np.maximum(ca, cb))
+            te = np.stack([-y * c for y in (pyl, pyh) for c in (ca, cb, cm)], 1)
+            r0 = np.searchsorted(self.el, np.arctan(te.min(1))) - 1.0
+            r1 = np.searchsorted(self.el, np.arctan(te.max(1))) + 1.0
+        c0, c1 = np.clip(c0, 0, w).astype(int), np.clip(c1, 0, w).astype(int)
+        r0, r1 = np.clip(r0, 0, h).astype(int), np.clip(r1, 0, h).astype(int)
+        rects: list[tuple[slice, slice] | None] = []
+        for i in range(n):
+            if unbounded[i]:
+                rects.append(_FULL)
+            elif behind[i] or c0[i] >= c1[i] or r0[i] >= r1[i]:
+                rects.append(None)
+            else:
+                rects.append((slice(int(r0[i]), int(r1[i])), slice(int(c0[i]), int(c1[i]))))
+        return rects, zmin
 
 
 @dataclass
@@ -151,15 +225,22 @@ class Primitive:
 
 
 def _box_uv(q: np.ndarray, half: np.ndarray, inside: bool) -> tuple[np.ndarray, np.ndarray]:
-    rel = np.abs(q) / half
-    axis = np.argmax(rel, axis=1)
-    n = np.zeros_like(q)
-    rows = np.arange(len(q))
-    sign = np.sign(q[rows, axis])
-    n[rows, axis] = -sign if inside else sign
-    u = np.where(axis == 0, q[:, 2], q[:, 0])
-    v = np.where(axis == 1, q[:, 2], q[:, 1])
-    return n, np.stack([u, v], 1)
+    """Face normal (box frame) and face coordinates of points ``q`` ``(n, 3)`` on a box.
+
+    The face is the axis with the largest ``|q| / half``; its coordinates are the other two
+    (``(z, y)`` on x faces, ``(x, z)`` on y faces, ``(x, y)`` on z faces).
+    """
+    qx, qy, qz = q[:, 0], q[:, 1], q[:, 2]
+    half = np.broadcast_to(half, q.shape)
+    ax, ay, az = np.abs(qx) / half[:, 0], np.abs(qy) / half[:, 1], np.abs(qz) / half[:, 2]
+    isx = (ax >= ay) & (ax >= az)
+    isy = ~isx & (ay >= az)
+    isz = ~isx & ~isy
+    s = np.float32(-1.0 if inside else 1.0)
+    n = np.stack([isx * np.sign(qx) * s, isy * np.sign(qy) * s, isz * np.sign(qz) * s], 1)
+    u = np.where(isx, qz, qx)
+    v = np.where(isy, qz, qy)
+    return n.astype(q.dtype, copy=False), np.stack([u, v], 1)
 
 
 @dataclass
@@ -316,27 +397,132 @@ class Sphere(Primitive):
         return n, np.stack([u, v], 1)
 
 
+def hull_table(prims: list[Primitive]) -> np.ndarray:
+    """Corners ``(N, 8, 3)`` of every primitive's hull (NaN for unbounded ones)."""
+    out = np.full((len(prims), 8, 3), np.nan)
+    for i, p in enumerate(prims):
+        c = p.corners()
+        if c is not None:
+            out[i] = c
+    return out
+
+
 def cast(
-    prims: list[Primitive], g: RayGrid
-) -> tuple[np.ndarray, np.ndarray, list[tuple[slice, slice] | None]]:
+    prims: list[Primitive], g: RayGrid, hulls: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest hit of every ray of ``g``.
 
+    Primitives are visited front to back (by the nearest corner of their hull) and skipped when
+    everything in their ray rectangle is already nearer than their hull.
+
+    Args:
+        prims: the primitives.
+        g: the rays.
+        hulls: :func:`hull_table` of ``prims`` (computed if ``None``).
+
     Returns:
-        ``(t, ids, rects)``: distances ``(R, C)`` float32 (``inf`` = no hit; for pinhole grids
-        ``t`` is the z-depth), primitive indices ``(R, C)`` int32 (-1 = none), and the ray
-        rectangle tested for each primitive (``None`` if culled).
+        ``(t, ids)``: distances ``(R, C)`` float32 (``inf`` = no hit; for pinhole grids ``t`` is
+        the z-depth) and primitive indices ``(R, C)`` int32 (-1 = none).
     """
     t = np.full(g.shape, np.inf, np.float32)
     ids = np.full(g.shape, -1, np.int32)
-    rects: list[tuple[slice, slice] | None] = []
-    for i, p in enumerate(prims):
-        sl = g.bounds(p.corners())
-        rects.append(sl)
+    if not prims:
+        return t, ids
+    rects, zmin = g.bounds_all(hull_table(prims) if hulls is None else hulls)
+    for i in np.argsort(zmin, kind="stable"):
+        sl = rects[i]
         if sl is None:
             continue
-        tt = p.intersect(g, sl)
         sub = t[sl]
+        if zmin[i] > 0 and zmin[i] >= sub.max():
+            continue  # fully hidden behind what is already drawn
+        tt = prims[i].intersect(g, sl)
         closer = tt < sub
         sub[closer] = tt[closer]
         ids[sl][closer] = i
-    return t, ids, rects
+    return t, ids
+
+
+class PrimTable:
+    """Primitive parameters as 1-D arrays, for shading many hit points at once.
+
+    Attributes:
+        kind: ``(N,)`` 0 box, 1 room (inside of a box), 2 vertical cylinder, 3 sphere.
+        cx, cy, cz: centres (cylinders: axis ``(x, z)``); hx, hy, hz: box half extents;
+        cos, sin: of the box yaw; r, y0, y1: radius and cylinder extent (top, bottom);
+        material: material index; hulls: ``(N, 8, 3)`` (:func:`hull_table`).
+    """
+
+    def __init__(self, prims: list[Primitive]) -> None:
+        n = len(prims)
+        z = np.zeros(n, np.float32)
+        self.kind = np.zeros(n, np.int64)
+        self.cx, self.cy, self.cz = z.copy(), z.copy(), z.copy()
+        self.hx, self.hy, self.hz = z + 1, z + 1, z + 1
+        self.cos, self.sin = z + 1, z.copy()
+        self.r, self.y0, self.y1 = z + 1, z.copy(), z.copy()
+        self.material = np.array([p.material for p in prims], np.int64)
+        for i, p in enumerate(prims):
+            if isinstance(p, Box):
+                self.kind[i] = 1 if isinstance(p, Room) else 0
+                self.cx[i], self.cy[i], self.cz[i] = p.c
+                self.hx[i], self.hy[i], self.hz[i] = p.h
+                self.cos[i], self.sin[i] = math.cos(p.yaw), math.sin(p.yaw)
+            elif isinstance(p, Cylinder):
+                self.kind[i] = 2
+                self.cx[i], self.cz[i] = p.x, p.z
+                self.r[i], self.y0[i], self.y1[i] = p.r, p.y0, p.y1
+            elif isinstance(p, Sphere):
+                self.kind[i] = 3
+                self.cx[i], self.cy[i], self.cz[i] = p.c
+                self.r[i] = p.r
+            else:
+                raise TypeError(f"unknown primitive {type(p).__name__}")
+        self.hulls = hull_table(prims)
+
+    def surface(self, pid: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Normals ``(n, 3)`` and texture coordinates ``(n, 2)`` of hit points ``p`` ``(n, 3)``.
+
+        ``pid`` is the primitive of each point, ``(n,)``, or one ``int`` for all of them. Same
+        result as each primitive's ``surface``, computed per primitive kind.
+        """
+        if np.ndim(pid) == 0:
+            return self._surface(int(self.kind[pid]), int(pid), p)
+        n = np.empty_like(p)
+        uv = np.empty((len(p), 2), p.dtype)
+        kinds = self.kind[pid]
+        for k in np.unique(kinds):
+            sel = np.flatnonzero(kinds == k)
+            n[sel], uv[sel] = self._surface(int(k), pid[sel], p[sel])
+        return n, uv
+
+    def _surface(self, k: int, ids, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        qx, qy, qz = p[:, 0] - self.cx[ids], p[:, 1] - self.cy[ids], p[:, 2] - self.cz[ids]
+        if k <= 1:  # boxes: rotate into the box frame; the face is the largest |q| / h
+            c, s = self.cos[ids], self.sin[ids]
+            lx, lz = c * qx - s * qz, s * qx + c * qz
+            ax, ay = np.abs(lx) / self.hx[ids], np.abs(qy) / self.hy[ids]
+            az = np.abs(lz) / self.hz[ids]
+            isx = (ax >= ay) & (ax >= az)
+            isy = ~isx & (ay >= az)
+            isz = ~(isx | isy)
+            sg = np.float32(-1.0 if k == 1 else 1.0)
+            nlx, nly, nlz = isx * np.sign(lx) * sg, isy * np.sign(qy) * sg, isz * np.sign(lz) * sg
+            n = np.stack([c * nlx + s * nlz, nly, c * nlz - s * nlx], 1)
+            uv = np.stack([np.where(isx, lz, lx), np.where(isy, lz, qy)], 1)
+        elif k == 2:  # vertical cylinders: side or cap
+            r = self.r[ids]
+            rr = np.sqrt(qx * qx + qz * qz)
+            side = rr >= r * np.float32(1 - 1e-3)
+            top = np.abs(p[:, 1] - self.y0[ids]) < np.abs(p[:, 1] - self.y1[ids])
+            rs = np.maximum(rr, np.float32(1e-9))
+            cap_n = np.where(top, np.float32(-1.0), np.float32(1.0))
+            n = np.stack([side * qx / rs, np.where(side, 0, cap_n), side * qz / rs], 1)
+            uv = np.stack(
+                [np.where(side, np.arctan2(qx, qz) * r, qx), np.where(side, p[:, 1], qz)], 1
+            )
+        else:  # spheres
+            r = self.r[ids]
+            n = np.stack([qx / r, qy / r, qz / r], 1)
+            uv = np.stack([np.arctan2(qx, qz) * r, np.arcsin(np.clip(qy / r, -1, 1)) * r], 1)
+        return n.astype(p.dtype, copy=False), uv.astype(p.dtype, copy=False)

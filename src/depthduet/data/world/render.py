@@ -27,6 +27,10 @@ __all__ = [
 ]
 
 
+#: surfaces covering at least this many pixels are shaded on their own (scalar parameters).
+_BIG = 1024
+
+
 def intrinsics(cfg: WorldConfig) -> np.ndarray:
     """Pinhole ``K`` ``(3, 3)`` float64 of a resolved config (square pixels, centred)."""
     f = cfg.focal()
@@ -61,38 +65,53 @@ def render_view(
         ``cos`` ``(H, W)`` float32 ``|cos|`` of the angle between view ray and surface normal.
     """
     g = RayGrid.pinhole(K, T_world_cam, height, width)
-    t, ids, rects = cast(scene.prims, g)
-    hit = np.isfinite(t)
-    img = np.empty((height, width, 3), np.float32)
-    cosang = np.zeros((height, width), np.float32)
-    f = float(K[0, 0])
-    for i, sl in enumerate(rects):
-        if sl is None:
-            continue
-        sub_ids = ids[sl]
-        m = sub_ids == i
-        if not m.any():
-            continue
-        tt = t[sl][m]
-        d = np.stack([g.dx[sl][m], g.dy[sl][m], g.dz[sl][m]], 1)
-        p = g.origin[None].astype(np.float32) + tt[:, None] * d
-        prim = scene.prims[i]
-        n, uv = prim.surface(p.astype(np.float64))
-        n = n.astype(np.float32)
-        col = shade(
-            albedo(scene.mats[prim.material], uv, tt / f),
-            n,
-            scene.sun,
-            scene.ambient,
-            scene.sun_gain,
-        )
-        img[sl][m] = col
-        cosang[sl][m] = np.abs(np.sum(n * d, 1)) / np.linalg.norm(d, axis=1)
-    if not hit.all():
-        d = np.stack([g.dx[~hit], g.dy[~hit], g.dz[~hit]], 1)
-        img[~hit] = sky_colour(d, scene.horizon, scene.zenith)
-    depth = np.where(hit, t, 0.0).astype(np.float32)
-    return {"image": np.clip(img, 0.0, 1.0), "depth": depth, "ids": ids, "cos": cosang}
+    prims, mats = scene.tables()
+    t, ids = cast(scene.prims, g, prims.hulls)
+    flat = ids.ravel()
+    hit = np.flatnonzero(flat >= 0)
+    img = np.empty((height * width, 3), np.float32)
+    cosang = np.zeros(height * width, np.float32)
+    if len(hit):
+        pid = flat[hit]
+        # large surfaces are shaded one by one (scalar parameters, contiguous after sorting),
+        # the many small ones together at the end (per-point parameters)
+        counts = np.bincount(pid, minlength=len(scene.prims))
+        big = counts >= _BIG
+        key = np.where(big[pid], pid, len(scene.prims))
+        order = np.argsort(key, kind="stable")
+        hit, pid = hit[order], pid[order]
+        th = t.ravel()[hit]
+        d = np.stack([g.dx.ravel()[hit], g.dy.ravel()[hit], g.dz.ravel()[hit]], 1)
+        p = g.origin.astype(np.float32)[None] + th[:, None] * d
+        n = np.empty_like(p)
+        alb = np.empty_like(p)
+        foot = th / np.float32(K[0, 0])
+        start = 0
+        for i in np.flatnonzero(big):
+            sl = slice(start, start + counts[i])
+            start = sl.stop
+            n[sl], uv = prims.surface(int(i), p[sl])
+            alb[sl] = albedo(mats, int(prims.material[i]), uv, foot[sl])
+        if start < len(pid):
+            sl = slice(start, len(pid))
+            n[sl], uv = prims.surface(pid[sl], p[sl])
+            alb[sl] = albedo(mats, prims.material[pid[sl]], uv, foot[sl])
+        img[hit] = shade(alb, n, scene.sun, scene.ambient, scene.sun_gain)
+        # |cos| of the incidence angle (pinhole rays have d_z = 1 in the camera frame)
+        dn = np.sqrt(np.einsum("ij,ij->i", d, d))
+        cosang[hit] = np.abs(np.einsum("ij,ij->i", n, d)) / dn
+    miss = np.flatnonzero(flat < 0)
+    if len(miss):
+        dirs = np.stack([g.dx.ravel()[miss], g.dy.ravel()[miss], g.dz.ravel()[miss]], 1)
+        img[miss] = sky_colour(dirs, scene.horizon, scene.zenith)
+    depth = np.where(ids >= 0, t, np.float32(0.0))
+    np.clip(img, 0.0, 1.0, out=img)
+    return {
+        "image": img.reshape(height, width, 3),
+        "depth": depth,
+        "ids": ids,
+        "cos": cosang.reshape(height, width),
+    }
 
 
 def lidar_scan(
@@ -142,7 +161,7 @@ def lidar_scan(
     R = T_world_cam[:3, :3]
     offset = np.array([0.0, -cfg.lidar_height, 0.0])  # scanner position in the camera frame
     g = RayGrid.spherical(T_world_cam[:3, 3] + R @ offset, R, el, az)
-    t, hid, _ = cast(scene.prims, g)
+    t, hid = cast(scene.prims, g, scene.tables()[0].hulls)
     ok = np.isfinite(t) & (t <= cfg.lidar_max_range)
     dirs = np.stack(
         [

@@ -22,8 +22,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from depthduet.data.world.primitives import Box, Cylinder, Primitive, Room, Sphere, yaw_matrix
-from depthduet.data.world.textures import Material
+from depthduet.data.world.primitives import (
+    Box,
+    Cylinder,
+    Primitive,
+    PrimTable,
+    Room,
+    Sphere,
+    yaw_matrix,
+)
+from depthduet.data.world.textures import Material, MaterialTable
 
 __all__ = ["Scene", "build_driving", "build_indoor", "camera_pose"]
 
@@ -49,6 +57,14 @@ class Scene:
     horizon: np.ndarray = field(default_factory=lambda: np.array([0.85, 0.88, 0.92]))
     zenith: np.ndarray = field(default_factory=lambda: np.array([0.35, 0.55, 0.85]))
     poses: np.ndarray = field(default_factory=lambda: np.eye(4)[None])
+
+    def tables(self) -> tuple[PrimTable, MaterialTable]:
+        """Array views of the primitives and materials (built once, after the scene is done)."""
+        cached = getattr(self, "_tables", None)
+        if cached is None or cached[0] != len(self.prims):
+            cached = (len(self.prims), PrimTable(self.prims), MaterialTable(self.mats))
+            self._tables = cached
+        return cached[1], cached[2]
 
     def material(self, mat: Material) -> int:
         """Register a material, return its index."""
@@ -318,7 +334,7 @@ def build_driving(rng: np.random.Generator, frames: int = 3, speed: float = 1.0)
             np.array([0.92, 0.92, 0.88]),
             period=1.0,
             grain=0.12,
-            lines=(-0.0, half_road - park, -(half_road - park) if rng.random() < 0.5 else 0.0),
+            lines=((0.0, True), (half_road - park, False), (park - half_road, False)),
         )
     )
     zc, zh = (z_end + z0) / 2, (z_end - z0) / 2
@@ -456,7 +472,7 @@ def _car(
     yaw: float,
     asphalt: np.ndarray,
 ) -> None:
-    """A parked car: body, cabin with dark windows, four wheels (all boxes)."""
+    """A parked car: body, cabin with dark windows, two axles with wheels (all boxes)."""
     paint = asphalt * 1.1 if rng.random() < 0.15 else _colour(rng, s=(0.0, 0.9), v=(0.15, 0.95))
     mb = sc.material(Material.random(rng, "plain", paint, grain=0.02))
     glass = np.array([0.12, 0.14, 0.17]) * rng.uniform(0.8, 1.6)
@@ -482,14 +498,8 @@ def _car(
             yaw=yaw,
         )
     )
-    for ix in (-1, 1):
-        for iz in (-1, 1):
-            off = [ix * (width / 2 - 0.1), -0.32, iz * (length / 2 - 0.75)]
-            sc.add(
-                Box(
-                    material=mw,
-                    c=base + R @ np.asarray(off),
-                    h=np.array([0.12, 0.32, 0.32]),
-                    yaw=yaw,
-                )
-            )
+    for iz in (-1, 1):  # one dark axle box per axle: the two wheels and what is between
+        off = np.array([0.0, -0.32, iz * (length / 2 - 0.75)])
+        sc.add(
+            Box(material=mw, c=base + R @ off, h=np.array([width / 2 - 0.02, 0.32, 0.32]), yaw=yaw)
+        )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["PATTERNS", "Material", "albedo", "shade", "sky_colour"]
+__all__ = ["PATTERNS", "Material", "MaterialTable", "albedo", "shade", "sky_colour"]
 
 #: pattern names understood by :func:`albedo`.
 PATTERNS: tuple[str, ...] = (
@@ -41,7 +41,7 @@ class Material:
         angle: rotation of the texture coordinates, radians.
         grain: amplitude of the fine multiplicative noise added to every pattern (0 = none).
         phases: random phases / directions of the noise octaves (set from the scene seed).
-        lines: for ``road``: lateral positions (metres) of lane lines; negative = dashed.
+        lines: for ``road``: lane lines as ``(u position in metres, dashed)`` pairs.
     """
 
     pattern: str = "plain"
@@ -51,7 +51,7 @@ class Material:
     angle: float = 0.0
     grain: float = 0.05
     phases: np.ndarray = field(default_factory=lambda: np.zeros((4, 2)))
-    lines: tuple[float, ...] = ()
+    lines: tuple[tuple[float, bool], ...] = ()
 
     def __post_init__(self) -> None:
         if self.pattern not in PATTERNS:
@@ -66,38 +66,71 @@ class Material:
         return cls(pattern, c1, c2, phases=rng.uniform(0, 2 * np.pi, (4, 2)), **kw)
 
 
-def _damp(k: float, foot: np.ndarray) -> np.ndarray:
+class MaterialTable:
+    """Materials as arrays (one row per material) for texturing many points at once."""
+
+    def __init__(self, mats: list[Material]) -> None:
+        self.mats = mats
+        self.pattern = np.array([PATTERNS.index(m.pattern) for m in mats], np.int64)
+        self.c1 = np.array([m.c1 for m in mats], np.float32).reshape(-1, 3)
+        self.c2 = np.array([m.c2 for m in mats], np.float32).reshape(-1, 3)
+        self.period = np.array([m.period for m in mats], np.float32)
+        self.angle = np.array([m.angle for m in mats], np.float32)
+        self.grain = np.array([m.grain for m in mats], np.float32)
+        ph = np.array([m.phases for m in mats], np.float32).reshape(-1, 4, 2)
+        # octave orientations (cos, sin) and phases; the grain noise uses them reversed
+        self.ct, self.st, self.phi = np.cos(ph[..., 0]), np.sin(ph[..., 0]), ph[..., 1]
+        self.gct, self.gst, self.gphi = (
+            np.cos(ph[:, ::-1, 1]),
+            np.sin(ph[:, ::-1, 1]),
+            ph[:, ::-1, 0],
+        )
+
+
+def _damp(k: np.ndarray, foot: np.ndarray) -> np.ndarray:
     """Gaussian prefilter gain of a sinusoid of ``k`` cycles/metre at footprint ``foot``."""
-    s = 0.5 * foot
-    return np.exp(-2.0 * (np.pi * k) ** 2 * s * s)
+    ks = (np.pi * 0.5) * k * foot
+    return np.exp(-2.0 * ks * ks)
 
 
-def _noise(uv: np.ndarray, period: float, phases: np.ndarray, foot: np.ndarray) -> np.ndarray:
-    """Band-limited noise in about [-1, 1]: four octaves of oriented cosines."""
+def _noise(
+    uv: np.ndarray,
+    period,
+    ct: np.ndarray,
+    st: np.ndarray,
+    phi: np.ndarray,
+    foot: np.ndarray,
+    octaves: int = 4,
+) -> np.ndarray:
+    """Band-limited noise in about [-1, 1]: octaves of oriented cosines.
+
+    Args:
+        uv: ``(n, 2)`` coordinates (metres).
+        period: base period in metres, scalar or ``(n,)``.
+        ct, st, phi: ``(4,)`` or ``(n, 4)`` orientation cosine / sine and phase of each octave.
+        foot: ``(n,)`` pixel footprint (metres).
+    """
     out = np.zeros(len(uv), np.float32)
     norm = 0.0
-    for i in range(len(phases)):
-        k = (2.0**i) / period * (1.0 + 0.37 * i)
-        th = phases[i, 0]
+    for i in range(octaves):
+        k = np.float32((2.0**i) * (1.0 + 0.37 * i)) / period
         amp = 0.55**i
-        proj = uv[:, 0] * np.cos(th) + uv[:, 1] * np.sin(th)
-        out += amp * _damp(k, foot) * np.cos(2 * np.pi * k * proj + phases[i, 1])
+        proj = uv[:, 0] * ct[..., i] + uv[:, 1] * st[..., i]
+        out += amp * _damp(k, foot) * np.cos(np.float32(2 * np.pi) * k * proj + phi[..., i])
         norm += amp
-    return out / norm
+    return out / np.float32(norm)
 
 
-def _square(x: np.ndarray, period: float, foot: np.ndarray, duty: float = 0.5) -> np.ndarray:
+def _square(x: np.ndarray, period, foot: np.ndarray, duty=0.5) -> np.ndarray:
     """Antialiased square wave in [0, 1]: 1 on the first ``duty`` of each period.
 
     The edges are linear ramps of half-width ``max(0.004 m, 0.7 foot)``; when that exceeds the
-    feature size the wave fades to its mean ``duty``.
+    feature size the wave fades to its mean ``duty``. ``period`` / ``duty`` may be arrays.
     """
-    w = np.maximum(0.004, 0.7 * foot)
-    f = np.mod(x, period)
-    a, b = duty * period, period
-    # signed distance (metres) inside the "on" interval [0, a) of the periodic wave
-    d = np.minimum(f, a - f)
-    d = np.where(f < a, d, -np.minimum(f - a, b - f))
+    w = np.maximum(np.float32(0.004), np.float32(0.7) * foot)
+    f = x - np.floor(x / period) * period
+    a = duty * period
+    d = np.where(f < a, np.minimum(f, a - f), -np.minimum(f - a, period - f))
     s = np.clip(0.5 + d / (2 * w), 0.0, 1.0)
     fade = np.clip(2.0 * w / (duty * period), 0.0, 1.0) ** 2
     return s * (1 - fade) + duty * fade
@@ -105,64 +138,97 @@ def _square(x: np.ndarray, period: float, foot: np.ndarray, duty: float = 0.5) -
 
 def _box(x: np.ndarray, lo: float, hi: float, foot: np.ndarray) -> np.ndarray:
     """Antialiased indicator of ``lo <= x <= hi`` (non-periodic)."""
-    w = np.maximum(0.004, 0.7 * foot)
+    w = np.maximum(np.float32(0.004), np.float32(0.7) * foot)
     d = np.minimum(x - lo, hi - x)
     return np.clip(0.5 + d / (2 * w), 0.0, 1.0)
 
 
-def albedo(mat: Material, uv: np.ndarray, foot: np.ndarray) -> np.ndarray:
-    """Surface colour ``(n, 3)`` in [0, 1] at texture coordinates ``uv`` ``(n, 2)`` (metres).
+def _pattern(
+    pat: str, uv: np.ndarray, P, T: MaterialTable, ms, foot: np.ndarray, lines=()
+) -> np.ndarray:
+    """Mixing weight in [0, 1] (0 = ``c1``, 1 = ``c2``) of one pattern.
 
-    Args:
-        mat: the material.
-        uv: surface coordinates in metres.
-        foot: ``(n,)`` pixel footprint in metres (antialiasing width); use zeros for none.
+    ``ms`` is the material (int) or the material of each point ``(n,)``; ``P`` its period.
     """
-    uv = uv.astype(np.float32, copy=False)
-    if mat.angle:
-        c, s = np.cos(mat.angle), np.sin(mat.angle)
-        uv = np.stack([c * uv[:, 0] - s * uv[:, 1], s * uv[:, 0] + c * uv[:, 1]], 1)
     u, v = uv[:, 0], uv[:, 1]
-    P = mat.period
-    pat = mat.pattern
     if pat == "plain":
-        m = np.zeros(len(uv), np.float32)
-    elif pat == "noise":
-        m = 0.5 + 0.5 * _noise(uv, P, mat.phases, foot)
-    elif pat == "leaves":
-        m = np.clip(0.5 + 0.9 * _noise(uv, P, mat.phases, foot), 0, 1)
-    elif pat == "checker":
+        return np.zeros(len(uv), np.float32)
+    if pat == "noise":
+        return 0.5 + 0.5 * _noise(uv, P, T.ct[ms], T.st[ms], T.phi[ms], foot)
+    if pat == "leaves":
+        return np.clip(0.5 + 0.9 * _noise(uv, P, T.ct[ms], T.st[ms], T.phi[ms], foot), 0, 1)
+    if pat == "checker":
         a, b = _square(u, P, foot), _square(v, P, foot)
-        m = a + b - 2 * a * b  # soft XOR
-    elif pat == "stripes":
-        m = _square(u, P, foot, duty=0.35)
-    elif pat == "bricks":
-        bh = 0.5 * P  # brick height, P = brick length
+        return a + b - 2 * a * b  # soft XOR
+    if pat == "stripes":
+        return _square(u, P, foot, duty=0.35)
+    if pat == "bricks":  # P = brick length, bricks half as high, offset every other row
+        bh = 0.5 * P
         row = np.floor(v / bh)
-        shift = np.where(np.mod(row, 2) == 0, 0.0, 0.5 * P)
+        shift = (row - 2 * np.floor(row / 2)) * 0.5 * P
         mortar = 0.012
         in_v = _square(v - mortar, bh, foot, duty=1 - 2 * mortar / bh)
         in_u = _square(u + shift - mortar, P, foot, duty=1 - 2 * mortar / P)
-        m = 1.0 - in_u * in_v  # 1 on mortar
-    elif pat == "windows":
-        # window panes (c2) on a wall (c1): P = window spacing, windows 45% wide, 55% high
-        wu = _square(u - 0.25 * P, P, foot, duty=0.45)
-        wv = _square(v - 0.2 * P, P, foot, duty=0.55)
-        m = wu * wv
-    elif pat == "road":
+        return 1.0 - in_u * in_v  # 1 on mortar
+    if pat == "windows":  # panes (c2) on a wall (c1): P = spacing, panes 45% wide, 55% high
+        return _square(u - 0.25 * P, P, foot, duty=0.45) * _square(v - 0.2 * P, P, foot, duty=0.55)
+    if pat == "road":  # 15 cm lane lines at u = x0 (dashed: 3 m of every 9 m)
         m = np.zeros(len(uv), np.float32)
-        for x0 in mat.lines:
-            line = _box(u, abs(x0) - 0.075, abs(x0) + 0.075, foot)
-            if x0 < 0:
+        for x0, dashed in lines:
+            line = _box(u, x0 - 0.075, x0 + 0.075, foot)
+            if dashed:
                 line = line * _square(v, 9.0, foot, duty=0.33)
             m = np.maximum(m, line)
-    else:  # pragma: no cover - guarded in Material
-        raise ValueError(pat)
-    col = mat.c1[None, :] * (1 - m[:, None]) + mat.c2[None, :] * m[:, None]
-    if mat.grain:
-        g = _noise(uv, 0.37 if pat != "road" else 0.21, mat.phases[::-1], foot)
-        col = col * (1.0 + mat.grain * g[:, None])
-    return col
+        return m
+    raise ValueError(pat)  # pragma: no cover - guarded in Material
+
+
+def albedo(table: MaterialTable, mid, uv: np.ndarray, foot: np.ndarray) -> np.ndarray:
+    """Surface colours ``(n, 3)`` in [0, 1].
+
+    Args:
+        table: the scene's materials.
+        mid: material of each point ``(n,)``, or one ``int`` for all.
+        uv: ``(n, 2)`` surface coordinates in metres.
+        foot: ``(n,)`` pixel footprint in metres (antialiasing width; zeros for none).
+    """
+    uv = uv.astype(np.float32, copy=False)
+    foot = foot.astype(np.float32, copy=False)
+    if np.ndim(mid) == 0:
+        return _albedo(table, int(mid), uv, foot)
+    out = np.empty((len(uv), 3), np.float32)
+    pats = table.pattern[mid]
+    for code in np.unique(pats):
+        if PATTERNS[code] == "road":  # lane lines differ per material
+            groups = [np.flatnonzero(mid == m) for m in np.unique(mid[pats == code])]
+        else:
+            groups = [np.flatnonzero(pats == code)]
+        for sel in groups:
+            ms = mid[sel]
+            out[sel] = _albedo(
+                table, int(ms[0]) if PATTERNS[code] == "road" else ms, uv[sel], foot[sel]
+            )
+    return out
+
+
+def _albedo(T: MaterialTable, ms, uv: np.ndarray, foot: np.ndarray) -> np.ndarray:
+    """:func:`albedo` of points sharing one pattern (``ms``: int or ``(n,)``)."""
+    pat = PATTERNS[int(T.pattern[ms if np.ndim(ms) == 0 else ms[0]])]
+    ang = T.angle[ms]
+    if np.any(ang):
+        c, s = np.cos(ang), np.sin(ang)
+        uv = np.stack([c * uv[:, 0] - s * uv[:, 1], s * uv[:, 0] + c * uv[:, 1]], 1)
+    lines = T.mats[ms].lines if np.ndim(ms) == 0 else ()
+    col = T.c1[ms]
+    if pat != "plain":
+        m = _pattern(pat, uv, T.period[ms], T, ms, foot, lines)[:, None]
+        col = col * (1 - m) + T.c2[ms] * m
+    gr = T.grain[ms]
+    if np.any(gr):
+        gp = np.float32(0.21 if pat == "road" else 0.37)
+        g = _noise(uv, gp, T.gct[ms], T.gst[ms], T.gphi[ms], foot, octaves=3)
+        col = col * (1.0 + gr * g)[:, None]
+    return np.broadcast_to(col, (len(uv), 3))
 
 
 def shade(
