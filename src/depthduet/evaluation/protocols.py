@@ -10,8 +10,9 @@ fixes all of them and every result records them (see :func:`summarize`):
     :func:`~depthduet.evaluation.metrics.depth_errors` per image, then averaged over images.
     The ground truth must be camera-frame depth: the ``z`` of each LiDAR point after
     ``R0_rect @ Tr_velo_to_cam`` (rectified camera 2), projected with ``P2`` and keeping the
-    nearest return per pixel (monodepth2's ``export_gt_depth.py``), not the LiDAR range or
-    the LiDAR ``x`` coordinate, which differ by up to several percent at the image borders.
+    nearest return per pixel (monodepth2's ``export_gt_depth.py``); not the LiDAR range
+    (larger by ``1 / cos`` of the viewing angle, about 30 % at the image's left and right
+    edges) nor the LiDAR ``x`` coordinate (the LiDAR sits about 0.27 m behind camera 0).
 ``kitti-eigen-benchmark``
     KITTI Eigen split with the improved (accumulated) ground truth (652 images; monodepth2
     ``eigen_benchmark``). No crop; ground truth kept where ``gt > 0`` and inside the same caps
