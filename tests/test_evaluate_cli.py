@@ -362,9 +362,8 @@ def test_middlebury_real_maps(data_root: Path, tmp_path: Path, capsys) -> None:
 
 def test_monodepth2_style_files(tmp_path: Path, capsys) -> None:
     """gt_depths.npz (object array, sizes differ) + pred_disps.npy (N, 12, 40) inverse depth."""
-    from tests.test_protocols import monodepth2_reference
-
     from depthduet.evaluation.protocols import resize_bilinear
+    from test_protocols import monodepth2_reference  # tests/ is on sys.path (rootdir conftest)
 
     rng = np.random.default_rng(6)
     gts = np.empty(2, dtype=object)
