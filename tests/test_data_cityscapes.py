@@ -78,3 +78,20 @@ def test_errors(tmp_path: Path) -> None:
     )
     with pytest.raises(UserError, match="'intrinsic' lacks key 'fy'"):
         cityscapes.CityscapesDataset(tmp_path, split="val")[0]
+
+
+def test_resize(tmp_path: Path) -> None:
+    _make(tmp_path)
+    s = cityscapes.CityscapesDataset(
+        tmp_path, split="val", size=(4, 6), offsets=(-1,), stereo=True
+    )[0]
+    assert s["image"].shape == s["image_prev"].shape == s["image_stereo"].shape == (3, 4, 6)
+    # K about pixel centres: fx' = 2 fx, cx' = 2 (cx + 0.5) - 0.5
+    torch.testing.assert_close(
+        s["K"], torch.tensor([[2 * FX, 0, 2.5], [0, 2 * FX, 1.5], [0, 0, 1]])
+    )
+    # nearest-pixel upsampling: every 2x2 block copies one source pixel, validity included
+    full = cityscapes.CityscapesDataset(tmp_path, split="val")[0]
+    torch.testing.assert_close(s["depth"][0, ::2, ::2], full["depth"][0])
+    torch.testing.assert_close(s["depth"][0, 1::2, 1::2], full["depth"][0])
+    assert torch.equal(s["valid"][0, ::2, ::2], full["valid"][0])

@@ -19,7 +19,16 @@ import torch
 from torch.utils.data import Dataset
 
 from depthduet import io as dio
-from depthduet.data.folder import depth_tensors, load_rgb, read_camera, require_dir, require_file
+from depthduet.data.folder import (
+    depth_tensors,
+    load_rgb,
+    read_camera,
+    require_dir,
+    require_file,
+    resize_depth_nearest,
+    resize_image,
+    resize_intrinsics,
+)
 from depthduet.errors import UserError
 
 __all__ = ["cityscapes_disparity", "CityscapesDataset"]
@@ -63,6 +72,8 @@ class CityscapesDataset(Dataset):
         to_depth: convert disparity to metric depth.
         offsets: neighbour frame offsets (``(-1, 1)``) read from ``leftImg8bit_sequence``.
         stereo: load the right image.
+        size: ``(H, W)`` to resize to (images bilinear, ``K`` scaled about pixel centres, depth
+            nearest-pixel so that no value is interpolated); ``None`` keeps 1024x2048.
     """
 
     def __init__(
@@ -73,6 +84,7 @@ class CityscapesDataset(Dataset):
         to_depth: bool = True,
         offsets: Sequence[int] = (),
         stereo: bool = False,
+        size: tuple[int, int] | None = None,
     ) -> None:
         self.root = require_dir(root, "Cityscapes root")
         left = require_dir(self.root / "leftImg8bit" / split, "Cityscapes leftImg8bit split")
@@ -97,6 +109,7 @@ class CityscapesDataset(Dataset):
         if 0 in self.offsets:
             raise UserError("offsets must not contain 0 (the target frame)")
         self.stereo = stereo
+        self.size = None if size is None else (int(size[0]), int(size[1]))
 
     def _path(self, kind: str, suffix: str, city: str, seq: str, frame: int) -> Path:
         return self.root / kind / self.split / city / f"{city}_{seq}_{frame:06d}_{suffix}"
@@ -125,11 +138,14 @@ class CityscapesDataset(Dataset):
                 f"{self._path('disparity', 'disparity.png', city, seq, frame)}: size "
                 f"{tuple(depth.shape[-2:])} differs from the image {tuple(image.shape[-2:])}"
             )
+        h0, w0 = image.shape[-2:]
+        size = self.size or (h0, w0)
+        depth, valid = resize_depth_nearest(depth, valid, size)
         sample: dict[str, Any] = {
-            "image": image,
+            "image": resize_image(image, size),
             "depth": depth,
             "valid": valid,
-            "K": cam.K_tensor(),
+            "K": torch.as_tensor(resize_intrinsics(cam.K, (h0, w0), size), dtype=torch.float32),
             "name": f"{city}_{seq}_{frame:06d}",
             "unit": "m" if self.to_depth else "disparity_px",
         }
@@ -144,13 +160,14 @@ class CityscapesDataset(Dataset):
                 else f"{o:+d}"
             )
             p = self._path("leftImg8bit_sequence", "leftImg8bit.png", city, seq, frame + o)
-            sample[f"image_{tag}"] = load_rgb(require_file(p, "Cityscapes sequence frame"))
+            sample[f"image_{tag}"] = resize_image(
+                load_rgb(require_file(p, "Cityscapes sequence frame")), size
+            )
         if self.stereo:
             if cam.baseline is None:
                 raise UserError(f"{city}_{seq}_{frame:06d}: no baseline for the stereo transform")
-            sample["image_stereo"] = load_rgb(
-                self._path("rightImg8bit", "rightImg8bit.png", city, seq, frame)
-            )
+            right = self._path("rightImg8bit", "rightImg8bit.png", city, seq, frame)
+            sample["image_stereo"] = resize_image(load_rgb(right), size)
             T = torch.eye(4)
             T[0, 3] = -float(cam.baseline)
             sample["T_stereo_tgt"] = T

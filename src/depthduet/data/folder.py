@@ -51,6 +51,9 @@ __all__ = [
     "require_file",
     "require_dir",
     "crop_to",
+    "resize_image",
+    "resize_intrinsics",
+    "resize_depth_nearest",
     "list_files",
     "DEPTH_SUFFIXES",
     "IMAGE_SUFFIXES",
@@ -139,6 +142,40 @@ def crop_to(t: torch.Tensor, height: int, width: int) -> torch.Tensor:
     if h < height or w < width:
         raise UserError(f"cannot crop a {h}x{w} array to {height}x{width}")
     return t[..., :height, :width]
+
+
+def resize_image(img: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a ``(C, H, W)`` image to ``size = (h, w)`` (bilinear, antialiased when shrinking,
+    pixel-centre aligned), clamped to [0, 1]. Returns the input when the size already matches."""
+    if tuple(img.shape[-2:]) == tuple(size):
+        return img
+    out = torch.nn.functional.interpolate(
+        img[None], size=tuple(size), mode="bilinear", align_corners=False, antialias=True
+    )
+    return out[0].clamp_(0, 1)
+
+
+def resize_intrinsics(K: np.ndarray, src: tuple[int, int], dst: tuple[int, int]) -> np.ndarray:
+    """Intrinsics ``(3, 3)`` of an image resized from ``src = (H, W)`` to ``dst = (h, w)``:
+    ``u' + 0.5 = (w / W) (u + 0.5)`` (pixel centres, as :func:`depthduet.geometry.scale_intrinsics`)."""
+    sx, sy = dst[1] / src[1], dst[0] / src[0]
+    S = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1.0]])
+    return S @ np.asarray(K, dtype=np.float64)
+
+
+def resize_depth_nearest(
+    depth: torch.Tensor, valid: torch.Tensor, size: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Resize ``depth (1, H, W)`` / ``valid (1, H, W)`` to ``size`` by nearest-pixel sampling
+    (no interpolation across depth edges or into holes)."""
+    if tuple(depth.shape[-2:]) == tuple(size):
+        return depth, valid
+    d = torch.nn.functional.interpolate(depth[None], size=tuple(size), mode="nearest-exact")[0]
+    v = torch.nn.functional.interpolate(
+        valid[None].float(), size=tuple(size), mode="nearest-exact"
+    )[0]
+    v = v > 0.5
+    return torch.where(v, d, torch.zeros_like(d)), v
 
 
 # ----------------------------------------------------------------------------------------------

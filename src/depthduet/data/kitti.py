@@ -33,11 +33,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from depthduet import io as dio
-from depthduet.data.folder import depth_tensors, load_rgb, require_dir, require_file
+from depthduet.data.folder import depth_tensors, load_rgb, require_dir, require_file, resize_image
 from depthduet.data.splits import KittiSplitEntry, read_kitti_split
 from depthduet.errors import UserError
 
@@ -292,13 +291,6 @@ def read_kitti_depth_png(path: PathLike) -> dio.DepthMap:
     return dio.read_depth(require_file(path, "KITTI depth PNG"), scale=256.0)
 
 
-def _resize_image(img: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    if tuple(img.shape[-2:]) == tuple(size):
-        return img
-    out = F.interpolate(img[None], size=size, mode="bilinear", align_corners=False, antialias=True)
-    return out[0].clamp_(0, 1)
-
-
 def _scale_matrix(sx: float, sy: float) -> np.ndarray:
     """Pixel-centre rescaling ``u' = sx (u + 0.5) - 0.5`` as a 3x3 homography."""
     return np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1.0]])
@@ -453,7 +445,7 @@ class KittiRawDataset(Dataset):
         S = _scale_matrix(W / w0, H / h0)
         K = S @ cal.K(cam)
         sample: dict[str, Any] = {
-            "image": _resize_image(image, (H, W)),
+            "image": resize_image(image, (H, W)),
             "K": torch.as_tensor(K, dtype=torch.float32),
             "name": e.name,
             "unit": "m",
@@ -469,10 +461,10 @@ class KittiRawDataset(Dataset):
                 else f"image_{o:+d}"
             )
             img = load_rgb(_image_file(drive / f"image_0{cam}" / "data", e.frame + o))
-            sample[key] = _resize_image(img, (H, W))
+            sample[key] = resize_image(img, (H, W))
         if self.stereo:
             img = load_rgb(_image_file(drive / f"image_0{other}" / "data", e.frame))
-            sample["image_stereo"] = _resize_image(img, (H, W))
+            sample["image_stereo"] = resize_image(img, (H, W))
             sample["T_stereo_tgt"] = torch.as_tensor(cal.T_stereo(cam, other), dtype=torch.float32)
         lidar_map = None
         if self.lidar or self.gt == "lidar":
