@@ -711,12 +711,16 @@ class CTKTRecipe(Recipe):
 
     # -- rounds
     def on_round_start(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Logs who teaches this round (``teacher_dsr`` 1/0) and whether it distils."""
+        if not self.cfg.distill.cross_task:
+            return {}
         return {
             "teacher_dsr": 1.0 if self.selector.teacher == "dsr" else 0.0,
             "distill_on": 1.0 if self.selector.distill and self.cfg.distill.cross_task else 0.0,
         }
 
     def on_round_end(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Closes the round: logs its mean ``e_dsr`` / ``e_de`` and the next teacher."""
         if not self.cfg.distill.cross_task:
             return {}
         rec = self.selector.end_round()
