@@ -277,3 +277,43 @@ def test_object_layout(tmp_path: Path) -> None:
     s = kitti.KittiObjectDataset(tmp_path)[0]
     assert s["lidar"][0, 4, 6].item() == pytest.approx(5.5) and s["valid"].sum().item() == 1
     assert s["name"] == "000001"
+
+
+def test_depth_selection_layout(tmp_path: Path) -> None:
+    stem = "2011_09_26_drive_0002_sync_image_0000000005_image_02"
+    dio.write_image(tmp_path / "image" / f"{stem}.png", np.zeros((H, W, 3), np.uint8))
+    (tmp_path / "intrinsics").mkdir()
+    (tmp_path / "intrinsics" / f"{stem}.txt").write_text("10 0 6 0 10 4 0 0 1\n")
+    s = kitti.KittiDepthSelectionDataset(tmp_path)[0]  # test layout: no ground truth
+    assert not s["valid"].any() and "lidar" not in s
+    gt = np.zeros((H, W), np.float32)
+    gt[1, 2] = 80.0
+    dio.write_depth(
+        tmp_path
+        / "groundtruth_depth"
+        / "2011_09_26_drive_0002_sync_groundtruth_depth_0000000005_image_02.png",
+        gt,
+        gt > 0,
+        scale=256,
+    )
+    dio.write_depth(
+        tmp_path
+        / "velodyne_raw"
+        / "2011_09_26_drive_0002_sync_velodyne_raw_0000000005_image_02.png",
+        gt / 2,
+        gt > 0,
+        scale=256,
+    )
+    s = kitti.KittiDepthSelectionDataset(tmp_path)[0]
+    assert s["depth"][0, 1, 2].item() == 80.0 and s["valid"].sum().item() == 1
+    assert s["lidar"][0, 1, 2].item() == 40.0
+    torch.testing.assert_close(s["K"], torch.tensor([[F, 0, CX], [0, F, CY], [0, 0, 1]]))
+    (
+        tmp_path
+        / "groundtruth_depth"
+        / "2011_09_26_drive_0002_sync_groundtruth_depth_0000000005_image_02.png"
+    ).unlink()
+    with pytest.raises(
+        UserError, match="groundtruth_depth_0000000005_image_02.png: ground truth not found"
+    ):
+        kitti.KittiDepthSelectionDataset(tmp_path)[0]

@@ -179,3 +179,6 @@ def test_mat_layout_errors(tmp_path: Path) -> None:
     )
     with pytest.raises(dio.DepthIOError, match="cones_2.mat: several arrays"):
         mb.MiddleburyMatDataset(tmp_path)[0]
+    (tmp_path / "Depth" / "cones_2.mat").write_bytes(b"MATLAB 5.0 MAT-file, truncated")
+    with pytest.raises(dio.DepthIOError, match="cones_2.mat"):
+        mb.MiddleburyMatDataset(tmp_path)[0]

@@ -59,6 +59,11 @@ def test_labelled_mat(tmp_path: Path) -> None:
     assert len(c) == 2 and s["name"] == "nyu_0004" and s["depth"].shape == (1, H - 2, W - 2)
     np.testing.assert_array_equal(s["depth"][0].numpy(), depths[1:-1, 1:-1, 3])
     assert s["K"][0, 2].item() == pytest.approx(nyu.NYU_K[0, 2] - 1)
+    # picklable for DataLoader workers after a read (the open HDF5 handle is not carried over)
+    import pickle
+
+    again = pickle.loads(pickle.dumps(c))
+    torch.testing.assert_close(again[1]["depth"], s["depth"])
     # the io helper reads the same frame (transposed back to MATLAB orientation)
     np.testing.assert_array_equal(dio.read_mat(p, key="depths", index=3), depths[..., 3])
 

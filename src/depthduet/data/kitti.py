@@ -13,10 +13,12 @@ A Velodyne point ``X`` (metres, LiDAR frame) lands in rectified camera ``i`` at
 points with ``z > min_depth`` (in front of the camera) whose nearest pixel centre
 (``round(u)``, ``round(v)``; pixel centres at integers, see :mod:`depthduet.geometry`) lies in
 the image, and :func:`sparse_depth` writes them into a map. When several points hit one
-pixel the **nearest** (smallest depth) is kept: the occluding surface. (monodepth2's
-``generate_depth_map`` keeps whichever point is written last among duplicates, and uses the
-LiDAR-frame ``x`` as the depth value; ``depth_from="x"`` reproduces that value, the
-duplicate rule stays "nearest".)
+pixel the **nearest** (smallest depth) is kept: the occluding surface. Older code differs
+in details: some loaders keep whichever duplicate is written last; monodepth2's
+``generate_depth_map`` keeps the minimum too but stores the LiDAR-frame ``x`` as the depth
+value (``depth_from="x"`` reproduces that) and indexes pixels with ``round(u) - 1`` (a one-pixel
+shift we do not copy); it also drops points with LiDAR ``x < 0``, which ``z > 0`` already does
+for KITTI's mounting.
 
 Stereo: rectified cameras differ by a translation along x; ``T_stereo_tgt`` maps target-camera
 points into the stereo camera, with ``T[0, 3] = (P_st[0, 3] - P_tgt[0, 3]) / fx`` (about
@@ -53,6 +55,7 @@ __all__ = [
     "KittiRawDataset",
     "KittiOdometryDataset",
     "KittiObjectDataset",
+    "KittiDepthSelectionDataset",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -663,3 +666,66 @@ class KittiObjectDataset(Dataset):
             "name": n,
             "unit": "m",
         }
+
+
+class KittiDepthSelectionDataset(Dataset):
+    """The KITTI depth benchmark's ``depth_selection`` folders (validation / test crops).
+
+    Layout (``data_depth_selection.zip``)::
+
+        root/                                   e.g. depth_selection/val_selection_cropped
+          image/<drive>_image_<frame>_image_02.png
+          groundtruth_depth/<drive>_groundtruth_depth_<frame>_image_02.png   (uint16 / 256, m)
+          velodyne_raw/<drive>_velodyne_raw_<frame>_image_02.png             (uint16 / 256, m)
+          intrinsics/<drive>_image_<frame>_image_02.txt                      (9 numbers, K)
+
+    The test folders (``test_depth_prediction_anonymous``) have ``image`` and ``intrinsics``
+    only; their samples have ``depth`` zeros and ``valid`` False. Samples: ``image``, ``depth``
+    / ``valid`` (ground truth), ``lidar`` (when ``velodyne_raw`` exists), ``K``, ``name`` (the
+    image stem), ``unit="m"``.
+    """
+
+    def __init__(self, root: PathLike) -> None:
+        self.root = require_dir(root, "KITTI depth selection folder")
+        img_dir = require_dir(self.root / "image", "KITTI depth selection image folder")
+        self.names = sorted(p.stem for p in img_dir.glob("*.png"))
+        if not self.names:
+            raise UserError(f"{img_dir}: no images")
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def _other(self, kind: str, stem: str) -> Path:
+        return self.root / kind / (stem.replace("_sync_image_", f"_sync_{kind}_", 1) + ".png")
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        from depthduet.data.folder import read_camera
+
+        stem = self.names[index]
+        image = load_rgb(self.root / "image" / f"{stem}.png")
+        h, w = image.shape[-2:]
+        sample: dict[str, Any] = {
+            "image": image,
+            "K": torch.as_tensor(
+                read_camera(self.root / "intrinsics" / f"{stem}.txt").K, dtype=torch.float32
+            ),
+            "name": stem,
+            "unit": "m",
+        }
+        gt = self._other("groundtruth_depth", stem)
+        if gt.is_file():
+            dm = read_kitti_depth_png(gt)
+            sample["depth"], sample["valid"] = depth_tensors(dm.values, dm.valid)
+        elif (self.root / "groundtruth_depth").is_dir():
+            raise UserError(f"{gt}: ground truth not found")
+        else:
+            sample["depth"] = torch.zeros(1, h, w)
+            sample["valid"] = torch.zeros(1, h, w, dtype=torch.bool)
+        lid = self._other("velodyne_raw", stem)
+        if lid.is_file():
+            sample["lidar"] = depth_tensors(*read_kitti_depth_png(lid))[0]
+        if sample["depth"].shape[-2:] != (h, w):
+            raise UserError(
+                f"{gt}: size {tuple(sample['depth'].shape[-2:])} differs from the image"
+            )
+        return sample
