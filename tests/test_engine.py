@@ -485,3 +485,35 @@ def test_cuda_bf16_channels_last(tmp_path):
     assert w["a"]["weight"].device.type == "cpu"
     resumed, s2 = fit(tmp_path, epochs=3, device="cuda", precision="bf16", resume="last")
     assert s2["steps"] == 18
+
+
+def test_crash_after_checkpoint_then_resume_logs_each_step_once(tmp_path, monkeypatch):
+    """Epoch 3 is logged but its checkpoint fails (a crash); resuming redoes epoch 3 and the
+    CSV rows and TensorBoard events of the lost epoch are replaced, not duplicated."""
+    pytest.importorskip("tensorboard")
+    from depthduet.engine import checkpoint as ckpt
+
+    real_save, calls = ckpt.save_checkpoint, []
+
+    def failing_third_last(path, *args, **kwargs):
+        calls.append(path.name)
+        if calls.count("last") == 3:
+            raise OSError("killed")
+        return real_save(path, *args, **kwargs)
+
+    monkeypatch.setattr(ckpt, "save_checkpoint", failing_third_last)
+    with pytest.raises(OSError, match="killed"):
+        fit(tmp_path / "run", epochs=3, tensorboard=True)
+    monkeypatch.undo()
+    assert load_training_state(tmp_path / "run/checkpoints/last")["epoch"] == 1
+    resumed, _ = fit(tmp_path / "run", epochs=3, tensorboard=True, resume="last")
+    straight, _ = fit(tmp_path / "ref", epochs=3)
+    assert_same_weights(straight, resumed)
+    assert [int(r["step"]) for r in read_csv(tmp_path / "run/train.csv")] == list(range(1, 19))
+    assert [int(r["epoch"]) for r in read_csv(tmp_path / "run/val.csv")] == [0, 1, 2]
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    assert len(list((tmp_path / "run/tb").glob("events.out.tfevents.*"))) == 2
+    acc = EventAccumulator(str(tmp_path / "run/tb"))  # reads both files, honours the purge
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("train/loss")] == list(range(1, 19))

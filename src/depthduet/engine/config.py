@@ -27,8 +27,10 @@ class EngineConfig:
         threads: torch intra-op threads on CPU (0 = torch default).
         out_dir: run folder (checkpoints, logs, resolved config).
         resume: ``""`` = start afresh; ``last`` = continue from ``out_dir``'s last checkpoint;
-            or a checkpoint folder / run folder path. Resuming happens at epoch boundaries
-            (checkpoints are written at epoch ends).
+            ``auto`` = like ``last`` when that checkpoint exists, else start afresh (for
+            preemptible jobs); or a checkpoint folder / run folder path. Resuming happens at
+            epoch boundaries (checkpoints are written at epoch ends; a run cut by
+            ``max_steps`` in the middle of an epoch continues with the next epoch).
         log_every: steps between log lines / CSV rows.
         val_every: epochs between validations (0 = never); the last epoch is always validated
             when there is a validation set and val_every > 0.

@@ -102,7 +102,7 @@ class RunLog:
         enabled: False on non-main processes (everything becomes a no-op).
         append: resuming: keep existing logs.
         tensorboard: write TensorBoard event files under ``out_dir/tb`` (skipped with a warning
-            when TensorBoard is not installed).
+            when TensorBoard is not installed); opened by :meth:`open_tensorboard`.
         console: also print log lines (through ``tqdm.write`` so progress bars stay intact).
     """
 
@@ -122,19 +122,29 @@ class RunLog:
         self.tables: dict[str, CSVLog] = {}
         self._text = None
         self._tb = None
+        self._want_tb = tensorboard
         if not enabled:
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for t in self.TABLES:
             self.tables[t] = CSVLog(self.out_dir / f"{t}.csv", append=append)
         self._text = open(self.out_dir / "train.log", "a" if append else "w", encoding="utf-8")
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError as e:  # tensorboard is an optional extra at run time
-                warnings.warn(f"TensorBoard logging disabled: {e}", stacklevel=2)
-            else:
-                self._tb = SummaryWriter(log_dir=str(self.out_dir / "tb"))
+
+    def open_tensorboard(self, purge_step: int | None = None) -> None:
+        """Start TensorBoard logging (if asked for at construction).
+
+        Args:
+            purge_step: on resume, the first step after the checkpoint: events at or after it
+                (written by the interrupted run after its last checkpoint) are discarded.
+        """
+        if not (self.enabled and self._want_tb) or self._tb is not None:
+            return
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as e:  # tensorboard is an optional extra at run time
+            warnings.warn(f"TensorBoard logging disabled: {e}", stacklevel=2)
+            return
+        self._tb = SummaryWriter(log_dir=str(self.out_dir / "tb"), purge_step=purge_step)
 
     def info(self, msg: str) -> None:
         """One line to ``train.log`` (timestamped) and the console."""

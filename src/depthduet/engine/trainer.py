@@ -605,6 +605,7 @@ class Trainer:
             self.start_epoch = 0
             if resume_dir is not None:
                 self._restore(resume_dir)
+            self.log.open_tensorboard(self.state["step"] + 1 if resume_dir is not None else None)
             if cfg.precision == "bf16" and not self.use_bf16:
                 self.log.info("precision bf16 applies to CUDA only: training in fp32 on CPU")
             n_params = sum(p.numel() for m in r.networks.values() for p in m.parameters())
