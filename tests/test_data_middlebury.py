@@ -182,3 +182,23 @@ def test_mat_layout_errors(tmp_path: Path) -> None:
     (tmp_path / "Depth" / "cones_2.mat").write_bytes(b"MATLAB 5.0 MAT-file, truncated")
     with pytest.raises(dio.DepthIOError, match="cones_2.mat"):
         mb.MiddleburyMatDataset(tmp_path)[0]
+
+
+def test_2014_layout_synthetic(tmp_path: Path) -> None:
+    scene = tmp_path / "Tiny-perfect"
+    scene.mkdir()
+    disp = np.array([[10.0, np.inf, 40.0], [0.0, 90.0, 15.0]], np.float32)
+    dio.write_pfm(scene / "disp0.pfm", disp)
+    dio.write_image(scene / "im0.png", np.full((2, 3, 3), 128, np.uint8))
+    # no doffs line: derived from cam1's cx - cam0's cx = 10
+    (scene / "calib.txt").write_text(
+        "cam0=[100 0 1; 0 100 0.5; 0 0 1]\ncam1=[100 0 11; 0 100 0.5; 0 0 1]\nbaseline=200\n"
+    )
+    s = mb.MiddleburyDataset(tmp_path, to_depth=True)[0]
+    # Z = 200 mm * 100 px / (d + 10)
+    expect = [[1000.0, 0, 400.0], [0, 200.0, 800.0]]
+    np.testing.assert_allclose(s["depth"][0].numpy(), expect, rtol=1e-6)
+    assert s["valid"][0].tolist() == [[True, False, True], [False, True, True]]
+    torch.testing.assert_close(s["K"], torch.tensor([[100.0, 0, 1], [0, 100, 0.5], [0, 0, 1]]))
+    d = mb.MiddleburyDataset(tmp_path)[0]
+    np.testing.assert_allclose(d["depth"][0].numpy(), [[10, 0, 40], [0, 90, 15]])
