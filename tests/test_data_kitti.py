@@ -317,3 +317,12 @@ def test_depth_selection_layout(tmp_path: Path) -> None:
         UserError, match="groundtruth_depth_0000000005_image_02.png: ground truth not found"
     ):
         kitti.KittiDepthSelectionDataset(tmp_path)[0]
+
+
+def test_batches_through_a_dataloader(tmp_path: Path) -> None:
+    root = _make_raw(tmp_path / "raw", frames=4)
+    ds = kitti.KittiRawDataset(root, size=(4, 6))
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=2)))
+    assert batch["image"].shape == (2, 3, 4, 6) and batch["lidar"].shape == (2, 1, 4, 6)
+    assert batch["valid"].dtype == torch.bool and batch["K"].shape == (2, 3, 3)
+    assert batch["T_stereo_tgt"].shape == (2, 4, 4) and len(batch["name"]) == 2

@@ -92,3 +92,17 @@ def test_sintel_mat_depth_only(data_root: Path) -> None:
         data_root / "sintel_depth", names=["Df_1", "Df_20", "Df_28", "Df_58"]
     )
     assert [x["name"] for x in val] == ["Df_1", "Df_20", "Df_28", "Df_58"]
+
+
+def test_depth_only_dpt_folder(tmp_path: Path) -> None:
+    """A folder of .dpt maps (no frames / cameras) through the generic depth-only dataset."""
+    from depthduet.data.folder import DepthFolderDataset
+
+    _make(tmp_path)
+    ds = DepthFolderDataset(
+        tmp_path / "training" / "depth" / "alley_1", pattern="*.dpt", unit="world_units"
+    )
+    assert len(ds) == 3
+    s = ds[2]
+    assert s["name"] == "frame_0003" and s["depth"][0, 3, 4].item() == 3.0
+    assert not s["valid"][0, 0, 0] and s["valid"].sum().item() == H * W - 1  # inf -> invalid
