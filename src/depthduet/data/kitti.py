@@ -14,12 +14,12 @@ points with ``z > min_depth`` (in front of the camera) whose nearest pixel centr
 (``round(u)``, ``round(v)``; pixel centres at integers, see :mod:`depthduet.geometry`) lies in
 the image, and :func:`sparse_depth` writes them into a map. When several points hit one
 pixel the **nearest** (smallest depth) is kept: the occluding surface. Older code differs
-in details: monodepth2's ``generate_depth_map`` writes the points in order (the last one of
-a pixel wins) and then overwrites detected duplicates with their minimum, but its duplicate
-search uses the linear index ``row * (W - 1) + col - 1``, so in practice many duplicates keep
-the last point written; it stores the LiDAR-frame ``x`` as the depth value (``depth_from="x"``
-reproduces that) and indexes pixels with ``round(u) - 1`` (a one-pixel shift, not copied
-here). It also drops points with LiDAR ``x < 0``; ``z > 0`` removes them as well.
+in details: monodepth2's ``generate_depth_map`` also keeps the minimum of duplicates (its
+linear index ``row * (W - 1) + col - 1`` merges the last column of a row with the first of
+the next, a minor quirk), stores the LiDAR-frame ``x`` as the depth value
+(``depth_from="x"`` reproduces that) and indexes pixels with ``round(u) - 1`` (a one-pixel
+shift, not copied here); simpler loaders keep whichever point is written last. Points with
+LiDAR ``x < 0``, which monodepth2 drops first, are removed here by ``z > 0``.
 
 Stereo: rectified cameras differ by a translation along x; ``T_stereo_tgt`` maps target-camera
 points into the stereo camera, with ``T[0, 3] = (P_st[0, 3] - P_tgt[0, 3]) / fx`` (about
