@@ -105,6 +105,14 @@ def test_user_errors(tmp_path, yaml_text, args, message, capsys):
 def test_missing_config_file(tmp_path, capsys):
     assert main(["train", "--config", str(tmp_path / "none.yaml")]) == 2
     assert "not found" in capsys.readouterr().err
+    assert main(["train", "engine.epochs=1"]) == 2
+    assert "no configuration" in capsys.readouterr().err
+
+
+def test_config_as_first_argument(tmp_path, cfg_file):
+    out = tmp_path / "run"
+    assert main(["train", str(cfg_file), "engine.epochs=1", "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["steps"] == 6
 
 
 def test_get_recipe_by_module_path():

@@ -27,14 +27,23 @@ processes; raise engine.epochs to train longer). Several GPUs or nodes: launch w
 
 Examples:
   depthduet train --config configs/dsr/world_x4.yaml engine.epochs=2 --out runs/try
+  depthduet train dsr/world_x4 engine.device=cuda engine.precision=bf16
   depthduet train --config runs/try/config.yaml --resume engine.epochs=4
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
-    p.add_argument("--config", required=True, help="YAML file or shipped name (dsr/world_x4)")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="configuration overrides")
+    p.add_argument(
+        "--config",
+        help="YAML file or shipped name (dsr/world_x4); may also be given as the first argument",
+    )
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="configuration overrides (a first argument without '=' is the config file)",
+    )
     p.add_argument(
         "--resume",
         action="store_true",
@@ -68,8 +77,13 @@ def run(args: argparse.Namespace) -> int:
     from depthduet.engine.trainer import Trainer, seed_everything
     from depthduet.recipes import get_recipe
 
-    path = resolve_config_path(args.config)
     overrides = list(args.overrides)
+    config = args.config
+    if config is None:
+        if not overrides or "=" in overrides[0]:
+            raise UserError("no configuration: give --config FILE (e.g. configs/dsr/world_x4.yaml)")
+        config = overrides.pop(0)
+    path = resolve_config_path(config)
     for o in overrides:
         if "=" not in o:
             raise UserError(f"argument {o!r}: expected key=value (e.g. engine.epochs=2)")

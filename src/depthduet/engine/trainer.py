@@ -502,6 +502,7 @@ class Trainer:
         loss = out["loss"]
         logged = _scalars(out)
         loss_value = float(logged["loss"])
+        logged = {"loss": loss_value, **{k: v for k, v in logged.items() if k != "loss"}}
         if auto:
             if not math.isfinite(loss_value):
                 raise FloatingPointError(
