@@ -33,7 +33,9 @@ class Recipe(abc.ABC):
             :meth:`net` to call them so the engine's wrapped copies are used.
         optimizers: name -> optimiser. ``training_step`` returns one total loss; the engine
             zeroes all optimisers, backpropagates, clips and steps all of them.
-        schedulers: name -> LR scheduler, stepped once per epoch by the engine.
+        schedulers: name -> LR scheduler, stepped once per epoch by the engine (after the
+            epoch's round ends, before validation; ``ReduceLROnPlateau`` gets the monitored
+            validation metric), or once per step with ``scheduler_interval = "step"``.
         inference_networks: the names needed at test time (e.g. ``["dsr"]``); only these are
             exported for inference.
         device: the device the engine trains on (set by the engine before the first step;
@@ -63,7 +65,12 @@ class Recipe(abc.ABC):
 
     # -- networks as the engine wraps them (DDP / compiled); recipes call through this
     def net(self, name: str) -> nn.Module:
-        """The module to call in a step (the DDP-wrapped one under distributed training)."""
+        """The module to call in a step (the DDP-wrapped one under distributed training).
+
+        Under DDP, any method of the network works through the wrapper too
+        (``self.net("dsr").forward_features(x)`` runs through DDP's forward, so gradients are
+        synchronised); do not call ``self.networks[name]`` directly in a training step. In
+        validation the engine unwraps, so both are the same there."""
         return self._wrapped.get(name, self.networks[name])
 
     def set_wrapped(self, wrapped: dict[str, nn.Module]) -> None:
@@ -139,7 +146,11 @@ class Recipe(abc.ABC):
         return {}
 
     def on_round_end(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Called after each round; returns values to log."""
+        """Called after each round; returns values to log.
+
+        Under DDP every process runs this with its own shard's statistics: reduce them with
+        :meth:`reduce_mean` before deciding anything (e.g. the next teacher), so that all
+        processes decide the same."""
         return {}
 
     # -- extra state (round statistics, teacher history) saved with every checkpoint
