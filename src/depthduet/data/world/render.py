@@ -29,6 +29,8 @@ __all__ = [
 
 #: surfaces covering at least this many pixels are shaded on their own (scalar parameters).
 _BIG = 1024
+#: footprints are stretched by at most 1 / _MIN_COS at grazing angles
+_MIN_COS = 0.25
 
 
 def intrinsics(cfg: WorldConfig) -> np.ndarray:
@@ -84,22 +86,26 @@ def render_view(
         d = np.stack([g.dx.ravel()[hit], g.dy.ravel()[hit], g.dz.ravel()[hit]], 1)
         p = g.origin.astype(np.float32)[None] + th[:, None] * d
         n = np.empty_like(p)
-        alb = np.empty_like(p)
-        foot = th / np.float32(K[0, 0])
+        uv = np.empty((len(p), 2), np.float32)
+        segs = []
         start = 0
         for i in np.flatnonzero(big):
-            sl = slice(start, start + counts[i])
-            start = sl.stop
-            n[sl], uv = prims.surface(int(i), p[sl])
-            alb[sl] = albedo(mats, int(prims.material[i]), uv, foot[sl])
+            segs.append((slice(start, start + counts[i]), int(i)))
+            start += counts[i]
         if start < len(pid):
-            sl = slice(start, len(pid))
-            n[sl], uv = prims.surface(pid[sl], p[sl])
-            alb[sl] = albedo(mats, prims.material[pid[sl]], uv, foot[sl])
+            segs.append((slice(start, len(pid)), None))
+        for sl, i in segs:
+            n[sl], uv[sl] = prims.surface(pid[sl] if i is None else i, p[sl])
+        # |cos| of the incidence angle; the pixel footprint on the surface (metres) grows as
+        # z / f / |cos| (isotropic approximation of the stretched footprint at grazing angles)
+        cos = np.abs(np.einsum("ij,ij->i", n, d)) / np.sqrt(np.einsum("ij,ij->i", d, d))
+        foot = th / np.float32(K[0, 0]) / np.maximum(cos, np.float32(_MIN_COS))
+        alb = np.empty_like(p)
+        for sl, i in segs:
+            m = prims.material[pid[sl]] if i is None else int(prims.material[i])
+            alb[sl] = albedo(mats, m, uv[sl], foot[sl])
         img[hit] = shade(alb, n, scene.sun, scene.ambient, scene.sun_gain)
-        # |cos| of the incidence angle (pinhole rays have d_z = 1 in the camera frame)
-        dn = np.sqrt(np.einsum("ij,ij->i", d, d))
-        cosang[hit] = np.abs(np.einsum("ij,ij->i", n, d)) / dn
+        cosang[hit] = cos
     miss = np.flatnonzero(flat < 0)
     if len(miss):
         dirs = np.stack([g.dx.ravel()[miss], g.dy.ravel()[miss], g.dz.ravel()[miss]], 1)

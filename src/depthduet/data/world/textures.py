@@ -4,7 +4,7 @@ Textures are functions of a surface's own 2-D coordinates ``(u, v)`` in metres, 
 fixed on the objects and every view of the world agrees (the photometric constancy that
 self-supervised depth relies on). Each pattern is antialiased analytically from the pixel
 footprint ``f`` (metres per pixel at the hit point): sinusoids of frequency ``k`` are damped by
-the Gaussian factor ``exp(-2 pi^2 k^2 s^2)`` with ``s = f / 2``, and the edges of square waves
+the Gaussian factor ``exp(-2 pi^2 k^2 s^2)`` with ``s = 0.7 f``, and the edges of square waves
 get a linear ramp at least one footprint wide. Shading is view independent:
 ``albedo * (ambient * (0.8 + 0.2 up.n) + sun * max(0, n.l))``.
 """
@@ -87,9 +87,13 @@ class MaterialTable:
         )
 
 
+#: Gaussian prefilter width in pixel footprints (0.7: 9% of the contrast left at Nyquist)
+_SIGMA = 0.7
+
+
 def _damp(k: np.ndarray, foot: np.ndarray) -> np.ndarray:
     """Gaussian prefilter gain of a sinusoid of ``k`` cycles/metre at footprint ``foot``."""
-    ks = (np.pi * 0.5) * k * foot
+    ks = (np.pi * _SIGMA) * k * foot
     return np.exp(-2.0 * ks * ks)
 
 
