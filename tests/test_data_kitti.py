@@ -45,6 +45,21 @@ def test_object_000007_projection_matches_readme(data_root: Path) -> None:
     assert np.abs(lx.depth - lp.depth).max() < 0.6
 
 
+def test_monodepth2_convention_is_a_one_pixel_shift(data_root: Path) -> None:
+    d = data_root / "kitti" / "object_000007"
+    cal = kitti.read_object_calib(d / "calib_000007.txt")
+    pts = dio.read_velodyne(d / "velodyne_000007.bin")
+    h, w = 375, 1242
+    ours = kitti.project_velodyne(pts, cal.velo_to_image(2), h, w, depth_from="x")
+    md2 = kitti.project_velodyne(pts, cal.velo_to_image(2), h, w, convention="monodepth2")
+    a = kitti.sparse_depth(ours.u, ours.v, ours.depth, h, w)
+    b = kitti.sparse_depth(md2.u, md2.v, md2.depth, h, w)
+    shifted = np.zeros_like(a)
+    shifted[:-1, :-1] = a[1:, 1:]  # monodepth2 pixel (u - 1, v - 1)
+    both = (shifted > 0) | (b > 0)
+    assert (shifted[both] == b[both]).mean() > 0.99  # differences: round-half-even, borders
+
+
 def test_raw_calib_intrinsics_and_baseline(data_root: Path) -> None:
     cal = kitti.read_raw_calib(data_root / "kitti" / "raw_calib_2011_09_26")
     K = cal.K(2)
@@ -220,6 +235,14 @@ def test_projection_edge_cases() -> None:
     lp = kitti.project_velodyne(pts, M, H, W)
     assert lp.u.tolist() == [0, 11] and lp.v.tolist() == [4, 4]
     assert lp.depth.tolist() == [1.0, 1.0]
+    # monodepth2 convention: index round(u) - 1 (half to even), LiDAR x >= 0, value = x
+    m2 = np.array([[0.05, 0, 1], [0.0, 0.05, 2], [-0.1, 0, 1]], float)
+    lp = kitti.project_velodyne(m2, M, H, W, convention="monodepth2")
+    assert lp.u.tolist() == [5, 5] and lp.v.tolist() == [3, 3]  # u=6.5 -> 6 -> 5; v=4.25 -> 3
+    np.testing.assert_allclose(lp.depth, [0.05, 0.0], rtol=1e-6)
+    assert kitti.project_velodyne(m2, M, H, W).u.tolist() == [7, 6, 5]
+    with pytest.raises(UserError, match="convention"):
+        kitti.project_velodyne(pts, M, H, W, convention="matlab")
     with pytest.raises(UserError, match="3x4"):
         kitti.project_velodyne(pts, np.eye(3), H, W)
     with pytest.raises(UserError, match="depth_from"):

@@ -243,6 +243,7 @@ def project_velodyne(
     *,
     depth_from: str = "z",
     min_depth: float = 0.0,
+    convention: str = "centre",
 ) -> LidarPoints:
     """Project LiDAR points into an image.
 
@@ -252,25 +253,39 @@ def project_velodyne(
         height, width: image size.
         depth_from: ``"z"`` camera-frame z (default) or ``"x"`` LiDAR-frame x (older code).
         min_depth: keep points with camera z strictly greater than this.
+        convention: ``"centre"`` (default): pixel ``(round(u), round(v))`` with pixel centres
+            at integers; ``"monodepth2"``: the ground-truth export behind most published
+            KITTI Eigen numbers: points with LiDAR ``x >= 0`` (and camera ``z > 0``), pixel
+            ``(np.round(u) - 1, np.round(v) - 1)`` (round half to even), depth = LiDAR ``x``
+            (``depth_from`` is ignored).
 
     Returns:
-        :class:`LidarPoints` for points in front of the camera whose nearest pixel lies inside
-        the ``height x width`` image.
+        :class:`LidarPoints` for points in front of the camera whose pixel lies inside the
+        ``height x width`` image.
     """
     pts = np.asarray(points, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[1] < 3:
-        raise UserError(f"LiDAR points must be (N, 3+) , got shape {pts.shape}")
+        raise UserError(f"LiDAR points must be (N, 3+), got shape {pts.shape}")
     M = np.asarray(velo_to_image, dtype=np.float64)
     if M.shape != (3, 4):
         raise UserError(f"velo_to_image must be 3x4, got {M.shape}")
     if depth_from not in ("z", "x"):
         raise UserError(f"depth_from must be 'z' or 'x', got {depth_from!r}")
+    if convention not in ("centre", "monodepth2"):
+        raise UserError(f"convention must be 'centre' or 'monodepth2', got {convention!r}")
     proj = pts[:, :3] @ M[:, :3].T + M[:, 3]
     z = proj[:, 2]
     front = z > max(min_depth, 0.0)
+    if convention == "monodepth2":
+        front &= pts[:, 0] >= 0
     uv = proj[front, :2] / z[front, None]
-    u = np.floor(uv[:, 0] + 0.5).astype(np.int64)
-    v = np.floor(uv[:, 1] + 0.5).astype(np.int64)
+    if convention == "centre":
+        u = np.floor(uv[:, 0] + 0.5).astype(np.int64)
+        v = np.floor(uv[:, 1] + 0.5).astype(np.int64)
+    else:
+        u = np.round(uv[:, 0]).astype(np.int64) - 1
+        v = np.round(uv[:, 1]).astype(np.int64) - 1
+        depth_from = "x"
     inside = (u >= 0) & (u < width) & (v >= 0) & (v < height)
     value = (z if depth_from == "z" else pts[:, 0])[front][inside]
     return LidarPoints(u[inside], v[inside], value.astype(np.float32), uv[inside])
@@ -363,6 +378,8 @@ class KittiRawDataset(Dataset):
         gt: ``"lidar"``, ``"annotated"`` or ``None``.
         annotated_root: KITTI depth benchmark root (needed for ``gt="annotated"``).
         depth_from: ``"z"`` (camera z) or ``"x"`` (LiDAR x, as older code), see module doc.
+        convention: LiDAR pixel convention, ``"centre"`` or ``"monodepth2"`` (reproduces the
+            ground truth of published Eigen-split numbers), see :func:`project_velodyne`.
         size: ``(H, W)`` to resize images to (K scaled, LiDAR projected at that size,
             annotated maps moved to their nearest resized pixel); ``None`` keeps the native size
             (which differs between dates, so batches need ``size`` or cropping).
@@ -379,6 +396,7 @@ class KittiRawDataset(Dataset):
         annotated_root: PathLike | None = None,
         depth_from: str = "z",
         size: tuple[int, int] | None = None,
+        convention: str = "centre",
     ) -> None:
         self.root = require_dir(root, "KITTI raw root")
         if gt not in ("lidar", "annotated", None):
@@ -393,6 +411,9 @@ class KittiRawDataset(Dataset):
         self.stereo, self.lidar, self.gt = stereo, lidar, gt
         self.annotated_root = None if annotated_root is None else require_dir(annotated_root)
         self.depth_from = depth_from
+        if convention not in ("centre", "monodepth2"):
+            raise UserError(f"convention must be 'centre' or 'monodepth2', got {convention!r}")
+        self.convention = convention
         self.size = None if size is None else (int(size[0]), int(size[1]))
         if split is None:
             self.entries = self._scan()
@@ -476,7 +497,14 @@ class KittiRawDataset(Dataset):
                 drive / "velodyne_points" / "data" / f"{e.frame:010d}.bin", "Velodyne scan"
             )
             pts = dio.read_velodyne(bin_path)
-            lp = project_velodyne(pts, S @ cal.velo_to_image(cam), H, W, depth_from=self.depth_from)
+            lp = project_velodyne(
+                pts,
+                S @ cal.velo_to_image(cam),
+                H,
+                W,
+                depth_from=self.depth_from,
+                convention=self.convention,
+            )
             lidar_map = sparse_depth(lp.u, lp.v, lp.depth, H, W)
             if self.lidar:
                 sample["lidar"] = torch.from_numpy(lidar_map[None].copy())
