@@ -18,8 +18,10 @@ in details: monodepth2's ``generate_depth_map`` also keeps the minimum of duplic
 linear index ``row * (W - 1) + col - 1`` merges the last column of a row with the first of
 the next, a minor quirk), stores the LiDAR-frame ``x`` as the depth value
 (``depth_from="x"`` reproduces that) and indexes pixels with ``round(u) - 1`` (a one-pixel
-shift, not copied here); simpler loaders keep whichever point is written last. Points with
-LiDAR ``x < 0``, which monodepth2 drops first, are removed here by ``z > 0``.
+shift, not copied by default); simpler loaders keep whichever point is written last. Points
+with LiDAR ``x < 0``, which monodepth2 drops first, are removed here by ``z > 0``.
+``convention="monodepth2"`` reproduces its value, filter and indexing, for numbers comparable
+with published KITTI Eigen results.
 
 Stereo: rectified cameras differ by a translation along x; ``T_stereo_tgt`` maps target-camera
 points into the stereo camera, with ``T[0, 3] = (P_st[0, 3] - P_tgt[0, 3]) / fx`` (about
