@@ -420,6 +420,12 @@ def test_empty_loader_is_a_user_error(tmp_path):
         Trainer(recipe, train, val, config=cfg).fit()
 
 
+def test_empty_validation_set_is_a_user_error(tmp_path):
+    cfg, recipe, train, _ = make(tmp_path)
+    with pytest.raises(UserError, match="validation set: empty"):
+        Trainer(recipe, train, torch.utils.data.Subset(train, []), config=cfg).fit()
+
+
 def test_no_validation_set(tmp_path):
     cfg, recipe, train, _ = make(tmp_path, epochs=1)
     summary = Trainer(recipe, train, None, config=cfg).fit()

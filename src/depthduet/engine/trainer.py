@@ -356,6 +356,8 @@ class Trainer:
             )
         self.val_loader = None
         if self.val_set is not None and cfg.val_every > 0:
+            if len(self.val_set) == 0:
+                raise UserError("validation set: empty (give samples, or set engine.val_every=0)")
             self.val_gen = torch.Generator()
             self.val_loader = DataLoader(
                 self.val_set,
