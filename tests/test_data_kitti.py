@@ -349,3 +349,18 @@ def test_batches_through_a_dataloader(tmp_path: Path) -> None:
     assert batch["image"].shape == (2, 3, 4, 6) and batch["lidar"].shape == (2, 1, 4, 6)
     assert batch["valid"].dtype == torch.bool and batch["K"].shape == (2, 3, 3)
     assert batch["T_stereo_tgt"].shape == (2, 4, 4) and len(batch["name"]) == 2
+
+
+def test_export_lidar_gt(tmp_path: Path) -> None:
+    root = _make_raw(tmp_path / "raw")
+    split = [KittiSplitEntry(DRIVE, 0, "l"), KittiSplitEntry(DRIVE, 2, "r")]
+    out = kitti.export_lidar_gt(root, split, tmp_path / "gt" / "eigen_gt.npz")
+    with np.load(out) as z:
+        assert list(z.files) == [
+            "2011_09_26_drive_0002_sync__0000000000_l",
+            "2011_09_26_drive_0002_sync__0000000002_r",
+        ]
+        left = z["2011_09_26_drive_0002_sync__0000000000_l"]
+    assert left.shape == (H, W) and left.dtype == np.float32
+    # monodepth2 convention: LiDAR x as value, pixel (round(u) - 1, round(v) - 1)
+    assert left[3, 5] == 4.0 and left[3, 6] == 10.0 and int((left > 0).sum()) == 2

@@ -59,6 +59,7 @@ __all__ = [
     "KittiOdometryDataset",
     "KittiObjectDataset",
     "KittiDepthSelectionDataset",
+    "export_lidar_gt",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -760,3 +761,34 @@ class KittiDepthSelectionDataset(Dataset):
                 f"{gt}: size {tuple(sample['depth'].shape[-2:])} differs from the image"
             )
         return sample
+
+
+def export_lidar_gt(
+    root: PathLike,
+    split: PathLike | Sequence[KittiSplitEntry],
+    out: PathLike,
+    *,
+    convention: str = "monodepth2",
+) -> Path:
+    """Write the projected-LiDAR ground truth of a KITTI split as one ``.npz``.
+
+    Every entry of ``split`` (e.g. the Eigen test list) gives one full-resolution float32
+    ``(H, W)`` depth map (metres, 0 = no point), stored under the key
+    ``<drive>__<frame>_<side>`` in split order, ready for ``depthduet evaluate --gt``. The
+    default ``convention="monodepth2"`` matches the ground truth of published Eigen numbers.
+
+    Returns:
+        The written path.
+    """
+    ds = KittiRawDataset(
+        root, split=split, offsets=(), stereo=False, lidar=True, gt=None, convention=convention
+    )
+    maps: dict[str, np.ndarray] = {}
+    for i, e in enumerate(ds.entries):
+        maps[e.name.replace("/", "__")] = ds[i]["lidar"][0].numpy()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp.npz")
+    np.savez_compressed(tmp, **maps)
+    os.replace(tmp, out)
+    return out
