@@ -202,3 +202,16 @@ def test_2014_layout_synthetic(tmp_path: Path) -> None:
     torch.testing.assert_close(s["K"], torch.tensor([[100.0, 0, 1], [0, 100, 0.5], [0, 0, 1]]))
     d = mb.MiddleburyDataset(tmp_path)[0]
     np.testing.assert_allclose(d["depth"][0].numpy(), [[10, 0, 40], [0, 90, 15]])
+
+
+def test_same_scene_at_two_sizes(tmp_path: Path) -> None:
+    stored = np.array([[30, 60], [90, 120]])
+    for size in ("FullSize", "ThirdSize"):
+        _pair(tmp_path / size / "Art", "view1.png", "disp1.png", stored)
+        (tmp_path / size / "Art" / "dmin.txt").write_text("240")
+    ds = mb.MiddleburyDataset(tmp_path, to_depth=True)
+    assert [s.name for s in ds.scenes] == ["Art", "ThirdSize/Art"]
+    full, third = ds[0], ds[1]
+    # third size: f and dmin divided by 3
+    assert full["depth"][0, 0, 0].item() == pytest.approx(160 * 3740 / (30 + 240))
+    assert third["depth"][0, 0, 0].item() == pytest.approx(160 * (3740 / 3) / (30 + 80))

@@ -25,6 +25,7 @@ super-resolution code (MSG-Net): ``RGB/<scene>.bmp`` + ``Depth/<scene>_2.mat``
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -218,7 +219,9 @@ def _detect(folder: Path, scale_override: dict[str, float], to_depth: bool) -> _
 class MiddleburyDataset(Dataset):
     """Middlebury scenes in their official folder layouts (any year, mixed).
 
-    Layout (one folder per scene, found directly under ``root`` or one level deeper)::
+    Layout (one folder per scene, found directly under ``root`` or one level deeper; a scene
+    name seen twice, e.g. ``FullSize/Art`` and ``HalfSize/Art``, is named by its relative path
+    the second time)::
 
         root/
           tsukuba/  scene1.row3.col3.ppm  truedisp.row3.col3.pgm            (2001, /16)
@@ -256,8 +259,11 @@ class MiddleburyDataset(Dataset):
         found: dict[str, _Scene] = {}
         for c in cands:
             sc = _detect(c, override, to_depth)
-            if sc is not None and sc.name not in found:
-                found[sc.name] = sc
+            if sc is None:
+                continue
+            if sc.name in found:  # e.g. FullSize/Art and HalfSize/Art: name by relative path
+                sc = dataclasses.replace(sc, name=c.relative_to(self.root).as_posix())
+            found[sc.name] = sc
         if scenes is not None:
             missing = [s for s in scenes if s not in found]
             if missing:
