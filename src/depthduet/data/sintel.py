@@ -25,7 +25,6 @@ from depthduet.data.folder import (
     DepthFolderDataset,
     depth_tensors,
     load_rgb,
-    natural_key,
     require_dir,
     require_file,
 )
@@ -175,4 +174,3 @@ class SintelMatDataset(DepthFolderDataset):
         self, root: PathLike, names: Sequence[str] | PathLike | None = None, key: str = "Df"
     ) -> None:
         super().__init__(root, pattern="*.mat", key=key, unit="disparity_like", names=names)
-        self.files = sorted(self.files, key=natural_key) if names is None else self.files
