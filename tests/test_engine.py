@@ -523,3 +523,19 @@ def test_crash_after_checkpoint_then_resume_logs_each_step_once(tmp_path, monkey
     acc = EventAccumulator(str(tmp_path / "run/tb"))  # reads both files, honours the purge
     acc.Reload()
     assert [e.step for e in acc.Scalars("train/loss")] == list(range(1, 19))
+
+
+def test_threads_and_determinism_are_restored_after_fit(tmp_path):
+    before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    seen = {}
+
+    class Probe(DummyRecipe):
+        def training_step(self, batch, state):
+            seen["threads"] = torch.get_num_threads()
+            seen["det"] = torch.are_deterministic_algorithms_enabled()
+            return super().training_step(batch, state)
+
+    cfg, recipe, train, val = make(tmp_path, Probe, epochs=1, threads=3, deterministic=True)
+    Trainer(recipe, train, val, config=cfg).fit()
+    assert seen == {"threads": 3, "det": True}
+    assert (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()) == before

@@ -585,6 +585,13 @@ class Trainer:
         """
         cfg, r = self.cfg, self.recipe
         t_start = time.perf_counter()
+        # process-wide torch settings for this run, restored when fit() returns
+        saved = (
+            torch.get_num_threads(),
+            torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+            torch.backends.cudnn.benchmark,
+        )
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         if cfg.deterministic:
@@ -627,6 +634,9 @@ class Trainer:
             return summary
         finally:
             self.log.close()
+            torch.set_num_threads(saved[0])
+            torch.use_deterministic_algorithms(saved[1], warn_only=saved[2])
+            torch.backends.cudnn.benchmark = saved[3]
 
     def _loop(self) -> str:
         cfg = self.cfg
