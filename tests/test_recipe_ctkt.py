@@ -167,6 +167,26 @@ def test_spnet_loss_flows_into_both_networks() -> None:
         assert not torch.allclose(g, with_s[name])
 
 
+def test_side_residual_adds_bicubic_to_dsrnet_side_outputs() -> None:
+    plain = _recipe("distill.affinity=false", "distill.spnet=false")
+    resid = _recipe("distill.affinity=false", "distill.spnet=false", "distill.side_residual=true")
+    for name in plain.networks:
+        resid.networks[name].load_state_dict(plain.networks[name].state_dict())
+    for r in (plain, resid):  # heads output exactly 0: side outputs are 0 or bicubic
+        for p in r.networks["dsr_heads"].parameters():
+            torch.nn.init.zeros_(p)
+    b = _batch()
+    a = plain.training_step(b, {})
+    c = resid.training_step(b, {})
+    x, hr_n, hv, _, _ = plain._normalise(b)
+    bic = torch.nn.functional.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False)
+    n = plain.cfg.model.sizes()["n_stages"]
+    expect_plain = n * (hr_n.abs() * hv).sum() / hv.sum()
+    expect_resid = n * ((bic - hr_n).abs() * hv).sum() / hv.sum()
+    torch.testing.assert_close(a["side_sr"], expect_plain)
+    torch.testing.assert_close(c["side_sr"], expect_resid)
+
+
 def test_depth_only_samples_train_dsrnet_alone() -> None:
     r = _recipe()
     b = _batch(rgb=False)

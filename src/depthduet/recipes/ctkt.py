@@ -245,6 +245,9 @@ class CTKTDistill:
         output_space: side outputs + multi-scale output distillation (L_side, L_P).
         affinity: affinity distillation (L_A).
         spnet: structure prediction network (L_S).
+        side_residual: DSRNet's side outputs add the bicubic upsampling of the LR input,
+            ``P_sr^t = head_t(F_sr^t) + bicubic_up(D_lr)`` **[our reading]**, like its final
+            output (METHOD.md A.1); off = plain ``head_t(F_sr^t)`` as DENet's.
         warmup_rounds: rounds without distillation at the start.
         teacher_selection: ``error`` (lower previous-round error teaches), ``fixed_dsr``,
             ``fixed_de``.
@@ -253,6 +256,7 @@ class CTKTDistill:
     output_space: bool = True
     affinity: bool = True
     spnet: bool = True
+    side_residual: bool = False
     warmup_rounds: int = 1
     teacher_selection: str = "error"
 
@@ -618,6 +622,9 @@ class CTKTRecipe(Recipe):
         side_sr = None
         if dist.output_space:
             side_sr = self.net("dsr_heads")(f_sr)
+            if dist.side_residual:
+                up = F.interpolate(x, size=d_sr.shape[-2:], mode="bicubic", align_corners=False)
+                side_sr = [p + up for p in side_sr]
             l_side_sr = sum(masked_l1(p, hr_n, hv) for p in side_sr)
             total = total + lc.lambda_side * l_side_sr
             out["side_sr"] = l_side_sr.detach()
