@@ -8,7 +8,14 @@ import pytest
 import torch
 
 from depthduet.geometry import warp
-from depthduet.losses.photometric import C1, C2, min_reprojection, photometric_error, ssim
+from depthduet.losses.photometric import (
+    C1,
+    C2,
+    identity_error,
+    min_reprojection,
+    photometric_error,
+    ssim,
+)
 
 
 def _ssim_scalar(mx, my, vx, vy, cxy):
@@ -126,5 +133,12 @@ def test_min_reprojection_and_automask():
     # identity error large (unrelated frame) -> pixels with a better warp are kept
     _, mask3 = min_reprojection(target, [good], sources=[bad])
     assert mask3[..., 5:7].all()
+    # a precomputed identity error gives the same mask as the frames themselves
+    ident = identity_error(target, [bad])
+    assert not ident.requires_grad and ident.shape == (1, 1, 8, 8)
+    _, mask4 = min_reprojection(target, [good], sources=ident)
+    assert torch.equal(mask3, mask4)
+    with pytest.raises(ValueError, match="does not match"):
+        min_reprojection(target, [good], sources=ident[..., :4])
     with pytest.raises(ValueError, match="at least one"):
         min_reprojection(target, [])

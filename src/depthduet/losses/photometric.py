@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ssim", "photometric_error", "min_reprojection", "C1", "C2"]
+__all__ = ["ssim", "photometric_error", "identity_error", "min_reprojection", "C1", "C2"]
 
 #: SSIM stabilisers for images in [0, 1] (METHOD.md B.3)
 C1 = 0.01**2
@@ -107,10 +107,32 @@ def photometric_error(
     return alpha * ssim(pred, target).mean(1, keepdim=True) + (1 - alpha) * l1
 
 
+def identity_error(
+    target: torch.Tensor, sources: Sequence[torch.Tensor], alpha: float = 0.85
+) -> torch.Tensor:
+    """Minimum over sources of the un-warped ("identity") photometric error (no gradient).
+
+    It does not depend on depth or pose, so a training step computes it once for all scales.
+
+    Args:
+        target: ``(B, C, H, W)`` target frame.
+        sources: un-warped source frames, each ``(B, C, H, W)``.
+        alpha: SSIM weight of :func:`photometric_error`.
+
+    Returns:
+        ``(B, 1, H, W)``.
+    """
+    if len(sources) == 0:
+        raise ValueError("identity_error: need at least one source frame")
+    with torch.no_grad():
+        ident = torch.cat([photometric_error(s, target, alpha) for s in sources], 1)
+        return ident.min(1, keepdim=True).values
+
+
 def min_reprojection(
     target: torch.Tensor,
     warped: Sequence[torch.Tensor],
-    sources: Sequence[torch.Tensor] | None = None,
+    sources: Sequence[torch.Tensor] | torch.Tensor | None = None,
     alpha: float = 0.85,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-pixel minimum reprojection error and monodepth2's auto-mask (METHOD.md B.3).
@@ -118,7 +140,8 @@ def min_reprojection(
     Args:
         target: ``(B, C, H, W)`` target frame ``I_t`` (un-augmented).
         warped: source frames warped into the target view, each ``(B, C, H, W)``.
-        sources: the same source frames un-warped, for auto-masking; ``None`` disables it.
+        sources: for auto-masking, either the same source frames un-warped or their
+            precomputed :func:`identity_error` ``(B, 1, H, W)``; ``None`` disables it.
         alpha: SSIM weight of :func:`photometric_error`.
 
     Returns:
@@ -131,8 +154,15 @@ def min_reprojection(
         raise ValueError("min_reprojection: need at least one warped source frame")
     pe = torch.cat([photometric_error(w, target, alpha) for w in warped], 1)
     pe_min = pe.min(1, keepdim=True).values
-    if sources is None or len(sources) == 0:
+    if sources is None or (not isinstance(sources, torch.Tensor) and len(sources) == 0):
         return pe_min, torch.ones_like(pe_min, dtype=torch.bool)
-    ident = torch.cat([photometric_error(s, target, alpha) for s in sources], 1)
-    ident_min = ident.min(1, keepdim=True).values
+    if isinstance(sources, torch.Tensor):
+        if sources.shape != pe_min.shape:
+            raise ValueError(
+                f"min_reprojection: identity error {tuple(sources.shape)} does not match "
+                f"{tuple(pe_min.shape)}"
+            )
+        ident_min = sources
+    else:
+        ident_min = identity_error(target, sources, alpha)
     return pe_min, pe_min < ident_min

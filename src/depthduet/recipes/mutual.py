@@ -45,7 +45,7 @@ from depthduet.losses.confidence import (
     point_filtering_loss,
     relative_error,
 )
-from depthduet.losses.photometric import min_reprojection
+from depthduet.losses.photometric import identity_error, min_reprojection
 from depthduet.losses.smoothness import edge_aware_smoothness
 from depthduet.losses.uncertainty_distill import median_align, uncertainty_distillation
 from depthduet.models.mde import DepthNet, confidence_informativeness
@@ -63,6 +63,7 @@ __all__ = [
     "MutualRecipe",
     "build_depth_net",
     "is_scale_ambiguous",
+    "CachedDataset",
 ]
 
 MODES = ("semi", "sup", "self")
@@ -210,6 +211,8 @@ class MDEDataConfig:
         train_split, val_split: split files (KITTI: e.g. Eigen-Zhou train / Eigen test lists).
         annotated_root: KITTI depth benchmark root (improved ground truth for validation).
         height, width: training resolution for ``kitti`` / ``cityscapes`` (multiples of 32).
+        cache: keep rendered world samples in memory after their first use (about 2.2 MB per
+            sample at 96x320; each DataLoader worker holds its own copy).
     """
 
     dataset: str = "world"
@@ -223,6 +226,7 @@ class MDEDataConfig:
     annotated_root: str = ""
     height: int = 96
     width: int = 320
+    cache: bool = True
 
     def validate(self) -> None:
         if self.dataset not in ("world", "kitti", "cityscapes"):
@@ -323,6 +327,23 @@ def build_depth_net(model: MDEModelConfig | dict[str, Any], load_imagenet: bool 
     )
 
 
+class CachedDataset(torch.utils.data.Dataset):
+    """Keeps each sample of a deterministic dataset (the procedural world renders the same
+    scene for an index every time) after its first use, so later epochs skip rendering."""
+
+    def __init__(self, base: torch.utils.data.Dataset) -> None:
+        self.base = base
+        self._items: dict[int, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self.base)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> Any:
+        if index not in self._items:
+            self._items[index] = self.base[index]
+        return self._items[index]
+
+
 def _up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(x.shape[-2:]) == tuple(size):
         return x
@@ -381,6 +402,9 @@ class MutualRecipe(Recipe):
 
             train = WorldDataset(d.kind, "train", n=d.train_size, cfg=d.world)
             val = WorldDataset(d.kind, "val", n=d.val_size, cfg=d.world) if d.val_size else None
+            if d.cache:
+                train = CachedDataset(train)
+                val = CachedDataset(val) if val is not None else None
             return train, val
         if not d.root:
             raise UserError(f"data.root: required for dataset {d.dataset!r}")
@@ -482,12 +506,10 @@ class MutualRecipe(Recipe):
         l_ph = target.new_zeros(())
         l_sm = target.new_zeros(())
         kept = target.new_zeros(())
-        src_imgs = [s for s, _ in sources]
+        ident = identity_error(target, [s for s, _ in sources], lc.alpha) if lc.automask else None
         for i, (s, (depth, conf)) in enumerate(zip(self.scales, full)):
             warped = [warp(img, depth, K, T) for img, T in sources]
-            pe, mask = min_reprojection(
-                target, warped, src_imgs if lc.automask else None, alpha=lc.alpha
-            )
+            pe, mask = min_reprojection(target, warped, ident, alpha=lc.alpha)
             if lc.confidence:
                 l_ph = l_ph + confidence_loss(pe, conf, lc.lambda_c_s, mask)
             else:
