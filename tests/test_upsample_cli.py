@@ -236,6 +236,27 @@ def test_folder_with_corrupt_file(tmp_path: Path, capsys) -> None:
         ]
     )
     assert rc == 1 and (tmp_path / "pfm" / "b.pfm").is_file()
+    # two inputs that would land on the same output: the second is reported, not overwritten
+    write_depth(src / "a.pfm", depth_map(5, 5))
+    capsys.readouterr()
+    rc = main(
+        [
+            "upsample",
+            str(src),
+            "--scale",
+            "2",
+            "--baseline",
+            "bicubic",
+            "-o",
+            str(tmp_path / "npy"),
+            "--format",
+            "npy",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert rc == 1 and "already written" in capsys.readouterr().err
+    assert read_depth(tmp_path / "npy" / "a.npy").values.shape == (18, 14)
 
 
 @pytest.mark.parametrize(

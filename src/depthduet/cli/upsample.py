@@ -47,7 +47,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scale", type=int, required=True, choices=(2, 4, 8, 16), help="upsampling factor"
     )
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="output file, or folder (an existing folder or a name without suffix)",
+    )
     src = p.add_mutually_exclusive_group()
     src.add_argument(
         "--model",
@@ -218,6 +224,8 @@ def run(args: argparse.Namespace) -> int:
         prev = preview_dir / f"{f.stem}.png" if preview_dir is not None else None
         try:
             _check_distinct(f, dst)
+            if str(dst) in done.values():
+                raise UserError(f"{f}: output {dst} was already written from another file")
             print(_process(up, f, dst, prev, args), flush=True)
             done[str(f)] = str(dst)
         except KeyboardInterrupt:
