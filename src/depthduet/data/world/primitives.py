@@ -61,7 +61,8 @@ class RayGrid:
             a tuple of three arrays broadcastable to ``(R, C)`` (x, y, z components).
         K: pinhole intrinsics if the lattice is an image (rows v, columns u), else ``None``.
         az, el: for a LiDAR lattice, the sorted azimuths (columns) and elevations (rows), radians;
-            direction ``(cos el sin az, -sin el, cos el cos az)``.
+            direction ``(cos el sin az, -sin el, cos el cos az)``. With neither ``K`` nor
+            ``az`` the rays are unstructured and every primitive is tested against all of them.
     """
 
     def __init__(
@@ -145,6 +146,8 @@ class RayGrid:
         (``t`` along any ray that hits it is at least that, for pinhole and unit rays alike).
         """
         n = len(corners)
+        if self.K is None and self.az is None:  # unstructured rays: test everything
+            return [_FULL] * n, np.zeros(n)
         q = (corners - self.origin) @ self.R  # grid-frame coordinates (N, 8, 3)
         unbounded = np.isnan(q).any((1, 2))
         q = np.where(unbounded[:, None, None], 1.0, q)
@@ -261,7 +264,8 @@ class Box(Primitive):
         return self.c + (s * self.h) @ self.Ry.T
 
     def _slab(self, g: RayGrid, sl: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
-        o = self.Ry.T @ (g.origin - self.c)
+        # Python floats keep the arithmetic in float32 (NumPy 2 promotion rules)
+        o = [float(v) for v in self.Ry.T @ (g.origin - self.c)]
         if self.yaw == 0.0:
             ix, iy, iz = g.ix[sl], g.iy[sl], g.iz[sl]
         else:
@@ -270,7 +274,7 @@ class Box(Primitive):
             ix = _safe_inv(cy * dx - sy * dz)
             iy = g.iy[sl]
             iz = _safe_inv(sy * dx + cy * dz)
-        h = self.h
+        h = [float(v) for v in self.h]
         t1, t2 = (-h[0] - o[0]) * ix, (h[0] - o[0]) * ix
         tmin, tmax = np.minimum(t1, t2), np.maximum(t1, t2)
         t1, t2 = (-h[1] - o[1]) * iy, (h[1] - o[1]) * iy
@@ -329,22 +333,23 @@ class Cylinder(Primitive):
         )
 
     def intersect(self, g: RayGrid, sl: tuple[slice, slice]) -> np.ndarray:
-        ox, oy, oz = g.origin[0] - self.x, g.origin[1], g.origin[2] - self.z
+        ox, oy, oz = float(g.origin[0] - self.x), float(g.origin[1]), float(g.origin[2] - self.z)
+        r2, y0, y1 = float(self.r) ** 2, float(self.y0), float(self.y1)
         dx, dy, dz = g.dx[sl], g.dy[sl], g.dz[sl]
         a = dx * dx + dz * dz
         b = ox * dx + oz * dz  # half of the usual b
-        c = ox * ox + oz * oz - self.r * self.r
+        c = ox * ox + oz * oz - r2
         disc = b * b - a * c
         with np.errstate(invalid="ignore", divide="ignore"):
             t = (-b - np.sqrt(disc)) / a
         y = oy + t * dy
-        ok = (disc >= 0) & (t > _EPS) & (y >= self.y0) & (y <= self.y1)
+        ok = (disc >= 0) & (t > _EPS) & (y >= y0) & (y <= y1)
         t = np.where(ok, t, np.float32(np.inf))
-        if oy < self.y0 or oy > self.y1:  # the cap facing the origin
-            yc = self.y0 if oy < self.y0 else self.y1
+        if oy < y0 or oy > y1:  # the cap facing the origin
+            yc = y0 if oy < y0 else y1
             tc = (yc - oy) * g.iy[sl]
             px, pz = ox + tc * dx, oz + tc * dz
-            okc = (tc > _EPS) & (px * px + pz * pz <= self.r * self.r)
+            okc = (tc > _EPS) & (px * px + pz * pz <= r2)
             t = np.where(okc & (tc < t), tc, t)
         return t.astype(np.float32, copy=False)
 
@@ -379,11 +384,11 @@ class Sphere(Primitive):
         return self.c + s * self.r
 
     def intersect(self, g: RayGrid, sl: tuple[slice, slice]) -> np.ndarray:
-        o = g.origin - self.c
+        o = [float(v) for v in g.origin - self.c]
         dx, dy, dz = g.dx[sl], g.dy[sl], g.dz[sl]
         a = dx * dx + dy * dy + dz * dz
         b = o[0] * dx + o[1] * dy + o[2] * dz
-        c = float(o @ o) - self.r * self.r
+        c = o[0] ** 2 + o[1] ** 2 + o[2] ** 2 - float(self.r) ** 2
         disc = b * b - a * c
         with np.errstate(invalid="ignore"):
             t = (-b - np.sqrt(disc)) / a
