@@ -227,6 +227,18 @@ def test_validation_mean_is_weighted_by_samples(tmp_path):
     assert trainer.validate()["mse"] == pytest.approx(expected, rel=1e-6)
 
 
+def test_validation_without_metrics_is_logged_not_fatal(tmp_path):
+    class NoMetrics(DummyRecipe):
+        def validation_step(self, batch):
+            return {}
+
+    cfg, recipe, train, val = make(tmp_path, NoMetrics, epochs=2)
+    summary = Trainer(recipe, train, val, config=cfg).fit()
+    assert summary["best_metric"] is None and summary["steps"] == 12
+    assert "no metrics returned" in (tmp_path / "train.log").read_text()
+    assert [r["best"] for r in read_csv(tmp_path / "val.csv")] == ["0", "0"]
+
+
 def test_missing_monitor_metric_raises(tmp_path):
     cfg, _, train, val = make(tmp_path, epochs=1)
 

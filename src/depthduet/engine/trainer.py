@@ -745,17 +745,20 @@ class Trainer:
         if self.val_loader is not None and ((epoch + 1) % cfg.val_every == 0 or last_epoch):
             val = self.validate()
             self.last_val = val
-            if r.monitor not in val:
+            if val and r.monitor not in val:
                 raise KeyError(
                     f"recipe {r.name!r}: monitor {r.monitor!r} not among validation metrics "
                     f"{sorted(val)}"
                 )
+            if not val:  # e.g. no valid ground truth in the validation set
+                self.log.info(f"validation epoch {epoch + 1}: no metrics returned")
+            monitored = val.get(r.monitor, math.nan)
             for s in r.schedulers.values():
-                if isinstance(s, plateau):
-                    s.step(val[r.monitor])
-            improved = self._improved(val[r.monitor])
+                if isinstance(s, plateau) and val:
+                    s.step(monitored)
+            improved = self._improved(monitored)
             if improved:
-                self.best_value, self.best_epoch = val[r.monitor], epoch
+                self.best_value, self.best_epoch = monitored, epoch
             self.log.row(
                 "val", {"epoch": epoch, "step": self.state["step"], **val, "best": improved}
             )
