@@ -11,6 +11,7 @@ import torch
 import yaml
 
 from depthduet.config import ConfigError, config_dir, load_config
+from depthduet.errors import UserError
 from depthduet.geometry import warp
 from depthduet.losses.photometric import photometric_error
 from depthduet.recipes import get_recipe
@@ -112,6 +113,20 @@ def test_shipped_configs_and_ablations():
         assert raw["base"] == "world_semi.yaml"
         assert set(raw) - {"base", "mode", "self_sup", "loss", "augment", "engine"} == set()
     assert load_config(MutualConfig, "mde/kitti_semi").eval.protocol == "kitti-eigen"
+
+
+def test_dataset_selection_errors_and_supervision_key():
+    with pytest.raises(UserError, match="data.root"):
+        MutualRecipe.build_datasets(_cfg("data.dataset=kitti"))
+    with pytest.raises(UserError, match="not found|KITTI"):
+        MutualRecipe.build_datasets(_cfg("data.dataset=kitti", "data.root=/nonexistent/kitti"))
+    with pytest.raises(UserError, match="multiples of 32"):
+        MutualRecipe.build_datasets(_cfg("data.world.height=70"))
+    with pytest.raises(ConfigError, match="data.dataset"):
+        _cfg("data.dataset=nyu")
+    r = MutualRecipe(_cfg("mode=sup", "data.sup_key=sparse"))
+    with pytest.raises(UserError, match="sup_key"):
+        r.training_step(_batch(), {"step": 0})
 
 
 def test_supervised_loss_by_hand():

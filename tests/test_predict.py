@@ -132,6 +132,24 @@ def test_cli_predict_folder_with_camera(tmp_path, semi_run, capsys):
     assert "no such file" in err and "fx,fy,cx,cy" in err
 
 
+@pytest.mark.realdata
+def test_predict_real_kitti_frame(data_root, semi_run, tmp_path):
+    """A real 1242x375 KITTI image through the CLI with the object calibration's P2 as K."""
+    img = data_root / "kitti" / "object_000007" / "image_2_000007.png"
+    if not img.is_file():
+        pytest.skip("KITTI object sample missing")
+    run, _ = semi_run
+    out = tmp_path / "kitti"
+    K = "721.5377,721.5377,609.5593,172.854"  # P2 of KITTI calibration 2011_09_26 / object set
+    assert main(["predict", str(img), "--checkpoint", str(run), "-o", str(out), "--K", K]) == 0
+    d = np.load(out / "image_2_000007_depth.npy")
+    c = np.load(out / "image_2_000007_conf.npy")
+    assert d.shape == c.shape == (375, 1242)
+    assert np.isfinite(d).all() and (d >= 0.1 - 1e-4).all() and (d <= 100 + 1e-3).all()
+    header = (out / "image_2_000007.ply").read_bytes()[:200].decode("ascii", "ignore")
+    assert f"element vertex {375 * 1242}" in header
+
+
 @pytest.mark.slow
 def test_train_then_predict_with_the_engine(tmp_path):
     """`depthduet train` on a few world samples, then `depthduet predict` on its checkpoint."""

@@ -211,6 +211,8 @@ class MDEDataConfig:
         train_split, val_split: split files (KITTI: e.g. Eigen-Zhou train / Eigen test lists).
         annotated_root: KITTI depth benchmark root (improved ground truth for validation).
         height, width: training resolution for ``kitti`` / ``cityscapes`` (multiples of 32).
+        sup_key: sample key of the sparse metric depth supervising ``N_u`` (``lidar``; Cityscapes
+            has no LiDAR: ``depth``, its SGM-disparity depth).
         cache: keep rendered world samples in memory after their first use (about 2.2 MB per
             sample at 96x320; each DataLoader worker holds its own copy).
     """
@@ -226,6 +228,7 @@ class MDEDataConfig:
     annotated_root: str = ""
     height: int = 96
     width: int = 320
+    sup_key: str = "lidar"
     cache: bool = True
 
     def validate(self) -> None:
@@ -433,19 +436,18 @@ class MutualRecipe(Recipe):
                     size=(h, w),
                 )
             return train, val
-        try:
-            from depthduet.data import cityscapes
-        except ImportError:
-            raise UserError(
-                "data.dataset 'cityscapes': the Cityscapes loader is not available"
-            ) from None
-        ds_cls = getattr(cityscapes, "CityscapesDataset", None)
-        if ds_cls is None:
-            raise UserError(
-                "data.dataset 'cityscapes': depthduet.data.cityscapes has no CityscapesDataset"
-            )
-        train = ds_cls(d.root, split=d.train_split or "train", size=(h, w))
-        val = ds_cls(d.root, split=d.val_split or "val", size=(h, w)) if d.val_size else None
+        from depthduet.data.cityscapes import CityscapesDataset
+
+        train = CityscapesDataset(
+            d.root,
+            split=d.train_split or "train",
+            offsets=(-1, 1) if need_seq else (),
+            stereo=need_stereo,
+            size=(h, w),
+        )
+        val = None
+        if d.val_size:
+            val = CityscapesDataset(d.root, split=d.val_split or "val", size=(h, w))
         return train, val
 
     # ------------------------------------------------------------------ helpers
@@ -547,9 +549,12 @@ class MutualRecipe(Recipe):
         if "u" in self.branches:
             out_u = self._predict("u", x_u)
             full_u = self._full_res(out_u, (h, w))
-            if "lidar" not in batch:
-                raise UserError("mutual: the supervised branch needs 'lidar' in the samples")
-            l_su, l_pf = self.supervised_loss(full_u, batch["lidar"])
+            key = cfg.data.sup_key
+            if key not in batch:
+                raise UserError(
+                    f"data.sup_key: the samples have no {key!r} for the supervised branch"
+                )
+            l_su, l_pf = self.supervised_loss(full_u, batch[key])
             total = total + l_su + lc.lambda_pf * l_pf
             logs["l_su"] = l_su.detach()
             logs["l_pf"] = l_pf.detach()
