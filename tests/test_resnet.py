@@ -135,3 +135,25 @@ def test_pyramid_shapes_and_heads():
         DepthNet()(torch.rand(1, 3, 60, 96))
     with pytest.raises(ValueError, match="expected"):
         enc(torch.rand(1, 4, 64, 64))
+
+
+def test_recipe_loads_encoder_weights_into_every_encoder(tmp_path):
+    from depthduet.config import load_config
+    from depthduet.recipes.mutual import MutualConfig, MutualRecipe
+
+    ref = torchvision_layout_resnet18()
+    path = tmp_path / "imagenet_resnet18.pth"
+    torch.save(ref, path)
+    cfg = load_config(MutualConfig, overrides=[f"model.encoder_weights={path}"])
+    r = MutualRecipe(cfg)
+    for name in ("depth_u", "depth_s"):
+        enc = r.networks[name].encoder.net
+        assert torch.equal(
+            enc.layer2[0].downsample[1].running_var, ref["layer2.0.downsample.1.running_var"]
+        )
+    assert torch.allclose(
+        r.networks["pose"].encoder.net.conv1.weight[:, 3:], ref["conv1.weight"] / 2
+    )
+    bad = load_config(MutualConfig, overrides=[f"model.encoder_weights={tmp_path / 'missing.pth'}"])
+    with pytest.raises(UserError, match="missing.pth"):
+        MutualRecipe(bad)

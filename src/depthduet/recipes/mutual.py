@@ -48,7 +48,7 @@ from depthduet.losses.confidence import (
 from depthduet.losses.photometric import identity_error, min_reprojection
 from depthduet.losses.smoothness import edge_aware_smoothness
 from depthduet.losses.uncertainty_distill import median_align, uncertainty_distillation
-from depthduet.models.mde import DepthNet, confidence_informativeness
+from depthduet.models.mde import DepthNet, confidence_informativeness, disp_to_depth
 from depthduet.models.pose import PoseNet
 from depthduet.recipes import RECIPES
 
@@ -455,9 +455,8 @@ class MutualRecipe(Recipe):
         return self.net(f"depth_{branch}")(image)
 
     def _depth(self, sigma: torch.Tensor) -> torch.Tensor:
-        m = self.cfg.model
-        lo, hi = 1.0 / m.d_max, 1.0 / m.d_min
-        return 1.0 / (lo + (hi - lo) * sigma)
+        """Depth of a sigmoid disparity with the configured range (METHOD.md B)."""
+        return disp_to_depth(sigma, self.cfg.model.d_min, self.cfg.model.d_max)
 
     def _full_res(self, out: dict[str, list[torch.Tensor]], size: tuple[int, int]):
         """Per scale: (depth, confidence) upsampled to ``size`` (multi-scale, B.3)."""
