@@ -505,7 +505,8 @@ class PrimTable:
         qx, qy, qz = p[:, 0] - self.cx[ids], p[:, 1] - self.cy[ids], p[:, 2] - self.cz[ids]
         if k <= 1:  # boxes: rotate into the box frame; the face is the largest |q| / h
             c, s = self.cos[ids], self.sin[ids]
-            lx, lz = c * qx - s * qz, s * qx + c * qz
+            turned = np.ndim(ids) > 0 or s != 0
+            lx, lz = (c * qx - s * qz, s * qx + c * qz) if turned else (qx, qz)
             ax, ay = np.abs(lx) / self.hx[ids], np.abs(qy) / self.hy[ids]
             az = np.abs(lz) / self.hz[ids]
             isx = (ax >= ay) & (ax >= az)
@@ -513,7 +514,9 @@ class PrimTable:
             isz = ~(isx | isy)
             sg = np.float32(-1.0 if k == 1 else 1.0)
             nlx, nly, nlz = isx * np.sign(lx) * sg, isy * np.sign(qy) * sg, isz * np.sign(lz) * sg
-            n = np.stack([c * nlx + s * nlz, nly, c * nlz - s * nlx], 1)
+            if turned:
+                nlx, nlz = c * nlx + s * nlz, c * nlz - s * nlx
+            n = np.stack([nlx, nly, nlz], 1)
             uv = np.stack([np.where(isx, lz, lx), np.where(isy, lz, qy)], 1)
         elif k == 2:  # vertical cylinders: side or cap
             r = self.r[ids]

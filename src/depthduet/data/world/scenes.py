@@ -323,8 +323,8 @@ def build_driving(rng: np.random.Generator, frames: int = 3, speed: float = 1.0)
     park = rng.uniform(2.0, 2.5)
     half_road = lane + park
     side = rng.uniform(2.0, 4.0)
-    z_end = rng.uniform(110.0, 200.0)
-    z0 = -30.0
+    z_end = rng.uniform(80.0, 140.0)  # the street is closed by a building there
+    z0 = -20.0
     asphalt = _colour(rng, h=(0.55, 0.65), s=(0.0, 0.08), v=(0.3, 0.45))
     m_road = sc.material(
         Material.random(
@@ -405,7 +405,8 @@ def build_driving(rng: np.random.Generator, frames: int = 3, speed: float = 1.0)
             length, width = rng.uniform(3.8, 4.9), rng.uniform(1.65, 1.9)
             x = sgn * (half_road - park / 2 - rng.uniform(-0.15, 0.15))
             if rng.random() < 0.75 and _far_from(path, x, z, 3.0):
-                _car(sc, rng, x, z, length, width, rng.uniform(-0.04, 0.04), asphalt)
+                yaw_c = rng.uniform(-0.04, 0.04) if rng.random() < 0.5 else 0.0
+                _car(sc, rng, x, z, length, width, yaw_c, asphalt)
             z += length + rng.uniform(0.8, 6.0)
     # poles, signs and trees on the sidewalks
     for sgn in (-1, 1):

@@ -93,8 +93,8 @@ _SIGMA = 0.7
 
 def _damp(k: np.ndarray, foot: np.ndarray) -> np.ndarray:
     """Gaussian prefilter gain of a sinusoid of ``k`` cycles/metre at footprint ``foot``."""
-    ks = (np.pi * _SIGMA) * k * foot
-    return np.exp(-2.0 * ks * ks)
+    ks = k * foot
+    return np.exp(np.float32(-2.0 * (np.pi * _SIGMA) ** 2) * (ks * ks))
 
 
 def _noise(
@@ -230,7 +230,7 @@ def _albedo(T: MaterialTable, ms, uv: np.ndarray, foot: np.ndarray) -> np.ndarra
     gr = T.grain[ms]
     if np.any(gr):
         gp = np.float32(0.21 if pat == "road" else 0.37)
-        g = _noise(uv, gp, T.gct[ms], T.gst[ms], T.gphi[ms], foot, octaves=3)
+        g = _noise(uv, gp, T.gct[ms], T.gst[ms], T.gphi[ms], foot, octaves=2)
         col = col * (1.0 + gr * g)[:, None]
     return np.broadcast_to(col, (len(uv), 3))
 

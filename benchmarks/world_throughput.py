@@ -1,0 +1,76 @@
+"""Throughput of the procedural world on one CPU core; prints JSON.
+
+A sample is what ``WorldDataset`` returns by default: three frames (prev, target, next), the
+stereo right view of the target and its LiDAR scan (64 beams), rendered from scratch (scene
+generation included). The process is pinned to one core and numpy / torch use one thread.
+
+    python benchmarks/world_throughput.py                      # 256x256, both kinds
+    python benchmarks/world_throughput.py --size 96x320 --kinds driving --samples 40
+"""
+
+from __future__ import annotations
+
+import os
+
+# one thread everywhere, before numpy / torch are imported
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", default="256x256", help="HxW (default 256x256)")
+    p.add_argument("--kinds", nargs="+", default=["indoor", "driving"])
+    p.add_argument("--samples", type=int, default=24, help="timed samples per kind")
+    p.add_argument("--core", type=int, default=None, help="CPU core to pin to (default: first)")
+    args = p.parse_args()
+
+    import torch
+
+    from depthduet.data.world import WorldConfig, WorldDataset
+
+    torch.set_num_threads(1)
+    if hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cores[0] if args.core is None else args.core})
+    h, w = (int(x) for x in args.size.lower().split("x"))
+    results = []
+    for kind in args.kinds:
+        ds = WorldDataset(kind, "train", n=args.samples + 1, cfg=WorldConfig(height=h, width=w))
+        ds[args.samples]  # warm-up (imports, caches)
+        t0, c0 = time.perf_counter(), time.process_time()
+        lidar = 0.0
+        for i in range(args.samples):
+            lidar += float((ds[i]["lidar"] > 0).float().mean())
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        results.append(
+            {
+                "kind": kind,
+                "size": [h, w],
+                "samples": args.samples,
+                "frames": 3,
+                "stereo": True,
+                "lidar_beams": 64,
+                "samples_per_s": round(args.samples / wall, 2),
+                "samples_per_cpu_s": round(args.samples / cpu, 2),
+                "ms_per_sample": round(1000 * wall / args.samples, 1),
+                "lidar_density": round(lidar / args.samples, 4),
+            }
+        )
+    out = {
+        "benchmark": "world_throughput",
+        "cores": 1,
+        "cpu": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "results": results,
+    }
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
