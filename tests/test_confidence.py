@@ -41,8 +41,8 @@ def test_confidence_optimum_by_gradient_descent(lam):
     # per-pixel errors below, at and above lambda_c; optimise C = sigmoid(z) by gradient descent
     l = torch.tensor([0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 3.0], dtype=torch.float64).view(1, 1, 1, -1)
     z = torch.zeros_like(l, requires_grad=True)
-    opt = torch.optim.Adam([z], lr=0.05)
-    for _ in range(3000):
+    opt = torch.optim.Adam([z], lr=0.1)
+    for _ in range(1500):
         opt.zero_grad()
         confidence_loss(l, torch.sigmoid(z), lam).backward()
         opt.step()

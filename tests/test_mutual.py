@@ -159,8 +159,8 @@ def test_training_step_reaches_every_network():
 def test_distillation_term_is_exactly_the_weighted_sum():
     b = _batch()
     torch.manual_seed(5)
-    on = MutualRecipe(_cfg("loss.lambda_ud=0.3", "loss.lambda_sd=0.7"))
-    off = MutualRecipe(_cfg("loss.distill=false"))
+    on = MutualRecipe(_cfg("self_sup=S", "loss.lambda_ud=0.3", "loss.lambda_sd=0.7"))
+    off = MutualRecipe(_cfg("self_sup=S", "loss.distill=false"))
     for name in on.networks:  # same weights (and BatchNorm statistics) before the step
         off.networks[name].load_state_dict(on.networks[name].state_dict())
     torch.manual_seed(1)  # same flips and colour draws
@@ -171,7 +171,7 @@ def test_distillation_term_is_exactly_the_weighted_sum():
     diff = (a["loss"] - c["loss"]).item()
     assert diff == pytest.approx(0.3 * a["l_ud"].item() + 0.7 * a["l_sd"].item(), rel=1e-4)
     # warm-up: no distillation before distill_warmup_steps
-    warm = MutualRecipe(_cfg("loss.distill_warmup_steps=10"))
+    warm = MutualRecipe(_cfg("self_sup=S", "loss.distill_warmup_steps=10"))
     assert "l_ud" not in warm.training_step(b, {"step": 3})
 
 
