@@ -153,3 +153,23 @@ def test_reader_errors(tmp_path):
     (f / "depth_1.npy").unlink()
     with pytest.raises(UserError, match="depth_1.npy: not found"):
         SynthFolderDataset(out)[0]
+
+
+def test_preview_picture(tmp_path):
+    png = tmp_path / "p.png"
+    argv = [
+        "synth",
+        "--kind",
+        "indoor",
+        "--n",
+        "1",
+        "--size",
+        "24x32",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert main([*argv, "--preview", str(png), "--quiet"]) == 0
+    img = read_image(png)
+    # four 24x32 tiles in one row (colour, depth, LiDAR, right view) with title bars and gaps
+    assert img.shape[1] == 4 * 32 + 3 * 4 and img.shape[0] > 24
+    assert main([*argv, "--preview", str(tmp_path / "p.jpg"), "--quiet"]) == 2

@@ -20,6 +20,7 @@ examples:
   depthduet synth --kind driving --n 100 --frames 3 --size 96x320 --seed 0 --out data/drv
   depthduet synth --kind indoor --n 20 --out data/tof --config world/indoor_tof
   depthduet synth --kind driving --n 8 --out data/x --set lidar_beams=32 lidar_noise=0.02
+  depthduet synth --kind indoor --n 1 --out /tmp/w --preview world_indoor.png
 """
 
 
@@ -48,6 +49,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=0, help="render in this many processes")
     p.add_argument("--overwrite", action="store_true", help="re-render existing samples")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--preview",
+        default=None,
+        metavar="PNG",
+        help="also save a picture (colour, depth, LiDAR, right view) of the first sample",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,6 +90,15 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=progress,
     )
+    if args.preview:
+        from depthduet.data.synth_folder import preview_panel
+        from depthduet.data.world import render_sequence
+        from depthduet.io import write_image
+
+        if not args.preview.lower().endswith(".png"):
+            raise UserError(f"--preview {args.preview}: the picture is written as PNG")
+        write_image(args.preview, preview_panel(render_sequence(args.kind, args.seed, cfg)))
+        print(f"{args.preview}: preview of {args.kind} seed {args.seed}")
     print(
         f"{args.out}: {res['written']} samples written, {res['skipped']} kept "
         f"({args.kind}, {cfg.height}x{cfg.width}, {cfg.frames} frames, seeds "

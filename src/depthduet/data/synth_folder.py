@@ -38,7 +38,13 @@ from depthduet.data.world.dataset import relative_pose
 from depthduet.data.world.render import render_sequence
 from depthduet.errors import UserError
 
-__all__ = ["SynthFolderDataset", "read_camera", "write_sample", "write_synth_dataset"]
+__all__ = [
+    "SynthFolderDataset",
+    "preview_panel",
+    "read_camera",
+    "write_sample",
+    "write_synth_dataset",
+]
 
 CAMERA_FILE = "camera.json"
 SETTINGS_FILE = "synth.yaml"
@@ -171,6 +177,40 @@ def write_synth_dataset(
             if progress:
                 progress(done, len(jobs))
     return {"written": len(jobs), "skipped": n - len(jobs), "folders": [str(f) for f in folders]}
+
+
+def preview_panel(r: dict, frame: int | None = None) -> np.ndarray:
+    """A picture of one rendered frame: colour, depth, LiDAR over the colour, right view.
+
+    Args:
+        r: :func:`~depthduet.data.world.render_sequence` output.
+        frame: frame index (default: the target frame).
+
+    Returns:
+        ``(H', W', 3)`` uint8 panel made with :mod:`depthduet.viz` (depth: turbo colour map,
+        near = blue, no depth black; LiDAR points coloured on the same depth scale).
+    """
+    from depthduet.viz import colorize_depth, make_panel, overlay_points, robust_range
+
+    k = r["target"] if frame is None else int(frame)
+    rgb, depth = r["images"][k], r["depths"][k]
+    lo, hi = robust_range(depth, depth > 0, 2, 98)
+    items: list[tuple[str, np.ndarray]] = [
+        ("colour", rgb),
+        ("depth (m)", colorize_depth(depth, depth > 0, vmin=lo, vmax=hi)),
+    ]
+    if k in list(r["lidar_frames"]):
+        lid = r["lidar"][list(r["lidar_frames"]).index(k)]
+        v, u = np.nonzero(lid > 0)
+        uv = np.stack([u, v], 1)
+        items.append(
+            ("LiDAR", overlay_points(rgb, uv, lid[v, u], radius=0, vmin=lo, vmax=hi, dim=0.5))
+        )
+    if k in list(r["right_frames"]):
+        items.append(("right view", r["right"][list(r["right_frames"]).index(k)]))
+    h, w = depth.shape
+    ncols = 2 if w > 1.5 * h else len(items)
+    return make_panel(items, ncols=ncols)
 
 
 def read_camera(folder: str | os.PathLike[str]) -> dict[str, Any]:

@@ -132,6 +132,14 @@ def _far_from(path: np.ndarray, x: float, z: float, r: float) -> bool:
 
 
 # ----------------------------------------------------------------------------------- indoor
+def _wall_distance(pos: np.ndarray, yaw: float, W: float, D: float) -> float:
+    """Horizontal distance from ``pos`` along heading ``yaw`` to the walls of a W x D room."""
+    dx, dz = math.sin(yaw), math.cos(yaw)
+    tx = ((W / 2 if dx > 0 else -W / 2) - pos[0]) / dx if abs(dx) > 1e-9 else math.inf
+    tz = ((D / 2 if dz > 0 else -D / 2) - pos[2]) / dz if abs(dz) > 1e-9 else math.inf
+    return min(tx, tz)
+
+
 def build_indoor(rng: np.random.Generator, frames: int = 3, speed: float = 1.0) -> Scene:
     """A furnished room (floor, walls, ceiling, furniture, lamps, pictures) and a camera path."""
     sc = Scene()
@@ -158,10 +166,26 @@ def build_indoor(rng: np.random.Generator, frames: int = 3, speed: float = 1.0) 
     sc.add(Box(material=m_floor, c=np.array([0.0, -0.001, 0.0]), h=np.array([W / 2, 0.001, D / 2])))
 
     # camera: inside the room, away from walls, looking roughly across it
+    # camera: 0.7-1.4 m from one wall (as a person holding a Kinect), looking across the room
     hx, hz = W / 2 - 0.7, D / 2 - 0.7
-    pos = np.array([rng.uniform(-hx, hx), -rng.uniform(1.1, 1.7), rng.uniform(-hz, hz)])
+    back = rng.uniform(0.0, 0.7)
+    along = rng.uniform(-1.0, 1.0)
+    side = int(rng.integers(4))
+    x, z = [
+        (along * hx, hz - back),
+        (hx - back, along * hz),
+        (along * hx, back - hz),
+        (back - hx, along * hz),
+    ][side]
+    pos = np.array([x, -rng.uniform(1.1, 1.7), z])
     to_centre = math.atan2(-pos[0], -pos[2])
-    yaw = to_centre + rng.uniform(-0.6, 0.6)
+    # look roughly across the room: keep the first heading that sees at least 2 m (or 60 % of
+    # the room's half diagonal) of floor before the wall
+    need = min(2.0, 0.6 * math.hypot(W, D))
+    for _ in range(8):
+        yaw = to_centre + rng.uniform(-0.6, 0.6)
+        if _wall_distance(pos, yaw, W, D) >= need:
+            break
     pitch = rng.uniform(0.0, 0.35)
     roll = rng.uniform(-0.05, 0.05)
     heading = yaw + rng.uniform(-1.0, 1.0)

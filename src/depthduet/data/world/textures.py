@@ -159,8 +159,10 @@ def _pattern(
         return np.zeros(len(uv), np.float32)
     if pat == "noise":
         return 0.5 + 0.5 * _noise(uv, P, T.ct[ms], T.st[ms], T.phi[ms], foot)
-    if pat == "leaves":
-        return np.clip(0.5 + 0.9 * _noise(uv, P, T.ct[ms], T.st[ms], T.phi[ms], foot), 0, 1)
+    if pat == "leaves":  # two crossed noises: blobs rather than stripes
+        a = _noise(uv, P, T.ct[ms], T.st[ms], T.phi[ms], foot)
+        b = _noise(uv, P, T.st[ms], -T.ct[ms], T.phi[ms] + 1.0, foot)
+        return np.clip(0.5 + 1.2 * a * b + 0.3 * (a + b), 0, 1)
     if pat == "checker":
         a, b = _square(u, P, foot), _square(v, P, foot)
         return a + b - 2 * a * b  # soft XOR
