@@ -152,10 +152,12 @@ def lidar_scan(
     if cfg.lidar_beams <= 0:
         return out
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    # angular extent of the camera (plus a margin for the scanner offset)
-    az_half = math.atan(max(cx + 0.5, w - 0.5 - cx) / fx) + math.radians(2.0)
-    el_lo_cam = -math.atan((h - 0.5 - cy) / fy) - math.radians(4.0)
-    el_hi_cam = math.atan((cy + 0.5) / fy) + math.radians(4.0)
+    # angular extent of the camera; the scanner sits lidar_height above it, so a surface at
+    # distance z is seen lidar_height / z radians lower: allow for surfaces down to 0.5 m
+    az_half = math.atan(max(cx + 0.5, w - 0.5 - cx) / fx) + math.radians(1.0)
+    margin = math.atan(cfg.lidar_height / 0.5) + math.radians(1.0)
+    el_lo_cam = -math.atan((h - 0.5 - cy) / fy) - margin
+    el_hi_cam = math.atan((cy + 0.5) / fy) + math.radians(1.0)
     lo, hi = (math.radians(a) for a in cfg.lidar_fov_deg)
     el = np.linspace(lo, hi, cfg.lidar_beams) if cfg.lidar_beams > 1 else np.array([lo])
     el = el[(el >= el_lo_cam) & (el <= el_hi_cam)]
