@@ -61,6 +61,11 @@ def test_resume_continues_and_matches_a_straight_run(tmp_path, cfg_file):
     assert main(["train", "--config", str(b / "config.yaml"), "--resume", "engine.epochs=3"]) == 0
     s = json.loads((b / "summary.json").read_text())
     assert s["steps"] == 18 and s["resumed_from"] == str(b / "checkpoints" / "last")
+    text = (b / "config.yaml").read_text()
+    assert (
+        "# resumed from: " in text
+        and load_config(DummyConfig, b / "config.yaml").engine.resume == ""
+    )
     _, wa = load_checkpoint(a, prefer="last")
     _, wb = load_checkpoint(b, prefer="last")
     for name in wa:

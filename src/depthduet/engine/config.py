@@ -39,7 +39,8 @@ class EngineConfig:
             writes one). The best checkpoint is written whenever validation improves.
         tensorboard: also write TensorBoard event files.
         progress: show a tqdm progress bar.
-        deterministic: request deterministic torch algorithms.
+        deterministic: request deterministic torch algorithms (CUDA). On CPU, runs are bitwise
+            reproducible with ``threads: 1``; some multi-threaded CPU kernels are not.
         find_unused_parameters: passed to DistributedDataParallel; needed when a network has
             parameters that receive no gradient in some steps (e.g. a head used only in some
             rounds). Costs an extra graph traversal per step.

@@ -285,6 +285,11 @@ class Trainer:
         else:
             raise TypeError(f"config: expected a dataclass or dict, got {type(config).__name__}")
         d.setdefault("recipe", self.recipe.name)
+        engine = d.get("engine")
+        if isinstance(engine, dict) and engine.get("resume"):
+            # how this process was started is not part of the run's configuration: re-running
+            # config.yaml must not silently resume (the header comment records the resume)
+            d["engine"] = {**engine, "resume": ""}
         return d
 
     def _autocast(self) -> contextlib.AbstractContextManager:
