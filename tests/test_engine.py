@@ -551,3 +551,36 @@ def test_threads_and_determinism_are_restored_after_fit(tmp_path):
     Trainer(recipe, train, val, config=cfg).fit()
     assert seen == {"threads": 3, "det": True}
     assert (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()) == before
+
+
+def _collate_with_count(samples):
+    batch = torch.utils.data.default_collate(samples)
+    batch["count"] = torch.tensor(len(samples))
+    return batch
+
+
+def test_recipe_collate_and_train_mode_hooks(tmp_path):
+    seen = {"counts": set(), "modes": []}
+
+    class Custom(DummyRecipe):
+        collate = staticmethod(_collate_with_count)
+
+        def train(self, mode=True):
+            super().train(mode)
+            self.networks["b"].eval()  # e.g. a frozen network stays in eval mode
+
+        def training_step(self, batch, state):
+            seen["counts"].add(int(batch["count"]))
+            seen["modes"].append((self.networks["a"].training, self.networks["b"].training))
+            return super().training_step(batch, state)
+
+        def validation_step(self, batch):
+            seen["modes"].append(("val", self.networks["a"].training))
+            return super().validation_step(batch)
+
+    cfg, recipe, train, val = make(tmp_path, Custom, epochs=2, num_workers=1)
+    Trainer(recipe, train, val, config=cfg).fit()
+    assert seen["counts"] == {4}
+    train_modes = [m for m in seen["modes"] if m[0] != "val"]
+    assert set(train_modes) == {(True, False)} and len(train_modes) == 12
+    assert {m for m in seen["modes"] if m[0] == "val"} == {("val", False)}
