@@ -127,6 +127,9 @@ def test_culled_cast_equals_brute_force(kind):
             brute = np.minimum(brute, p.intersect(g, FULL))
         np.testing.assert_array_equal(t, brute)
         assert ((ids >= 0) == np.isfinite(t)).all()
+        for i in np.unique(ids[ids >= 0]):  # each id names a primitive hit at that distance
+            m = ids == i
+            np.testing.assert_array_equal(scene.prims[i].intersect(g, FULL)[m], t[m])
 
 
 def test_prim_table_matches_per_primitive_surface():

@@ -36,6 +36,7 @@ _FULL = (slice(None), slice(None))
 NEAR = 0.05
 # all 28 pairs of the 8 hull corners (edges and diagonals; their crossings with z = NEAR
 # contain the vertices of the clipped hull)
+_SIGNS = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)], np.float64)
 _PAIRS = np.array([(i, j) for i in range(8) for j in range(i + 1, 8)]).T
 
 
@@ -260,8 +261,7 @@ class Box(Primitive):
         self.Ry = yaw_matrix(self.yaw)
 
     def corners(self) -> np.ndarray:
-        s = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)], np.float64)
-        return self.c + (s * self.h) @ self.Ry.T
+        return self.c + (_SIGNS * self.h) @ self.Ry.T
 
     def _slab(self, g: RayGrid, sl: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
         # Python floats keep the arithmetic in float32 (NumPy 2 promotion rules)
@@ -380,8 +380,7 @@ class Sphere(Primitive):
         self.c = np.asarray(self.c, np.float64)
 
     def corners(self) -> np.ndarray:
-        s = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)], np.float64)
-        return self.c + s * self.r
+        return self.c + _SIGNS * self.r
 
     def intersect(self, g: RayGrid, sl: tuple[slice, slice]) -> np.ndarray:
         o = [float(v) for v in g.origin - self.c]
@@ -434,9 +433,13 @@ def cast(
     if not prims:
         return t, ids
     rects, zmin = g.bounds_all(hull_table(prims) if hulls is None else hulls)
+    small: list[int] = []
     for i in np.argsort(zmin, kind="stable"):
         sl = rects[i]
         if sl is None:
+            continue
+        if type(prims[i]) is Box and _area(sl, g.shape) <= _SMALL:
+            small.append(int(i))  # many small boxes are tested together below
             continue
         sub = t[sl]
         if zmin[i] > 0 and zmin[i] >= sub.max():
@@ -445,7 +448,82 @@ def cast(
         closer = tt < sub
         sub[closer] = tt[closer]
         ids[sl][closer] = i
+    if small:
+        _cast_small_boxes(prims, small, rects, zmin, g, t, ids)
     return t, ids
+
+
+#: boxes whose ray rectangle has at most this many rays are intersected in one batch
+_SMALL = 2048
+
+
+def _area(sl: tuple[slice, slice], shape: tuple[int, ...]) -> int:
+    r = sl[0].indices(shape[0])
+    c = sl[1].indices(shape[1])
+    return (r[1] - r[0]) * (c[1] - c[0])
+
+
+def _cast_small_boxes(
+    prims: list[Primitive],
+    idx: list[int],
+    rects: list[tuple[slice, slice] | None],
+    zmin: np.ndarray,
+    g: RayGrid,
+    t: np.ndarray,
+    ids: np.ndarray,
+) -> None:
+    """Slab test of many boxes at once over (ray, box) pairs; updates ``t`` / ``ids`` in place.
+
+    Gives exactly the result of testing the boxes one by one (same float32 arithmetic).
+    """
+    h, w = g.shape
+    bounds = np.array(
+        [
+            [r.indices(h)[0], r.indices(h)[1], c.indices(w)[0], c.indices(w)[1]]
+            for r, c in (rects[i] for i in idx)
+        ]  # type: ignore[misc]
+    )
+    rw = bounds[:, 3] - bounds[:, 2]
+    area = (bounds[:, 1] - bounds[:, 0]) * rw
+    starts = np.concatenate([[0], np.cumsum(area)[:-1]])
+    box = np.repeat(np.arange(len(idx)), area)
+    local = np.arange(len(box)) - starts[box]
+    pix = (bounds[box, 0] + local // rw[box]) * w + bounds[box, 2] + local % rw[box]
+    tf, idf = t.reshape(-1), ids.reshape(-1)
+    # boxes entirely behind what is already drawn are dropped
+    hidden = (zmin[idx] > 0) & (zmin[idx] >= np.maximum.reduceat(tf[pix], starts))
+    if hidden.any():
+        keep = ~hidden[box]
+        box, pix = box[keep], pix[keep]
+    if len(box) == 0:
+        return
+    bs = [prims[i] for i in idx]
+    c = np.array([b.c for b in bs])
+    half = np.array([b.h for b in bs])
+    cy = np.array([math.cos(b.yaw) for b in bs])
+    sy = np.array([math.sin(b.yaw) for b in bs])
+    o = g.origin[None] - c  # origin in each box frame: R_yaw^T (o - c), in float64
+    ol = np.stack([cy * o[:, 0] - sy * o[:, 2], o[:, 1], sy * o[:, 0] + cy * o[:, 2]], 1)
+    lo = (-half - ol).astype(np.float32)  # slab planes relative to the origin, as one by one
+    hi = (half - ol).astype(np.float32)
+    dx, dz = g.dx.reshape(-1)[pix], g.dz.reshape(-1)[pix]
+    turned = (sy != 0)[box]
+    cb, sb = cy.astype(np.float32)[box], sy.astype(np.float32)[box]
+    ix = np.where(turned, _safe_inv(cb * dx - sb * dz), g.ix.reshape(-1)[pix])
+    iz = np.where(turned, _safe_inv(sb * dx + cb * dz), g.iz.reshape(-1)[pix])
+    iy = g.iy.reshape(-1)[pix]
+    tmin = np.full(len(box), -np.inf, np.float32)
+    tmax = np.full(len(box), np.inf, np.float32)
+    for k, ik in enumerate((ix, iy, iz)):
+        t1 = lo[box, k] * ik
+        t2 = hi[box, k] * ik
+        np.maximum(tmin, np.minimum(t1, t2), out=tmin)
+        np.minimum(tmax, np.maximum(t1, t2), out=tmax)
+    hit = (tmax >= tmin) & (tmin > _EPS)
+    box, pix, tt = box[hit], pix[hit], tmin[hit]
+    np.minimum.at(tf, pix, tt)
+    won = tf[pix] == tt
+    idf[pix[won]] = np.asarray(idx, np.int32)[box[won]]
 
 
 class PrimTable:
