@@ -584,3 +584,12 @@ def test_recipe_collate_and_train_mode_hooks(tmp_path):
     train_modes = [m for m in seen["modes"] if m[0] != "val"]
     assert set(train_modes) == {(True, False)} and len(train_modes) == 12
     assert {m for m in seen["modes"] if m[0] == "val"} == {("val", False)}
+
+
+def test_digest_of_nested_state():
+    from depthduet.engine.trainer import _digest
+
+    a = {"t": torch.tensor([1.0, 2.0]), "h": ["a", "b"], "n": 3}
+    assert _digest(a) == _digest({"n": 3, "h": ["a", "b"], "t": torch.tensor([1.0, 2.0])})
+    assert _digest(a) != _digest({**a, "t": torch.tensor([1.0, 2.5])})
+    assert _digest(a) != _digest({**a, "t": torch.tensor([1, 2])})  # dtype matters

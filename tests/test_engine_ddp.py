@@ -19,7 +19,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank: int, world: int, port: int, out: str, res: str) -> None:
+def _worker(rank: int, world: int, port: int, out: str, res: str, local_stats: bool) -> None:
     os.environ.update(
         RANK=str(rank),
         WORLD_SIZE=str(world),
@@ -28,11 +28,24 @@ def _worker(rank: int, world: int, port: int, out: str, res: str) -> None:
         MASTER_PORT=str(port),
     )
     torch.set_num_threads(1)
-    from _engine_dummy import make
+    from _engine_dummy import DummyRecipe, make
+
+    class LocalStats(DummyRecipe):
+        """Keeps per-process round statistics in its state (no reduce_mean)."""
+
+        def state_dict(self):
+            return {**super().state_dict(), "rank_err": self.err_log}
+
+        def on_round_end(self, state):
+            self.err_log = self.err["a"]
+            return super().on_round_end(state)
+
     from depthduet.engine.distributed import cleanup_distributed
     from depthduet.engine.trainer import Trainer
 
-    cfg, recipe, train, val = make(Path(out), epochs=2, batch_size=3, num_workers=0)
+    cfg, recipe, train, val = make(
+        Path(out), LocalStats if local_stats else None, epochs=2, batch_size=3, num_workers=0
+    )
     if rank == 1:  # a different start on rank 1: DDP must broadcast rank 0's weights
         with torch.no_grad():
             for m in recipe.networks.values():
@@ -61,7 +74,7 @@ def test_two_process_gloo_ddp(tmp_path):
         pytest.skip("torch.distributed with gloo not available")
     out, res = tmp_path / "run", tmp_path / "res"
     res.mkdir()
-    mp.spawn(_worker, args=(2, _free_port(), str(out), str(res)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, _free_port(), str(out), str(res), False), nprocs=2, join=True)
     r0, r1 = (torch.load(res / f"rank{i}.pt", weights_only=False) for i in (0, 1))
     assert r0["wrapped"] == "RoutedDDP" and r0["group"] == 2
     # identical weights on both ranks (gradients synchronised, including forward_features)
@@ -98,6 +111,19 @@ def test_two_process_gloo_ddp(tmp_path):
     with open(out / "val.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert float(rows[-1]["mse"]) == pytest.approx(expected, rel=1e-6)
+    assert "state differs between processes" not in (out / "train.log").read_text()
+
+
+@pytest.mark.slow
+def test_ddp_warns_when_recipe_state_diverges(tmp_path):
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("torch.distributed with gloo not available")
+    out, res = tmp_path / "run", tmp_path / "res"
+    res.mkdir()
+    mp.spawn(_worker, args=(2, _free_port(), str(out), str(res), True), nprocs=2, join=True)
+    log = (out / "train.log").read_text()
+    assert log.count("state differs between processes after round 0") == 1
+    assert log.count("state differs between processes") == 1  # warned once
 
 
 def test_routed_ddp_calls_methods_through_ddp(tmp_path):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import math
 import random
@@ -197,6 +198,21 @@ def _scalars(values: dict[str, Any]) -> dict[str, Any]:
     return {k: out[k] for k in values}
 
 
+def _digest(obj: Any) -> str:
+    """A hash of nested python values and tensors (equal values -> equal digests)."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, torch.Tensor):
+            return ("tensor", str(v.dtype), tuple(v.shape), v.detach().cpu().flatten().tolist())
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
+        if isinstance(v, list | tuple):
+            return [plain(x) for x in v]
+        return v
+
+    return hashlib.sha1(repr(plain(obj)).encode()).hexdigest()
+
+
 def _fmt(values: dict[str, Any]) -> str:
     parts = []
     for k, v in values.items():
@@ -272,6 +288,7 @@ class Trainer:
         self._samples = 0
         self._train_time = 0.0
         self._ddp: dict[str, nn.Module] = {}
+        self._warned_state = False
         self.start_epoch = 0
 
     # -- setup ----------------------------------------------------------------
@@ -492,8 +509,22 @@ class Trainer:
             f"step {self.state['step']})" + (f": {_fmt(values)}" if values else "")
         )
         if event == "end":
+            if self.dist.distributed:
+                self._check_recipe_state_agrees()
             self.round_open = False
             self.state["round"] += 1
+
+    def _check_recipe_state_agrees(self) -> None:
+        """Under DDP, warn when ``recipe.state_dict()`` differs between processes after a round
+        (decisions such as the next teacher should come from :meth:`Recipe.reduce_mean`)."""
+        digests = all_gather_objects(_digest(self.recipe.state_dict()))
+        if len(set(digests)) > 1 and not self._warned_state:
+            self._warned_state = True
+            self.log.info(
+                f"warning: recipe {self.recipe.name!r} state differs between processes after "
+                f"round {self.state['round']}; reduce round statistics with recipe.reduce_mean "
+                "so that every process takes the same decisions (only rank 0's state is saved)"
+            )
 
     # -- steps -----------------------------------------------------------------
     def _train_step(self, batch: dict[str, Any]) -> dict[str, Any]:
