@@ -131,13 +131,14 @@ def _square(x: np.ndarray, period, foot: np.ndarray, duty=0.5) -> np.ndarray:
     The edges are linear ramps of half-width ``max(0.004 m, 0.7 foot)``; when that exceeds the
     feature size the wave fades to its mean ``duty``. ``period`` / ``duty`` may be arrays.
     """
-    w = np.maximum(np.float32(0.004), np.float32(0.7) * foot)
-    f = x - np.floor(x / period) * period
+    w2 = np.maximum(np.float32(0.008), np.float32(1.4) * foot)  # ramp width
     a = duty * period
-    d = np.where(f < a, np.minimum(f, a - f), -np.minimum(f - a, period - f))
-    s = np.clip(0.5 + d / (2 * w), 0.0, 1.0)
-    fade = np.clip(2.0 * w / (duty * period), 0.0, 1.0) ** 2
-    return s * (1 - fade) + duty * fade
+    g = x - 0.5 * a  # position relative to the middle of the nearest "on" interval
+    g = g - period * np.round(g / period)
+    d = 0.5 * a - np.abs(g)  # signed distance to the nearest edge, > 0 inside
+    s = np.clip(0.5 + d / w2, 0.0, 1.0)
+    fade = np.minimum(w2 / a, 1.0) ** 2
+    return s + fade * (duty - s)
 
 
 def _box(x: np.ndarray, lo: float, hi: float, foot: np.ndarray) -> np.ndarray:
