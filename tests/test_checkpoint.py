@@ -88,6 +88,14 @@ def test_failed_save_leaves_previous_checkpoint_intact(tmp_path, monkeypatch):
     assert sorted(os.listdir(target.parent)) == ["last"]  # no temporary folder left behind
 
 
+def test_stale_temporary_folder_is_removed_by_the_next_save(tmp_path):
+    root = tmp_path / "checkpoints"
+    (root / ".last.tmp-dead").mkdir(parents=True)  # a save killed with SIGKILL
+    (root / ".last.tmp-dead" / "net.safetensors").write_bytes(b"partial")
+    save_checkpoint(root / "last", _weights(0), {"epoch": 1}, INFO)
+    assert sorted(os.listdir(root)) == ["last"]
+
+
 def test_interrupted_swap_is_recovered(tmp_path):
     root = tmp_path / "checkpoints"
     save_checkpoint(root / "last", _weights(0), {"epoch": 1}, INFO)

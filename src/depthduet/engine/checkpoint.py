@@ -12,7 +12,8 @@ Layout of a run folder (``engine.out_dir``)::
     checkpoints/best/             same, for the best validation metric so far
 
 A checkpoint folder is written into a temporary sibling folder and swapped in with renames, so an
-interruption (crash, kill, full disk) leaves the previous checkpoint intact. If the process dies
+interruption (crash, kill, full disk) leaves the previous checkpoint intact (a temporary folder
+left by a killed process is removed by the next save; one writer per run folder). If the process dies
 between the two renames of the swap, the previous checkpoint is still complete under
 ``<name>.old`` and :func:`resolve_checkpoint` finds it there.
 
@@ -190,6 +191,8 @@ def save_checkpoint(
     ckpt_dir.parent.mkdir(parents=True, exist_ok=True)
     for name in weights:
         _check_name(name)
+    for stale in ckpt_dir.parent.glob(f".{ckpt_dir.name}.tmp-*"):  # left by a killed save
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{ckpt_dir.name}.tmp-", dir=ckpt_dir.parent))
     try:
         meta_common = {
