@@ -369,3 +369,13 @@ def test_dataloader_with_workers():
     batches = list(dl)
     assert len(batches) == 2 and batches[0]["image"].shape == (2, 3, 32, 96)
     torch.testing.assert_close(batches[1]["depth"][1], ds[3]["depth"])
+
+
+def test_scene_does_not_depend_on_sequence_length():
+    """The target frame of a seed is the same whether 1, 3 or 5 frames are rendered."""
+    a = _render("indoor", 6, frames=1, stereo=False, lidar_beams=0)
+    b = _render("indoor", 6, frames=3, stereo=False, lidar_beams=0)
+    c = _render("indoor", 6, frames=5, stereo=False, lidar_beams=0)
+    np.testing.assert_array_equal(a["depths"][0], b["depths"][1])
+    np.testing.assert_array_equal(b["depths"][1], c["depths"][2])
+    np.testing.assert_array_equal(b["images"][2], c["images"][3])

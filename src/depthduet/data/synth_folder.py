@@ -187,25 +187,26 @@ def preview_panel(r: dict, frame: int | None = None) -> np.ndarray:
         frame: frame index (default: the target frame).
 
     Returns:
-        ``(H', W', 3)`` uint8 panel made with :mod:`depthduet.viz` (depth: turbo colour map,
-        near = blue, no depth black; LiDAR points coloured on the same depth scale).
+        ``(H', W', 3)`` uint8 panel made with :mod:`depthduet.viz` (depth: turbo colour map of
+        log depth, near = blue, no depth black; LiDAR points coloured on the same scale).
     """
     from depthduet.viz import colorize_depth, make_panel, overlay_points, robust_range
 
     k = r["target"] if frame is None else int(frame)
     rgb, depth = r["images"][k], r["depths"][k]
-    lo, hi = robust_range(depth, depth > 0, 2, 98)
+    valid = depth > 0
+    logd = np.log(np.where(valid, depth, 1.0))  # log depth: near and far both readable
+    lo, hi = robust_range(logd, valid, 1, 99)
     items: list[tuple[str, np.ndarray]] = [
         ("colour", rgb),
-        ("depth (m)", colorize_depth(depth, depth > 0, vmin=lo, vmax=hi)),
+        ("depth (log scale)", colorize_depth(logd, valid, vmin=lo, vmax=hi)),
     ]
     if k in list(r["lidar_frames"]):
         lid = r["lidar"][list(r["lidar_frames"]).index(k)]
         v, u = np.nonzero(lid > 0)
         uv = np.stack([u, v], 1)
-        items.append(
-            ("LiDAR", overlay_points(rgb, uv, lid[v, u], radius=0, vmin=lo, vmax=hi, dim=0.5))
-        )
+        pts = overlay_points(rgb, uv, np.log(lid[v, u]), radius=0, vmin=lo, vmax=hi, dim=0.5)
+        items.append(("LiDAR", pts))
     if k in list(r["right_frames"]):
         items.append(("right view", r["right"][list(r["right_frames"]).index(k)]))
     h, w = depth.shape

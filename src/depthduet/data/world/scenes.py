@@ -126,6 +126,10 @@ def _trajectory(
     return np.stack(poses)
 
 
+#: objects keep clear of this many frames of the camera path, whatever the sequence length
+_KEEP_OUT_FRAMES = 9
+
+
 def _far_from(path: np.ndarray, x: float, z: float, r: float) -> bool:
     """Whether the point ``(x, z)`` is more than ``r`` from every camera position ``(F, 3)``."""
     return bool(np.all(np.hypot(path[:, 0] - x, path[:, 2] - z) > r))
@@ -197,7 +201,8 @@ def build_indoor(rng: np.random.Generator, frames: int = 3, speed: float = 1.0) 
         rng.uniform(-0.005, 0.005) * speed,
     )
     sc.poses = _trajectory(pos, yaw, pitch, roll, vel, rates, frames)
-    path = sc.poses[:, :3, 3]
+    # objects keep away from a fixed stretch of the path, so the scene does not depend on frames
+    path = _trajectory(pos, yaw, pitch, roll, vel, rates, _KEEP_OUT_FRAMES)[:, :3, 3]
 
     def spot(r: float, wall: bool = False) -> tuple[float, float, float] | None:
         """Floor position (x, z) and yaw for an object of radius r, away from the camera."""
@@ -384,7 +389,9 @@ def build_driving(rng: np.random.Generator, frames: int = 3, speed: float = 1.0)
     vel = step * np.array([math.sin(yaw), 0.0, math.cos(yaw)])
     rates = (rng.uniform(-0.006, 0.006) * speed, rng.uniform(-0.002, 0.002) * speed, 0.0)
     pitch = rng.uniform(-0.02, 0.04)
-    sc.poses = _trajectory(pos, yaw, pitch, rng.uniform(-0.01, 0.01), vel, rates, frames)
+    roll = rng.uniform(-0.01, 0.01)
+    sc.poses = _trajectory(pos, yaw, pitch, roll, vel, rates, frames)
+    path = _trajectory(pos, yaw, pitch, roll, vel, rates, _KEEP_OUT_FRAMES)[:, :3, 3]
 
     # buildings on both sides, in blocks along z, and one closing the street
     for sgn in (-1, 1):
@@ -421,7 +428,6 @@ def build_driving(rng: np.random.Generator, frames: int = 3, speed: float = 1.0)
         Box(material=m, c=np.array([0.0, -hz / 2, z_end + 5.0]), h=np.array([60.0, hz / 2, 5.0]))
     )
 
-    path = sc.poses[:, :3, 3]
     # parked cars along both parking lanes
     for sgn in (-1, 1):
         z = z0 + rng.uniform(0, 8)
