@@ -220,6 +220,7 @@ def save_pretrained(
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={"name": name, "scale": str(scale), "preset": preset})
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; shipped files are world-readable
         os.replace(tmp, wpath)
     finally:
         if os.path.exists(tmp):
