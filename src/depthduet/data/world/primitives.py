@@ -145,9 +145,11 @@ class RayGrid:
 
         Returns the rectangles and ``(N,)`` lower bounds of the grid-frame ``z`` of each hull
         (``t`` along any ray that hits it is at least that, for pinhole and unit rays alike).
+        The rectangles are also left in ``self.last_bounds`` as ``(N, 4)`` ``[r0, r1, c0, c1]``.
         """
         n = len(corners)
         if self.K is None and self.az is None:  # unstructured rays: test everything
+            self.last_bounds = np.tile([0, self.shape[0], 0, self.shape[1]], (n, 1))
             return [_FULL] * n, np.zeros(n)
         q = (corners - self.origin) @ self.R  # grid-frame coordinates (N, 8, 3)
         unbounded = np.isnan(q).any((1, 2))
@@ -198,14 +200,14 @@ class RayGrid:
             r1 = np.searchsorted(self.el, np.arctan(te.max(1))) + 1.0
         c0, c1 = np.clip(c0, 0, w).astype(int), np.clip(c1, 0, w).astype(int)
         r0, r1 = np.clip(r0, 0, h).astype(int), np.clip(r1, 0, h).astype(int)
-        rects: list[tuple[slice, slice] | None] = []
-        for i in range(n):
-            if unbounded[i]:
-                rects.append(_FULL)
-            elif behind[i] or c0[i] >= c1[i] or r0[i] >= r1[i]:
-                rects.append(None)
-            else:
-                rects.append((slice(int(r0[i]), int(r1[i])), slice(int(c0[i]), int(c1[i]))))
+        r0, r1 = np.where(unbounded, 0, r0), np.where(unbounded, h, r1)
+        c0, c1 = np.where(unbounded, 0, c0), np.where(unbounded, w, c1)
+        empty = ~unbounded & (behind | (c0 >= c1) | (r0 >= r1))
+        rects: list[tuple[slice, slice] | None] = [
+            None if empty[i] else (slice(int(r0[i]), int(r1[i])), slice(int(c0[i]), int(c1[i])))
+            for i in range(n)
+        ]
+        self.last_bounds = np.stack([r0, r1, c0, c1], 1)  # row / column ranges of ``rects``
         return rects, zmin
 
 
@@ -433,12 +435,14 @@ def cast(
     if not prims:
         return t, ids
     rects, zmin = g.bounds_all(hull_table(prims) if hulls is None else hulls)
+    bounds = g.last_bounds
+    area = (bounds[:, 1] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 2])
     small: list[int] = []
     for i in np.argsort(zmin, kind="stable"):
         sl = rects[i]
         if sl is None:
             continue
-        if type(prims[i]) is Box and _area(sl, g.shape) <= _SMALL:
+        if area[i] <= _SMALL and type(prims[i]) is Box:
             small.append(int(i))  # many small boxes are tested together below
             continue
         sub = t[sl]
@@ -449,7 +453,7 @@ def cast(
         sub[closer] = tt[closer]
         ids[sl][closer] = i
     if small:
-        _cast_small_boxes(prims, small, rects, zmin, g, t, ids)
+        _cast_small_boxes(prims, small, bounds, zmin, g, t, ids)
     return t, ids
 
 
@@ -457,16 +461,10 @@ def cast(
 _SMALL = 2048
 
 
-def _area(sl: tuple[slice, slice], shape: tuple[int, ...]) -> int:
-    r = sl[0].indices(shape[0])
-    c = sl[1].indices(shape[1])
-    return (r[1] - r[0]) * (c[1] - c[0])
-
-
 def _cast_small_boxes(
     prims: list[Primitive],
     idx: list[int],
-    rects: list[tuple[slice, slice] | None],
+    all_bounds: np.ndarray,
     zmin: np.ndarray,
     g: RayGrid,
     t: np.ndarray,
@@ -477,12 +475,7 @@ def _cast_small_boxes(
     Gives exactly the result of testing the boxes one by one (same float32 arithmetic).
     """
     h, w = g.shape
-    bounds = np.array(
-        [
-            [r.indices(h)[0], r.indices(h)[1], c.indices(w)[0], c.indices(w)[1]]
-            for r, c in (rects[i] for i in idx)
-        ]  # type: ignore[misc]
-    )
+    bounds = all_bounds[idx]
     rw = bounds[:, 3] - bounds[:, 2]
     area = (bounds[:, 1] - bounds[:, 0]) * rw
     starts = np.concatenate([[0], np.cumsum(area)[:-1]])
