@@ -562,18 +562,27 @@ class PrimTable:
         ``pid`` is the primitive of each point, ``(n,)``, or one ``int`` for all of them. Same
         result as each primitive's ``surface``, computed per primitive kind.
         """
+        cols = self.surface_cols(pid, p[:, 0], p[:, 1], p[:, 2])
+        n = np.stack(cols[:3], 1).astype(p.dtype, copy=False)
+        return n, np.stack(cols[3:], 1).astype(p.dtype, copy=False)
+
+    def surface_cols(
+        self, pid, px: np.ndarray, py: np.ndarray, pz: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """:meth:`surface` on coordinate columns: ``(nx, ny, nz, u, v)``, each ``(n,)``."""
         if np.ndim(pid) == 0:
-            return self._surface(int(self.kind[pid]), int(pid), p)
-        n = np.empty_like(p)
-        uv = np.empty((len(p), 2), p.dtype)
+            return self._surface(int(self.kind[pid]), int(pid), px, py, pz)
+        out = tuple(np.empty_like(px) for _ in range(5))
         kinds = self.kind[pid]
         for k in np.unique(kinds):
             sel = np.flatnonzero(kinds == k)
-            n[sel], uv[sel] = self._surface(int(k), pid[sel], p[sel])
-        return n, uv
+            res = self._surface(int(k), pid[sel], px[sel], py[sel], pz[sel])
+            for o, r in zip(out, res):
+                o[sel] = r
+        return out
 
-    def _surface(self, k: int, ids, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        qx, qy, qz = p[:, 0] - self.cx[ids], p[:, 1] - self.cy[ids], p[:, 2] - self.cz[ids]
+    def _surface(self, k: int, ids, px, py, pz) -> tuple[np.ndarray, ...]:
+        qx, qy, qz = px - self.cx[ids], py - self.cy[ids], pz - self.cz[ids]
         if k <= 1:  # boxes: rotate into the box frame; the face is the largest |q| / h
             c, s = self.cos[ids], self.sin[ids]
             turned = np.ndim(ids) > 0 or s != 0
@@ -587,21 +596,24 @@ class PrimTable:
             nlx, nly, nlz = isx * np.sign(lx) * sg, isy * np.sign(qy) * sg, isz * np.sign(lz) * sg
             if turned:
                 nlx, nlz = c * nlx + s * nlz, c * nlz - s * nlx
-            n = np.stack([nlx, nly, nlz], 1)
-            uv = np.stack([np.where(isx, lz, lx), np.where(isy, lz, qy)], 1)
+            res = (nlx, nly, nlz, np.where(isx, lz, lx), np.where(isy, lz, qy))
         elif k == 2:  # vertical cylinders: side or cap
             r = self.r[ids]
             rr = np.sqrt(qx * qx + qz * qz)
             side = rr >= r * np.float32(1 - 1e-3)
-            top = np.abs(p[:, 1] - self.y0[ids]) < np.abs(p[:, 1] - self.y1[ids])
+            top = np.abs(py - self.y0[ids]) < np.abs(py - self.y1[ids])
             rs = np.maximum(rr, np.float32(1e-9))
             cap_n = np.where(top, np.float32(-1.0), np.float32(1.0))
-            n = np.stack([side * qx / rs, np.where(side, 0, cap_n), side * qz / rs], 1)
-            uv = np.stack(
-                [np.where(side, np.arctan2(qx, qz) * r, qx), np.where(side, p[:, 1], qz)], 1
+            u = np.where(side, np.arctan2(qx, qz) * r, qx)
+            res = (
+                side * qx / rs,
+                np.where(side, 0, cap_n),
+                side * qz / rs,
+                u,
+                np.where(side, py, qz),
             )
         else:  # spheres
             r = self.r[ids]
-            n = np.stack([qx / r, qy / r, qz / r], 1)
-            uv = np.stack([np.arctan2(qx, qz) * r, np.arcsin(np.clip(qy / r, -1, 1)) * r], 1)
-        return n.astype(p.dtype, copy=False), uv.astype(p.dtype, copy=False)
+            u = np.arctan2(qx, qz) * r
+            res = (qx / r, qy / r, qz / r, u, np.arcsin(np.clip(qy / r, -1, 1)) * r)
+        return tuple(np.asarray(a, px.dtype) for a in res)

@@ -83,10 +83,10 @@ def render_view(
         order = np.argsort(key, kind="stable")
         hit, pid = hit[order], pid[order]
         th = t.ravel()[hit]
-        d = np.stack([g.dx.ravel()[hit], g.dy.ravel()[hit], g.dz.ravel()[hit]], 1)
-        p = g.origin.astype(np.float32)[None] + th[:, None] * d
-        n = np.empty_like(p)
-        uv = np.empty((len(p), 2), np.float32)
+        dx, dy, dz = g.dx.ravel()[hit], g.dy.ravel()[hit], g.dz.ravel()[hit]
+        o = g.origin.astype(np.float32)
+        px, py, pz = o[0] + th * dx, o[1] + th * dy, o[2] + th * dz
+        nx, ny, nz, u, v = (np.empty_like(th) for _ in range(5))
         segs = []
         start = 0
         for i in np.flatnonzero(big):
@@ -95,15 +95,18 @@ def render_view(
         if start < len(pid):
             segs.append((slice(start, len(pid)), None))
         for sl, i in segs:
-            n[sl], uv[sl] = prims.surface(pid[sl] if i is None else i, p[sl])
+            res = prims.surface_cols(pid[sl] if i is None else i, px[sl], py[sl], pz[sl])
+            nx[sl], ny[sl], nz[sl], u[sl], v[sl] = res
         # |cos| of the incidence angle; the pixel footprint on the surface (metres) grows as
         # z / f / |cos| (isotropic approximation of the stretched footprint at grazing angles)
-        cos = np.abs(np.einsum("ij,ij->i", n, d)) / np.sqrt(np.einsum("ij,ij->i", d, d))
+        cos = np.abs(nx * dx + ny * dy + nz * dz) / np.sqrt(dx * dx + dy * dy + dz * dz)
         foot = th / np.float32(K[0, 0]) / np.maximum(cos, np.float32(_MIN_COS))
-        alb = np.empty_like(p)
+        uv = np.stack([u, v], 1)
+        alb = np.empty((len(th), 3), np.float32)
         for sl, i in segs:
             m = prims.material[pid[sl]] if i is None else int(prims.material[i])
             alb[sl] = albedo(mats, m, uv[sl], foot[sl])
+        n = np.stack([nx, ny, nz], 1)
         img[hit] = shade(alb, n, scene.sun, scene.ambient, scene.sun_gain)
         cosang[hit] = cos
     miss = np.flatnonzero(flat < 0)
