@@ -30,6 +30,16 @@ The total loss (METHOD.md A.5)::
     L = |D_sr - D_hr|_1 + ( |D_de - D_hr|_1 + lambda_ssim * (1 - SSIM(D_de, D_hr)) / 2 )
         + lambda_side * L_side + lambda_P * L_P + lambda_A * L_A + lambda_S * L_S
 
+with ``L_side = sum_t |P_sr^t - D_hr|_1 + sum_t |P_de^t - D_hr|_1`` (deep supervision of the side
+outputs, **[our reading]** of METHOD.md A.3), ``L_P`` / ``L_A`` from
+:mod:`depthduet.losses.distill` (student only) and ``L_S`` from :mod:`depthduet.losses.structure`.
+The DENet SSIM term uses :func:`depthduet.losses.photometric.ssim` (the per-pixel map
+``(1 - SSIM) / 2``) against the hole-filled target, averaged over valid pixels.
+
+Distributed training: a batch without RGB-D sample leaves DENet / SPNet unused, which
+DistributedDataParallel only tolerates with unused-parameter detection; mix sources so that every
+batch has RGB-D samples, or train on RGB-D sources only.
+
 Teacher selection (METHOD.md A.3) runs per round (an epoch, or ``engine.round_every`` steps):
 :class:`~depthduet.losses.distill.TeacherSelector` accumulates ``e_dsr`` and ``e_de`` over the
 round on the RGB-D samples and picks the lower one as the next round's teacher; the first
