@@ -37,8 +37,8 @@ The DENet SSIM term uses :func:`depthduet.losses.photometric.ssim` (the per-pixe
 ``(1 - SSIM) / 2``) against the hole-filled target, averaged over valid pixels.
 
 Distributed training: a batch without RGB-D sample leaves DENet / SPNet unused, which
-DistributedDataParallel only tolerates with unused-parameter detection; mix sources so that every
-batch has RGB-D samples, or train on RGB-D sources only.
+DistributedDataParallel only tolerates with ``engine.find_unused_parameters=true`` (set it for
+mixed RGB-D / depth-only sources such as configs/dsr/real_x4.yaml).
 
 Teacher selection (METHOD.md A.3) runs per round (an epoch, or ``engine.round_every`` steps):
 :class:`~depthduet.losses.distill.TeacherSelector` accumulates ``e_dsr`` and ``e_de`` over the
