@@ -324,3 +324,12 @@ def test_inference_imports_only_dsrnet(tmp_path) -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "LOADED []" in r.stdout
+
+
+def test_default_tiling_per_scale() -> None:
+    # HR tiles stay at most 1024 px wide by default, whatever the scale
+    for scale, (tile, overlap) in {2: (128, 16), 4: (128, 16), 8: (64, 8), 16: (48, 8)}.items():
+        up = DepthUpsampler.bicubic(scale, device="cpu")
+        assert (up.tile, up.overlap) == (tile, overlap)
+        assert scale * up.tile <= 1024 and up.tile > 3 * up.overlap
+    assert DepthUpsampler.bicubic(16, tile=0, device="cpu").tile == 0

@@ -96,8 +96,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="PNG",
         help="colour-mapped preview file (a folder when INPUT is a folder)",
     )
-    p.add_argument("--tile", type=int, default=128, help="tile size in input pixels (0 = no tiles)")
-    p.add_argument("--overlap", type=int, default=16, help="tile context margin in input pixels")
+    p.add_argument(
+        "--tile",
+        type=int,
+        default=None,
+        help="tile size in input pixels (0 = no tiles; default 128 up to x4, 64 at x8, 48 at x16)",
+    )
+    p.add_argument(
+        "--overlap",
+        type=int,
+        default=None,
+        help="tile context margin in input pixels (default 16 up to x4, 8 at x8/x16)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
 
 
@@ -117,8 +127,8 @@ class UpsampleParams:
     invalid: float | None
     format: str | None
     preview: str | None
-    tile: int
-    overlap: int
+    tile: int | None
+    overlap: int | None
     device: str
 
 
@@ -136,7 +146,7 @@ def _build_upsampler(args: argparse.Namespace):  # -> DepthUpsampler
     from depthduet.inference.dsr import DepthUpsampler
 
     kw = {"tile": args.tile, "overlap": args.overlap, "device": args.device}
-    if args.tile < 0 or args.overlap < 0:
+    if (args.tile is not None and args.tile < 0) or (args.overlap is not None and args.overlap < 0):
         raise UserError("--tile and --overlap must be >= 0")
     if args.baseline == "bicubic":
         return DepthUpsampler.bicubic(args.scale, **kw)

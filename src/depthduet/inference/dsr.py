@@ -48,6 +48,7 @@ from depthduet.io import DepthMap
 from depthduet.models.dbpn import DSRNet, denormalize_depth, fill_invalid, normalize_depth
 
 __all__ = [
+    "DEFAULT_TILING",
     "DepthUpsampler",
     "SUPPORTED_SCALES",
     "infer_dsrnet_arch",
@@ -56,6 +57,12 @@ __all__ = [
 ]
 
 SUPPORTED_SCALES = (2, 4, 8, 16)
+
+#: scale -> default (tile, overlap) in LR pixels. An HR tile is ``(s * tile)^2`` pixels, so
+#: larger factors get smaller LR tiles (x16: 48 -> 768 HR) to keep memory bounded; DSRNet's
+#: receptive field in LR pixels shrinks with the scale (its projection kernels span about
+#: 1.25 LR pixels at x8/x16 against 2-3 at x2/x4), so a smaller overlap suffices there.
+DEFAULT_TILING: dict[int, tuple[int, int]] = {2: (128, 16), 4: (128, 16), 8: (64, 8), 16: (48, 8)}
 
 #: prefixes that wrappers add to parameter names (DDP, torch.compile, a recipe's sub-module)
 _PREFIXES = ("module.", "_orig_mod.", "dsr.", "net.", "network.")
@@ -160,7 +167,8 @@ class DepthUpsampler:
         scale: the factor ``s`` (must match the network's).
         norm, pct: normalisation, as the model was trained (see the module docstring).
         tile, overlap, blend: tiling in LR pixels (``tile <= 0``: whole map at once;
-            ``blend=None``: equal to ``overlap``).
+            ``None``: :data:`DEFAULT_TILING` of the scale; ``blend=None``: equal to
+            ``overlap``).
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
         clamp: clip the output to the valid LR range.
         name: a label (model name or checkpoint path) for logs and parameter files.
@@ -173,8 +181,8 @@ class DepthUpsampler:
         *,
         norm: str = "minmax",
         pct: tuple[float, float] = (1.0, 99.0),
-        tile: int = 128,
-        overlap: int = 16,
+        tile: int | None = None,
+        overlap: int | None = None,
         blend: int | None = None,
         device: str | torch.device | None = "auto",
         clamp: bool = True,
@@ -183,6 +191,8 @@ class DepthUpsampler:
         scale = int(scale)
         if scale not in SUPPORTED_SCALES:
             raise UserError(f"scale {scale}: supported scales are {SUPPORTED_SCALES}")
+        tile = DEFAULT_TILING[scale][0] if tile is None else int(tile)
+        overlap = DEFAULT_TILING[scale][1] if overlap is None else int(overlap)
         net_scale = getattr(network, "scale", scale)
         if network is not None and int(net_scale) != scale:
             raise UserError(f"{name or 'model'}: trained for x{net_scale}, asked for x{scale}")

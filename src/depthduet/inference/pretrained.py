@@ -347,7 +347,8 @@ def export_checkpoint(
             "unit": "data unit (metres for the world)",
             "rmse": ours["rmse"],
             "rmse_bicubic": base["rmse"],
-            "pipeline": "DepthUpsampler defaults (minmax norm, fill, tile 128/16, clamp)",
+            "pipeline": f"DepthUpsampler defaults ({up.norm} norm, fill, tile {up.tile}/"
+            f"{up.overlap}, clamp)",
         }
     card.metrics = metrics
     assert card.path is not None
