@@ -112,7 +112,9 @@ class MutualLossConfig:
         pf_m: the pseudo-error ``M`` of pixels without LiDAR.
         lambda_pf: weight of ``L_pf``.
         alpha: SSIM weight of the photometric error.
-        automask: monodepth2 auto-masking.
+        automask: monodepth2 auto-masking: pixels whose un-warped (identity) error is lower
+            than the best warped error carry that constant identity error instead, so they
+            give no gradient to depth and pose (mean over all pixels, as monodepth2).
         smoothness: edge-aware smoothness weight at scale 0 (scale s uses ``w / 2^s``).
         distill: mutual distillation (B.4); ablation switch (only in ``semi`` mode).
         lambda_ud: weight of ``L_u,d`` (teaches ``N_u``).
@@ -511,10 +513,15 @@ class MutualRecipe(Recipe):
         for i, (s, (depth, conf)) in enumerate(zip(self.scales, full)):
             warped = [warp(img, depth, K, T) for img, T in sources]
             pe, mask = min_reprojection(target, warped, ident, alpha=lc.alpha)
+            # auto-masking as monodepth2 implements it: a masked pixel keeps its (constant,
+            # gradient-free) identity error and the mean runs over all pixels. A mean over the
+            # kept pixels alone would reward masking pixels out (the depth then collapses so
+            # that only a few easy pixels stay, observed on the driving world).
+            per_pixel = pe if ident is None else torch.where(mask, pe, ident)
             if lc.confidence:
-                l_ph = l_ph + confidence_loss(pe, conf, lc.lambda_c_s, mask)
+                l_ph = l_ph + confidence_loss(per_pixel, conf, lc.lambda_c_s)
             else:
-                l_ph = l_ph + masked_mean(pe, mask)
+                l_ph = l_ph + per_pixel.mean()
             kept = kept + mask.float().mean()
             disp = out["disp"][i]
             img_s = _up(target, tuple(disp.shape[-2:])) if s else target
