@@ -88,8 +88,9 @@ class RayGrid:
             self.shape = dirs.shape[:2]
         Rf = self.R.astype(np.float32)
         self.dx, self.dy, self.dz = (
-            np.broadcast_to(Rf[i, 0] * x + Rf[i, 1] * y + Rf[i, 2] * z, self.shape).astype(
-                np.float32
+            np.ascontiguousarray(
+                np.broadcast_to(Rf[i, 0] * x + Rf[i, 1] * y + Rf[i, 2] * z, self.shape),
+                np.float32,
             )
             for i in range(3)
         )
@@ -100,12 +101,16 @@ class RayGrid:
         """Image rays ``K^-1 [u, v, 1]`` (z-component 1, so ``t`` is the z-depth)."""
         x = ((np.arange(width) - K[0, 2]) / K[0, 0]).astype(np.float32)[None, :]
         y = ((np.arange(height) - K[1, 2]) / K[1, 1]).astype(np.float32)[:, None]
-        dirs = (
-            np.broadcast_to(x, (height, width)),
-            np.broadcast_to(y, (height, width)),
-            np.ones((1, 1), np.float32),
-        )
+        # row / column vectors: the products are formed once per column / row, not per pixel
+        dirs = (x, y, np.ones((1, 1), np.float32))
         return cls(T_world_cam[:3, 3], T_world_cam[:3, :3], dirs, K=np.asarray(K, np.float64))
+
+    def moved(self, origin: np.ndarray) -> RayGrid:
+        """The same rays (directions shared, not copied) from another ``origin`` ``(3,)``."""
+        g = object.__new__(RayGrid)
+        g.__dict__.update(self.__dict__)
+        g.origin = np.asarray(origin, dtype=np.float64)
+        return g
 
     @classmethod
     def spherical(
@@ -450,8 +455,8 @@ def cast(
             continue  # fully hidden behind what is already drawn
         tt = prims[i].intersect(g, sl)
         closer = tt < sub
-        sub[closer] = tt[closer]
-        ids[sl][closer] = i
+        np.copyto(sub, tt, where=closer)
+        np.copyto(ids[sl], int(i), where=closer, casting="unsafe")
     if small:
         _cast_small_boxes(prims, small, bounds, zmin, g, t, ids)
     return t, ids

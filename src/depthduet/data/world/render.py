@@ -66,7 +66,18 @@ def render_view(
         (0 where no surface, e.g. sky); ``ids`` ``(H, W)`` int32 primitive index (-1 = none);
         ``cos`` ``(H, W)`` float32 ``|cos|`` of the angle between view ray and surface normal.
     """
-    g = RayGrid.pinhole(K, T_world_cam, height, width)
+    return _render_grid(scene, RayGrid.pinhole(K, T_world_cam, height, width), K)
+
+
+def _rows(a: np.ndarray) -> np.ndarray:
+    """``(n, c)`` values as ``(n,)`` opaque float32 rows (fast row gathers / scatters)."""
+    a = np.ascontiguousarray(a, np.float32)
+    return a.view(np.dtype((np.void, a.shape[1] * a.itemsize))).reshape(len(a))
+
+
+def _render_grid(scene: Scene, g: RayGrid, K: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`render_view` of the pinhole rays ``g`` (``K`` gives the pixel footprint)."""
+    height, width = g.shape
     prims, mats = scene.tables()
     t, ids = cast(scene.prims, g, prims.hulls)
     flat = ids.ravel()
@@ -77,9 +88,12 @@ def render_view(
         pid = flat[hit]
         # large surfaces are shaded one by one (scalar parameters, contiguous after sorting),
         # the many small ones together at the end (per-point parameters)
-        counts = np.bincount(pid, minlength=len(scene.prims))
+        n_prims = len(scene.prims)
+        counts = np.bincount(pid, minlength=n_prims)
         big = counts >= _BIG
-        key = np.where(big[pid], pid, len(scene.prims))
+        key = np.where(big[pid], pid, n_prims)
+        if n_prims < 2**15:  # 16-bit keys: numpy's stable sort is then a radix sort
+            key = key.astype(np.int16)
         order = np.argsort(key, kind="stable")
         hit, pid = hit[order], pid[order]
         th = t.ravel()[hit]
@@ -107,12 +121,12 @@ def render_view(
             m = prims.material[pid[sl]] if i is None else int(prims.material[i])
             alb[sl] = albedo(mats, m, uv[sl], foot[sl])
         n = np.stack([nx, ny, nz], 1)
-        img[hit] = shade(alb, n, scene.sun, scene.ambient, scene.sun_gain)
+        _rows(img)[hit] = _rows(shade(alb, n, scene.sun, scene.ambient, scene.sun_gain))
         cosang[hit] = cos
     miss = np.flatnonzero(flat < 0)
     if len(miss):
         dirs = np.stack([g.dx.ravel()[miss], g.dy.ravel()[miss], g.dz.ravel()[miss]], 1)
-        img[miss] = sky_colour(dirs, scene.horizon, scene.zenith)
+        _rows(img)[miss] = _rows(sky_colour(dirs, scene.horizon, scene.zenith))
     depth = np.where(ids >= 0, t, np.float32(0.0))
     np.clip(img, 0.0, 1.0, out=img)
     return {
@@ -276,7 +290,8 @@ def render_sequence(
         if any(not 0 <= k < F for k in fr):
             raise UserError(f"render_sequence: {name} {fr} outside 0..{F - 1}")
     noise_rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
-    views = [render_view(scene, K, scene.poses[k], h, w) for k in range(F)]
+    grids = [RayGrid.pinhole(K, scene.poses[k], h, w) for k in range(F)]
+    views = [_render_grid(scene, g, K) for g in grids]
     out: dict = {
         "images": np.stack([v["image"] for v in views]),
         "depths": np.stack([v["depth"] for v in views]),
@@ -292,7 +307,14 @@ def render_sequence(
     }
     right_shift = np.eye(4)
     right_shift[0, 3] = cfg.baseline
-    rights = [render_view(scene, K, scene.poses[k] @ right_shift, h, w) for k in stereo_frames]
+    rights = []
+    for k in stereo_frames:
+        T = scene.poses[k] @ right_shift
+        if np.array_equal(T[:3, :3], scene.poses[k][:3, :3]):  # same rays from another origin
+            g = grids[k].moved(T[:3, 3])
+        else:  # pragma: no cover - only if the rotation product were not exact
+            g = RayGrid.pinhole(K, T, h, w)
+        rights.append(_render_grid(scene, g, K))
     out["right"] = (
         np.stack([r["image"] for r in rights]) if rights else np.zeros((0, h, w, 3), np.float32)
     )
