@@ -172,17 +172,10 @@ class RayGrid:
         behind = ~ok.any(1) & ~unbounded
         zs = np.where(ok, pts[..., 2], 1.0)
         big = np.float64(1e30)
-        px = np.where(ok, pts[..., 0] / zs, np.nan)
-        py = np.where(ok, pts[..., 1] / zs, np.nan)
-        with np.errstate(all="ignore"):
-            pxl, pxh = (
-                np.nanmin(np.nan_to_num(px, nan=big), 1),
-                -np.nanmin(np.nan_to_num(-px, nan=big), 1),
-            )
-            pyl, pyh = (
-                np.nanmin(np.nan_to_num(py, nan=big), 1),
-                -np.nanmin(np.nan_to_num(-py, nan=big), 1),
-            )
+        # projected extent over the kept points (+-1e30 where none is kept)
+        px, py = pts[..., 0] / zs, pts[..., 1] / zs
+        pxl, pxh = np.where(ok, px, big).min(1), np.where(ok, px, -big).max(1)
+        pyl, pyh = np.where(ok, py, big).min(1), np.where(ok, py, -big).max(1)
         zmin = np.where(ok, pts[..., 2], np.inf).min(1)
         zmin = np.where(unbounded | behind, 0.0, zmin)
         h, w = self.shape
@@ -209,8 +202,10 @@ class RayGrid:
         c0, c1 = np.where(unbounded, 0, c0), np.where(unbounded, w, c1)
         empty = ~unbounded & (behind | (c0 >= c1) | (r0 >= r1))
         rects: list[tuple[slice, slice] | None] = [
-            None if empty[i] else (slice(int(r0[i]), int(r1[i])), slice(int(c0[i]), int(c1[i])))
-            for i in range(n)
+            None if e else (slice(a, b), slice(c, d))
+            for e, a, b, c, d in zip(
+                empty.tolist(), r0.tolist(), r1.tolist(), c0.tolist(), c1.tolist()
+            )
         ]
         self.last_bounds = np.stack([r0, r1, c0, c1], 1)  # row / column ranges of ``rects``
         return rects, zmin

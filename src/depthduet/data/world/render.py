@@ -13,7 +13,7 @@ import numpy as np
 from depthduet.data.world.config import WorldConfig, check_kind
 from depthduet.data.world.primitives import RayGrid, cast
 from depthduet.data.world.scenes import Scene, build_driving, build_indoor
-from depthduet.data.world.textures import albedo, shade, sky_colour
+from depthduet.data.world.textures import albedo_cols, shade, sky_colour
 from depthduet.errors import UserError
 
 __all__ = [
@@ -115,11 +115,10 @@ def _render_grid(scene: Scene, g: RayGrid, K: np.ndarray) -> dict[str, np.ndarra
         # z / f / |cos| (isotropic approximation of the stretched footprint at grazing angles)
         cos = np.abs(nx * dx + ny * dy + nz * dz) / np.sqrt(dx * dx + dy * dy + dz * dz)
         foot = th / np.float32(K[0, 0]) / np.maximum(cos, np.float32(_MIN_COS))
-        uv = np.stack([u, v], 1)
         alb = np.empty((len(th), 3), np.float32)
         for sl, i in segs:
             m = prims.material[pid[sl]] if i is None else int(prims.material[i])
-            alb[sl] = albedo(mats, m, uv[sl], foot[sl])
+            albedo_cols(mats, m, u[sl], v[sl], foot[sl], alb[sl])
         n = np.stack([nx, ny, nz], 1)
         _rows(img)[hit] = _rows(shade(alb, n, scene.sun, scene.ambient, scene.sun_gain))
         cosang[hit] = cos
@@ -188,20 +187,16 @@ def lidar_scan(
     g = RayGrid.spherical(T_world_cam[:3, 3] + R @ offset, R, el, az)
     t, hid = cast(scene.prims, g, scene.tables()[0].hulls)
     ok = np.isfinite(t) & (t <= cfg.lidar_max_range)
-    dirs = np.stack(
-        [
-            np.cos(el)[:, None] * np.sin(az)[None],
-            np.broadcast_to(-np.sin(el)[:, None], t.shape),
-            np.cos(el)[:, None] * np.cos(az)[None],
-        ],
-        -1,
-    )[ok]
-    X = t[ok][:, None] * dirs + offset[None]  # camera-frame points
-    Z = X[:, 2]
+    r, c = np.nonzero(ok)
+    ce, tk = np.cos(el)[r], t[r, c]
+    # camera-frame points of the returns: t * direction + scanner offset
+    X0 = tk * (ce * np.sin(az)[c]) + offset[0]
+    X1 = tk * (-np.sin(el))[r] + offset[1]
+    Z = tk * (ce * np.cos(az)[c]) + offset[2]
     front = Z > 1e-3
-    X, Z, pid = X[front], Z[front], hid[ok][front]
-    u = np.rint(fx * X[:, 0] / Z + cx).astype(np.int64)
-    v = np.rint(fy * X[:, 1] / Z + cy).astype(np.int64)
+    X0, X1, Z, pid = X0[front], X1[front], Z[front], hid[r[front], c[front]]
+    u = np.rint(fx * X0 / Z + cx).astype(np.int64)
+    v = np.rint(fy * X1 / Z + cy).astype(np.int64)
     inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
     u, v, Z, pid = u[inside], v[inside], Z[inside], pid[inside]
     D = depth[v, u]

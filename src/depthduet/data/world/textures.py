@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["PATTERNS", "Material", "MaterialTable", "albedo", "shade", "sky_colour"]
+__all__ = [
+    "PATTERNS",
+    "Material",
+    "MaterialTable",
+    "albedo",
+    "albedo_cols",
+    "shade",
+    "sky_colour",
+]
 
 #: pattern names understood by :func:`albedo`.
 PATTERNS: tuple[str, ...] = (
@@ -97,32 +105,43 @@ def _damp(k: np.ndarray, foot: np.ndarray) -> np.ndarray:
     return np.exp(np.float32(-2.0 * (np.pi * _SIGMA) ** 2) * (ks * ks))
 
 
+def _octave_k(i: int, period):
+    """Frequency (cycles / metre) of noise octave ``i`` for base ``period`` (scalar or ``(n,)``)."""
+    return np.float32((2.0**i) * (1.0 + 0.37 * i)) / period
+
+
 def _noise(
-    uv: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
     period,
     ct: np.ndarray,
     st: np.ndarray,
     phi: np.ndarray,
     foot: np.ndarray,
     octaves: int = 4,
+    damps: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Band-limited noise in about [-1, 1]: octaves of oriented cosines.
 
     Args:
-        uv: ``(n, 2)`` coordinates (metres).
+        u, v: ``(n,)`` coordinates (metres).
         period: base period in metres, scalar or ``(n,)``.
         ct, st, phi: ``(4,)`` or ``(n, 4)`` orientation cosine / sine and phase of each octave.
         foot: ``(n,)`` pixel footprint (metres).
+        damps: the prefilter gains ``_damp(_octave_k(i, period), foot)`` of the octaves if
+            already known (noises of one period and footprint share them).
     """
-    out = np.zeros(len(uv), np.float32)
+    out = np.zeros(len(u), np.float32)
     norm = 0.0
     for i in range(octaves):
-        k = np.float32((2.0**i) * (1.0 + 0.37 * i)) / period
+        k = _octave_k(i, period)
         amp = 0.55**i
-        proj = uv[:, 0] * ct[..., i] + uv[:, 1] * st[..., i]
-        out += amp * _damp(k, foot) * np.cos(np.float32(2 * np.pi) * k * proj + phi[..., i])
+        proj = u * ct[..., i] + v * st[..., i]
+        d = _damp(k, foot) if damps is None else damps[i]
+        out += amp * d * np.cos(np.float32(2 * np.pi) * k * proj + phi[..., i])
         norm += amp
-    return out / np.float32(norm)
+    out /= np.float32(norm)
+    return out
 
 
 def _square(x: np.ndarray, period, foot: np.ndarray, duty=0.5) -> np.ndarray:
@@ -149,20 +168,20 @@ def _box(x: np.ndarray, lo: float, hi: float, foot: np.ndarray) -> np.ndarray:
 
 
 def _pattern(
-    pat: str, uv: np.ndarray, P, T: MaterialTable, ms, foot: np.ndarray, lines=()
+    pat: str, u: np.ndarray, v: np.ndarray, P, T: MaterialTable, ms, foot: np.ndarray, lines=()
 ) -> np.ndarray:
-    """Mixing weight in [0, 1] (0 = ``c1``, 1 = ``c2``) of one pattern.
+    """Mixing weight in [0, 1] (0 = ``c1``, 1 = ``c2``) of one pattern at points ``(u, v)``.
 
     ``ms`` is the material (int) or the material of each point ``(n,)``; ``P`` its period.
     """
-    u, v = uv[:, 0], uv[:, 1]
     if pat == "plain":
-        return np.zeros(len(uv), np.float32)
+        return np.zeros(len(u), np.float32)
     if pat == "noise":
-        return 0.5 + 0.5 * _noise(uv, P, T.ct[ms], T.st[ms], T.phi[ms], foot)
+        return 0.5 + 0.5 * _noise(u, v, P, T.ct[ms], T.st[ms], T.phi[ms], foot)
     if pat == "leaves":  # two crossed noises: blobs rather than stripes
-        a = _noise(uv, P, T.ct[ms], T.st[ms], T.phi[ms], foot)
-        b = _noise(uv, P, T.st[ms], -T.ct[ms], T.phi[ms] + 1.0, foot)
+        damps = [_damp(_octave_k(i, P), foot) for i in range(4)]
+        a = _noise(u, v, P, T.ct[ms], T.st[ms], T.phi[ms], foot, damps=damps)
+        b = _noise(u, v, P, T.st[ms], -T.ct[ms], T.phi[ms] + 1.0, foot, damps=damps)
         return np.clip(0.5 + 1.2 * a * b + 0.3 * (a + b), 0, 1)
     if pat == "checker":
         a, b = _square(u, P, foot), _square(v, P, foot)
@@ -180,7 +199,7 @@ def _pattern(
     if pat == "windows":  # panes (c2) on a wall (c1): P = spacing, panes 45% wide, 55% high
         return _square(u - 0.25 * P, P, foot, duty=0.45) * _square(v - 0.2 * P, P, foot, duty=0.55)
     if pat == "road":  # 15 cm lane lines at u = x0 (dashed: 3 m of every 9 m)
-        m = np.zeros(len(uv), np.float32)
+        m = np.zeros(len(u), np.float32)
         for x0, dashed in lines:
             line = _box(u, x0 - 0.075, x0 + 0.075, foot)
             if dashed:
@@ -200,10 +219,20 @@ def albedo(table: MaterialTable, mid, uv: np.ndarray, foot: np.ndarray) -> np.nd
         foot: ``(n,)`` pixel footprint in metres (antialiasing width; zeros for none).
     """
     uv = uv.astype(np.float32, copy=False)
-    foot = foot.astype(np.float32, copy=False)
-    if np.ndim(mid) == 0:
-        return _albedo(table, int(mid), uv, foot)
+    u, v = np.ascontiguousarray(uv[:, 0]), np.ascontiguousarray(uv[:, 1])
     out = np.empty((len(uv), 3), np.float32)
+    albedo_cols(table, mid, u, v, foot.astype(np.float32, copy=False), out)
+    return out
+
+
+def albedo_cols(
+    table: MaterialTable, mid, u: np.ndarray, v: np.ndarray, foot: np.ndarray, out: np.ndarray
+) -> None:
+    """:func:`albedo` on float32 coordinate columns ``u``, ``v``, ``foot`` ``(n,)``, written
+    into ``out`` ``(n, 3)`` float32 (C-contiguous)."""
+    if np.ndim(mid) == 0:
+        _albedo(table, int(mid), u, v, foot, out)
+        return
     pats = table.pattern[mid]
     for code in np.unique(pats):
         if PATTERNS[code] == "road":  # lane lines differ per material
@@ -212,30 +241,45 @@ def albedo(table: MaterialTable, mid, uv: np.ndarray, foot: np.ndarray) -> np.nd
             groups = [np.flatnonzero(pats == code)]
         for sel in groups:
             ms = mid[sel]
-            out[sel] = _albedo(
-                table, int(ms[0]) if PATTERNS[code] == "road" else ms, uv[sel], foot[sel]
+            res = np.empty((len(sel), 3), np.float32)
+            _albedo(
+                table,
+                int(ms[0]) if PATTERNS[code] == "road" else ms,
+                u[sel],
+                v[sel],
+                foot[sel],
+                res,
             )
-    return out
+            out[sel] = res
 
 
-def _albedo(T: MaterialTable, ms, uv: np.ndarray, foot: np.ndarray) -> np.ndarray:
-    """:func:`albedo` of points sharing one pattern (``ms``: int or ``(n,)``)."""
+def _albedo(
+    T: MaterialTable, ms, u: np.ndarray, v: np.ndarray, foot: np.ndarray, out: np.ndarray
+) -> None:
+    """:func:`albedo` of points sharing one pattern (``ms``: int or ``(n,)``) into ``out``."""
     pat = PATTERNS[int(T.pattern[ms if np.ndim(ms) == 0 else ms[0]])]
     ang = T.angle[ms]
     if np.any(ang):
         c, s = np.cos(ang), np.sin(ang)
-        uv = np.stack([c * uv[:, 0] - s * uv[:, 1], s * uv[:, 0] + c * uv[:, 1]], 1)
+        u, v = c * u - s * v, s * u + c * v
     lines = T.mats[ms].lines if np.ndim(ms) == 0 else ()
     col = T.c1[ms]
-    if pat != "plain":
-        m = _pattern(pat, uv, T.period[ms], T, ms, foot, lines)[:, None]
-        col = col * (1 - m) + T.c2[ms] * m
     gr = T.grain[ms]
-    if np.any(gr):
+    grain = bool(np.any(gr))
+    if grain:
         gp = np.float32(0.21 if pat == "road" else 0.37)
-        g = _noise(uv, gp, T.gct[ms], T.gst[ms], T.gphi[ms], foot, octaves=2)
-        col = col * (1.0 + gr * g)[:, None]
-    return np.broadcast_to(col, (len(uv), 3))
+        g = _noise(u, v, gp, T.gct[ms], T.gst[ms], T.gphi[ms], foot, octaves=2)
+        g = (1.0 + gr * g)[:, None]
+    if pat != "plain":
+        m = _pattern(pat, u, v, T.period[ms], T, ms, foot, lines)[:, None]
+        np.multiply(col, 1 - m, out=out)
+        out += T.c2[ms] * m
+        if grain:
+            out *= g
+    elif grain:
+        np.multiply(col, g, out=out)
+    else:
+        out[...] = col
 
 
 def shade(
