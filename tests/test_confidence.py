@@ -165,6 +165,21 @@ def test_disp_depth_conversion():
         disp_to_depth(s, 1.0, 0.5)
 
 
+def test_init_depth_sets_the_untrained_prediction():
+    from depthduet.models.mde import DepthNet
+
+    torch.manual_seed(0)
+    net = DepthNet(init_depth=10.0)
+    sigma = depth_to_disp(torch.tensor(10.0))
+    for head in net.decoder.disp_heads.values():
+        assert torch.sigmoid(head.conv.bias).item() == pytest.approx(sigma.item(), rel=1e-5)
+    with torch.no_grad():
+        d = net.depth(net(torch.rand(1, 3, 64, 64))["disp"][0])
+    assert 3.0 < d.median().item() < 30.0  # bias dominates; default init gives ~0.2 m
+    with pytest.raises(ValueError, match="init_depth"):
+        DepthNet(init_depth=500.0)
+
+
 def test_confidence_informativeness():
     err = torch.arange(10, dtype=torch.float32).view(1, 1, 2, 5) + 1  # 1..10
     conf = -err  # perfectly informative: confidence falls as error rises

@@ -133,6 +133,8 @@ def test_pyramid_shapes_and_heads():
         assert t.min() > 0 and t.max() < 1
     with pytest.raises(ValueError, match="multiples of 32"):
         DepthNet()(torch.rand(1, 3, 60, 96))
+    with pytest.raises(ValueError, match="at least 64"):
+        DepthNet()(torch.rand(1, 3, 32, 96))
     with pytest.raises(ValueError, match="expected"):
         enc(torch.rand(1, 4, 64, 64))
 

@@ -12,6 +12,7 @@ confident pixels vs the 20% most confident ones", logged during validation.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 
@@ -60,6 +61,11 @@ class DepthNet(nn.Module):
         scales: output scales (0 = full resolution).
         d_min: minimum depth of :func:`disp_to_depth`.
         d_max: maximum depth of :func:`disp_to_depth`.
+        init_depth: if > 0, the disparity heads' biases are set so that the untrained network
+            predicts about this depth (metres) instead of ``disp_to_depth(0.5)`` (~0.2 m for the
+            default range). From scratch that keeps stereo / temporal warps inside the image at
+            the start, so view synthesis has a gradient **[our reading]**; 0 keeps the default
+            initialisation (monodepth2).
     """
 
     #: input height and width must be multiples of this (five stride-2 stages)
@@ -71,31 +77,49 @@ class DepthNet(nn.Module):
         scales: Sequence[int] = (0, 1, 2, 3),
         d_min: float = 0.1,
         d_max: float = 100.0,
+        init_depth: float = 0.0,
     ) -> None:
         super().__init__()
         if not 0 < d_min < d_max:
             raise ValueError(f"DepthNet: need 0 < d_min < d_max, got {d_min}, {d_max}")
+        if init_depth and not d_min < init_depth < d_max:
+            raise ValueError(
+                f"DepthNet: init_depth {init_depth} must lie inside ({d_min}, {d_max}) or be 0"
+            )
         self.encoder = ResNetEncoder(1, encoder_weights)
         self.decoder = DepthDecoder(self.encoder.channels, scales, confidence=True)
         self.scales = self.decoder.scales
         self.d_min = float(d_min)
         self.d_max = float(d_max)
+        if init_depth:
+            sigma = float(depth_to_disp(torch.tensor(float(init_depth)), d_min, d_max))
+            logit = math.log(sigma / (1.0 - sigma))
+            with torch.no_grad():
+                for head in self.decoder.disp_heads.values():
+                    head.conv.bias.fill_(logit)
 
     def forward(self, image: torch.Tensor) -> dict[str, list[torch.Tensor]]:
         """Predict disparity and confidence at every scale.
 
         Args:
-            image: ``(B, 3, H, W)`` in [0, 1]; H and W multiples of 32.
+            image: ``(B, 3, H, W)`` in [0, 1]; H and W multiples of 32, at least 64 (the
+                deepest map must be 2x2 for the decoder's reflection padding).
 
         Returns:
             ``{"disp": [...], "conf": [...]}``, lists ordered like :attr:`scales`, each
             ``(B, 1, H / 2^s, W / 2^s)`` in (0, 1).
         """
         h, w = image.shape[-2:]
-        if image.dim() != 4 or image.shape[1] != 3 or h % self.stride or w % self.stride:
+        if (
+            image.dim() != 4
+            or image.shape[1] != 3
+            or h % self.stride
+            or w % self.stride
+            or min(h, w) < 2 * self.stride
+        ):
             raise ValueError(
-                f"DepthNet: expected (B, 3, H, W) with H, W multiples of {self.stride}, "
-                f"got {tuple(image.shape)}"
+                f"DepthNet: expected (B, 3, H, W) with H, W multiples of {self.stride} and at "
+                f"least {2 * self.stride}, got {tuple(image.shape)}"
             )
         return self.decoder(self.encoder(image))
 

@@ -80,6 +80,10 @@ class MDEModelConfig:
         scales: output scales of the decoder (0 = full resolution).
         d_min, d_max: depth range of ``D = 1 / (1/d_max + (1/d_min - 1/d_max) sigma_d)``.
         pose_scale: multiplier of the pose head's output (small initial motions).
+        init_depth: depth (m) the untrained network predicts (disparity-head bias); 0 keeps the
+            default init (sigma ~ 0.5, about 0.2 m), with which stereo warps start outside the
+            image and view synthesis from scratch collapsed to d_min on the world
+            **[our reading]**.
     """
 
     encoder_weights: str = ""
@@ -87,6 +91,7 @@ class MDEModelConfig:
     d_min: float = 0.1
     d_max: float = 100.0
     pose_scale: float = 0.01
+    init_depth: float = 10.0
 
     def validate(self) -> None:
         if not 0 < self.d_min < self.d_max:
@@ -97,6 +102,10 @@ class MDEModelConfig:
             raise ValueError(f"model.scales: values must be in 0..3, got {list(self.scales)}")
         if 0 not in self.scales:
             raise ValueError("model.scales: must contain 0 (full resolution)")
+        if self.init_depth and not self.d_min < self.init_depth < self.d_max:
+            raise ValueError(
+                f"model.init_depth: {self.init_depth} must lie inside (d_min, d_max) or be 0"
+            )
 
 
 @dataclass
@@ -329,6 +338,7 @@ def build_depth_net(model: MDEModelConfig | dict[str, Any], load_imagenet: bool 
         scales=tuple(m.get("scales", (0, 1, 2, 3))),
         d_min=float(m.get("d_min", 0.1)),
         d_max=float(m.get("d_max", 100.0)),
+        init_depth=float(m.get("init_depth", 0.0)),
     )
 
 
@@ -398,8 +408,11 @@ class MutualRecipe(Recipe):
         """Training and validation datasets of ``cfg.data`` (sample dicts of DEVELOPING.md)."""
         d = cfg.data
         h, w = d.size()
-        if h % 32 or w % 32:
-            raise UserError(f"data: training size {h}x{w} must be multiples of 32 (ResNet strides)")
+        if h % 32 or w % 32 or min(h, w) < 64:
+            raise UserError(
+                f"data: training size {h}x{w} must be multiples of 32 and at least 64 "
+                "(ResNet strides)"
+            )
         need_seq = "s" in cfg.branches() and "M" in cfg.self_sup
         need_stereo = "s" in cfg.branches() and "S" in cfg.self_sup
         if d.dataset == "world":
