@@ -129,6 +129,58 @@ def test_dataset_selection_errors_and_supervision_key():
         r.training_step(_batch(), {"step": 0})
 
 
+def _cityscapes_root(root: Path) -> Path:
+    """A two-frame Cityscapes layout: left/right images, sequence neighbours, disparity, camera."""
+    import json
+
+    import numpy as np
+
+    from depthduet.io import write_image
+
+    rng = np.random.default_rng(0)
+    for frame in (19, 39):
+        stem = f"aachen_000000_{frame:06d}"
+        for kind, suffix in (("leftImg8bit", "leftImg8bit"), ("rightImg8bit", "rightImg8bit")):
+            f = root / kind / "train" / "aachen" / f"{stem}_{suffix}.png"
+            f.parent.mkdir(parents=True, exist_ok=True)
+            write_image(f, rng.random((64, 128, 3)).astype(np.float32))
+        for o in (-1, 1):
+            f = root / "leftImg8bit_sequence" / "train" / "aachen"
+            f.mkdir(parents=True, exist_ok=True)
+            name = f"aachen_000000_{frame + o:06d}_leftImg8bit.png"
+            write_image(f / name, rng.random((64, 128, 3)).astype(np.float32))
+        disp = np.where(rng.random((64, 128)) < 0.5, rng.integers(2, 40, (64, 128)) * 256 + 1, 0)
+        f = root / "disparity" / "train" / "aachen" / f"{stem}_disparity.png"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        write_image(f, disp.astype(np.uint16))
+        f = root / "camera" / "train" / "aachen" / f"{stem}_camera.json"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        cam = {"intrinsic": {"fx": 100.0, "fy": 100.0, "u0": 63.5, "v0": 31.5}}
+        f.write_text(json.dumps({**cam, "extrinsic": {"baseline": 0.2}}))
+    return root
+
+
+def test_cityscapes_training_step_uses_disparity_depth(tmp_path):
+    root = _cityscapes_root(tmp_path / "cs")
+    cfg = load_config(
+        MutualConfig,
+        "mde/cityscapes_semi",
+        [f"data.root={root}", "data.val_split=train", "data.height=64", "data.width=128"],
+    )
+    train, val = MutualRecipe.build_datasets(cfg)
+    assert len(train) == 2 and len(val) == 2
+    s = train[0]
+    assert {"image_prev", "image_next", "image_stereo", "T_stereo_tgt", "depth"} <= set(s)
+    assert torch.allclose(s["T_stereo_tgt"][0, 3], torch.tensor(-0.2))
+    batch = torch.utils.data.default_collate([train[0], train[1]])
+    r = MutualRecipe(cfg)
+    out = r.training_step(batch, {"step": 0})
+    assert torch.isfinite(out["loss"]) and out["l_su"] > 0
+    r.train(False)
+    with torch.no_grad():
+        assert "abs_rel" in r.validation_step(torch.utils.data.default_collate([val[0]]))
+
+
 def test_supervised_loss_by_hand():
     r = MutualRecipe(_cfg("mode=sup", "loss.lambda_c_u=0.2", "loss.pf_m=0.5"))
     lidar = torch.zeros(1, 1, 2, 2)
