@@ -16,7 +16,7 @@ import numpy as np
 from depthduet.data.world.config import WorldConfig, check_kind
 from depthduet.data.world.primitives import RayGrid, cast
 from depthduet.data.world.scenes import Scene, build_driving, build_indoor
-from depthduet.data.world.textures import albedo_cols, shade, sky_colour
+from depthduet.data.world.textures import albedo_planar, shade_planar, sky_colour
 from depthduet.errors import UserError
 
 __all__ = [
@@ -148,12 +148,12 @@ def _render_grid(scene: Scene, g: RayGrid, K: np.ndarray) -> dict[str, np.ndarra
         # z / f / |cos| (isotropic approximation of the stretched footprint at grazing angles)
         cos = np.abs(nx * dx + ny * dy + nz * dz) / np.sqrt(dx * dx + dy * dy + dz * dz)
         foot = th / np.float32(K[0, 0]) / np.maximum(cos, np.float32(_MIN_COS))
-        alb = np.empty((len(th), 3), np.float32)
+        alb = np.empty((3, len(th)), np.float32)
         for sl, i in segs:
             m = prims.material[pid[sl]] if i is None else int(prims.material[i])
-            albedo_cols(mats, m, u[sl], v[sl], foot[sl], alb[sl])
+            albedo_planar(mats, m, u[sl], v[sl], foot[sl], alb[:, sl])
         n = np.stack([nx, ny, nz], 1)
-        _rows(img)[hit] = _rows(shade(alb, n, scene.sun, scene.ambient, scene.sun_gain))
+        _rows(img)[hit] = _rows(shade_planar(alb, n, scene.sun, scene.ambient, scene.sun_gain))
         cosang[hit] = cos
     miss = np.flatnonzero(flat < 0)
     if len(miss):

@@ -20,8 +20,9 @@ __all__ = [
     "Material",
     "MaterialTable",
     "albedo",
-    "albedo_cols",
+    "albedo_planar",
     "shade",
+    "shade_planar",
     "sky_colour",
 ]
 
@@ -82,6 +83,8 @@ class MaterialTable:
         self.pattern = np.array([PATTERNS.index(m.pattern) for m in mats], np.int64)
         self.c1 = np.array([m.c1 for m in mats], np.float32).reshape(-1, 3)
         self.c2 = np.array([m.c2 for m in mats], np.float32).reshape(-1, 3)
+        # channel-major copies ``(3, M)`` for gathering planar colours
+        self.c1t, self.c2t = np.ascontiguousarray(self.c1.T), np.ascontiguousarray(self.c2.T)
         self.period = np.array([m.period for m in mats], np.float32)
         self.angle = np.array([m.angle for m in mats], np.float32)
         self.grain = np.array([m.grain for m in mats], np.float32)
@@ -220,16 +223,20 @@ def albedo(table: MaterialTable, mid, uv: np.ndarray, foot: np.ndarray) -> np.nd
     """
     uv = uv.astype(np.float32, copy=False)
     u, v = np.ascontiguousarray(uv[:, 0]), np.ascontiguousarray(uv[:, 1])
-    out = np.empty((len(uv), 3), np.float32)
-    albedo_cols(table, mid, u, v, foot.astype(np.float32, copy=False), out)
-    return out
+    out = np.empty((3, len(uv)), np.float32)
+    albedo_planar(table, mid, u, v, foot.astype(np.float32, copy=False), out)
+    return np.ascontiguousarray(out.T)
 
 
-def albedo_cols(
+def albedo_planar(
     table: MaterialTable, mid, u: np.ndarray, v: np.ndarray, foot: np.ndarray, out: np.ndarray
 ) -> None:
     """:func:`albedo` on float32 coordinate columns ``u``, ``v``, ``foot`` ``(n,)``, written
-    into ``out`` ``(n, 3)`` float32 (C-contiguous)."""
+    channel-major into ``out`` ``(3, n)`` float32 (rows C-contiguous).
+
+    Colours are kept as three planes because NumPy broadcasts ``(n, 1) x (3,)`` products of the
+    ``(n, 3)`` layout with a length-3 inner loop, an order of magnitude slower.
+    """
     if np.ndim(mid) == 0:
         _albedo(table, int(mid), u, v, foot, out)
         return
@@ -241,39 +248,35 @@ def albedo_cols(
             groups = [np.flatnonzero(pats == code)]
         for sel in groups:
             ms = mid[sel]
-            res = np.empty((len(sel), 3), np.float32)
-            _albedo(
-                table,
-                int(ms[0]) if PATTERNS[code] == "road" else ms,
-                u[sel],
-                v[sel],
-                foot[sel],
-                res,
-            )
-            out[sel] = res
+            res = np.empty((3, len(sel)), np.float32)
+            m = int(ms[0]) if PATTERNS[code] == "road" else ms
+            _albedo(table, m, u[sel], v[sel], foot[sel], res)
+            out[:, sel] = res
 
 
 def _albedo(
     T: MaterialTable, ms, u: np.ndarray, v: np.ndarray, foot: np.ndarray, out: np.ndarray
 ) -> None:
-    """:func:`albedo` of points sharing one pattern (``ms``: int or ``(n,)``) into ``out``."""
-    pat = PATTERNS[int(T.pattern[ms if np.ndim(ms) == 0 else ms[0]])]
+    """:func:`albedo` of points sharing one pattern (``ms``: int or ``(n,)``) into ``out``
+    ``(3, n)``."""
+    one = np.ndim(ms) == 0
+    pat = PATTERNS[int(T.pattern[ms if one else ms[0]])]
     ang = T.angle[ms]
     if np.any(ang):
         c, s = np.cos(ang), np.sin(ang)
         u, v = c * u - s * v, s * u + c * v
-    lines = T.mats[ms].lines if np.ndim(ms) == 0 else ()
-    col = T.c1[ms]
+    lines = T.mats[ms].lines if one else ()
+    col = T.c1[ms][:, None] if one else T.c1t[:, ms]  # (3, 1) or (3, n)
     gr = T.grain[ms]
     grain = bool(np.any(gr))
     if grain:
         gp = np.float32(0.21 if pat == "road" else 0.37)
         g = _noise(u, v, gp, T.gct[ms], T.gst[ms], T.gphi[ms], foot, octaves=2)
-        g = (1.0 + gr * g)[:, None]
+        g = 1.0 + gr * g
     if pat != "plain":
-        m = _pattern(pat, u, v, T.period[ms], T, ms, foot, lines)[:, None]
+        m = _pattern(pat, u, v, T.period[ms], T, ms, foot, lines)
         np.multiply(col, 1 - m, out=out)
-        out += T.c2[ms] * m
+        out += (T.c2[ms][:, None] if one else T.c2t[:, ms]) * m
         if grain:
             out *= g
     elif grain:
@@ -293,14 +296,30 @@ def shade(
         sun: ``(3,)`` unit direction towards the light.
         ambient, sun_gain: light intensities.
     """
+    return shade_planar(np.ascontiguousarray(alb.T), normal, sun, ambient, sun_gain)
+
+
+def shade_planar(
+    alb: np.ndarray, normal: np.ndarray, sun: np.ndarray, ambient: float, sun_gain: float
+) -> np.ndarray:
+    """:func:`shade` of channel-major albedo ``(3, n)``; returns ``(n, 3)`` float32."""
     ndl = np.maximum(normal @ sun.astype(np.float32), 0.0)
     amb = ambient * (0.8 - 0.2 * normal[:, 1])
-    return alb * (amb + sun_gain * ndl)[:, None]
+    light = amb + sun_gain * ndl
+    out = np.empty((alb.shape[1], 3), np.result_type(alb, light))
+    for c in range(3):
+        np.multiply(alb[c], light, out=out[:, c])
+    return out
 
 
 def sky_colour(dirs: np.ndarray, horizon: np.ndarray, zenith: np.ndarray) -> np.ndarray:
     """Sky colour ``(n, 3)`` of world ray directions ``(n, 3)`` (a function of elevation only)."""
-    d = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
-    e = np.clip(-d[:, 1] / 0.45, 0.0, 1.0)[:, None]
+    d1 = dirs[:, 1] / np.linalg.norm(dirs, axis=1)
+    e = np.clip(-d1 / 0.45, 0.0, 1.0)
     e = e * e * (3 - 2 * e)
-    return horizon[None] * (1 - e) + zenith[None] * e
+    h, z = np.asarray(horizon)[:, None], np.asarray(zenith)[:, None]
+    pl = h * (1 - e) + z * e  # (3, n), channel-major (see albedo_planar)
+    out = np.empty((len(e), 3), pl.dtype)
+    for c in range(3):
+        out[:, c] = pl[c]
+    return out
