@@ -21,6 +21,16 @@ Validation: the seven depth errors of the evaluated branch (``eval_branch``) und
 protocol (default ``kitti-eigen-benchmark``: ``1e-3 < gt < 80`` m, no crop, predictions clamped),
 per-image median scaling only for the scale-ambiguous ``M``-only model, plus the
 confidence-informativeness ratio (error of the 20% least vs the 20% most confident pixels).
+
+Choices where METHOD.md is silent **[our reading]**:
+
+- auto-masked pixels keep their constant identity error and ``L_conf`` averages over all
+  pixels (monodepth2's implementation); averaging over kept pixels only let the depth of
+  ``N_s`` collapse to ``d_min`` on the world;
+- the distillation terms use the full-resolution outputs only (scale 0);
+- ``augment.separate: false`` feeds both branches the same weakly jittered image;
+- ``model.init_depth`` (default 10 m) sets the disparity-head bias so that view synthesis has a
+  gradient from the first step when no ImageNet weights are given.
 """
 
 from __future__ import annotations
