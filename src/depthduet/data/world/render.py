@@ -124,9 +124,10 @@ def _render_grid(scene: Scene, g: RayGrid, K: np.ndarray) -> dict[str, np.ndarra
         n_prims = len(scene.prims)
         counts = np.bincount(pid, minlength=n_prims)
         big = counts >= _BIG
-        key = np.where(big[pid], pid, n_prims)
-        if n_prims < 2**15:  # 16-bit keys: numpy's stable sort is then a radix sort
-            key = key.astype(np.int16)
+        # sort key: the primitive for big ones, n_prims for the rest; 16-bit keys make numpy's
+        # stable sort a radix sort
+        keymap = np.where(big, np.arange(n_prims), n_prims)
+        key = keymap.astype(np.int16 if n_prims < 2**15 else np.int64)[pid]
         order = np.argsort(key, kind="stable")
         hit, pid = hit[order], pid[order]
         th = t.ravel()[hit]
@@ -159,7 +160,8 @@ def _render_grid(scene: Scene, g: RayGrid, K: np.ndarray) -> dict[str, np.ndarra
     if len(miss):
         dirs = np.stack([g.dx.ravel()[miss], g.dy.ravel()[miss], g.dz.ravel()[miss]], 1)
         _rows(img)[miss] = _rows(sky_colour(dirs, scene.horizon, scene.zenith))
-    depth = np.where(ids >= 0, t, np.float32(0.0))
+    depth = t  # cast() returned a new array: 0 where nothing was hit
+    np.copyto(depth, np.float32(0.0), where=ids < 0)
     np.clip(img, 0.0, 1.0, out=img)
     return {
         "image": img.reshape(height, width, 3),
