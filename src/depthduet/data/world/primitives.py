@@ -442,20 +442,21 @@ def cast(
     bounds = g.last_bounds
     area = (bounds[:, 1] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 2])
     small: list[int] = []
-    for i in np.argsort(zmin, kind="stable"):
+    zl, al = zmin.tolist(), area.tolist()  # Python scalars: cheaper in the loop below
+    for i in np.argsort(zmin, kind="stable").tolist():
         sl = rects[i]
         if sl is None:
             continue
-        if area[i] <= _SMALL and type(prims[i]) is Box:
-            small.append(int(i))  # many small boxes are tested together below
+        if al[i] <= _SMALL and type(prims[i]) is Box:
+            small.append(i)  # many small boxes are tested together below
             continue
         sub = t[sl]
-        if zmin[i] > 0 and zmin[i] >= sub.max():
+        if zl[i] > 0 and zl[i] >= sub.max():
             continue  # fully hidden behind what is already drawn
         tt = prims[i].intersect(g, sl)
         closer = tt < sub
         np.copyto(sub, tt, where=closer)
-        np.copyto(ids[sl], int(i), where=closer, casting="unsafe")
+        np.copyto(ids[sl], i, where=closer, casting="unsafe")
     if small:
         _cast_small_boxes(prims, small, bounds, zmin, g, t, ids)
     return t, ids
@@ -484,8 +485,13 @@ def _cast_small_boxes(
     area = (bounds[:, 1] - bounds[:, 0]) * rw
     starts = np.concatenate([[0], np.cumsum(area)[:-1]])
     box = np.repeat(np.arange(len(idx)), area)
-    local = np.arange(len(box)) - starts[box]
-    pix = (bounds[box, 0] + local // rw[box]) * w + bounds[box, 2] + local % rw[box]
+    # pixel of every (ray, box) pair, row by row of each rectangle: a ragged arange
+    nrows = bounds[:, 1] - bounds[:, 0]
+    rowbox = np.repeat(np.arange(len(idx)), nrows)
+    row = bounds[rowbox, 0] + np.arange(len(rowbox)) - np.repeat(np.cumsum(nrows) - nrows, nrows)
+    seg = rw[rowbox]
+    first = row * w + bounds[rowbox, 2] - (np.cumsum(seg) - seg)
+    pix = np.arange(len(box)) + np.repeat(first, seg)
     tf, idf = t.reshape(-1), ids.reshape(-1)
     # boxes entirely behind what is already drawn are dropped
     hidden = (zmin[idx] > 0) & (zmin[idx] >= np.maximum.reduceat(tf[pix], starts))
