@@ -540,30 +540,29 @@ class PrimTable:
     """
 
     def __init__(self, prims: list[Primitive]) -> None:
-        n = len(prims)
-        z = np.zeros(n, np.float32)
-        self.kind = np.zeros(n, np.int64)
-        self.cx, self.cy, self.cz = z.copy(), z.copy(), z.copy()
-        self.hx, self.hy, self.hz = z + 1, z + 1, z + 1
-        self.cos, self.sin = z + 1, z.copy()
-        self.r, self.y0, self.y1 = z + 1, z.copy(), z.copy()
-        self.material = np.array([p.material for p in prims], np.int64)
-        for i, p in enumerate(prims):
+        # one row per primitive: kind, cx, cy, cz, hx, hy, hz, cos, sin, r, y0, y1 (Python
+        # floats, rounded to float32 once at the end)
+        rows = []
+        for p in prims:
             if isinstance(p, Box):
-                self.kind[i] = 1 if isinstance(p, Room) else 0
-                self.cx[i], self.cy[i], self.cz[i] = p.c
-                self.hx[i], self.hy[i], self.hz[i] = p.h
-                self.cos[i], self.sin[i] = math.cos(p.yaw), math.sin(p.yaw)
+                c, h = p.c.tolist(), p.h.tolist()
+                rows.append(
+                    (1 if isinstance(p, Room) else 0, *c, *h, math.cos(p.yaw), math.sin(p.yaw))
+                    + (1.0, 0.0, 0.0)
+                )
             elif isinstance(p, Cylinder):
-                self.kind[i] = 2
-                self.cx[i], self.cz[i] = p.x, p.z
-                self.r[i], self.y0[i], self.y1[i] = p.r, p.y0, p.y1
+                rows.append((2, p.x, 0.0, p.z, 1.0, 1.0, 1.0, 1.0, 0.0, p.r, p.y0, p.y1))
             elif isinstance(p, Sphere):
-                self.kind[i] = 3
-                self.cx[i], self.cy[i], self.cz[i] = p.c
-                self.r[i] = p.r
+                rows.append((3, *p.c.tolist(), 1.0, 1.0, 1.0, 1.0, 0.0, p.r, 0.0, 0.0))
             else:
                 raise TypeError(f"unknown primitive {type(p).__name__}")
+        cols = list(zip(*rows)) if rows else [()] * 12
+        self.kind = np.array(cols[0], np.int64)
+        self.cx, self.cy, self.cz, self.hx, self.hy, self.hz = (
+            np.array(c, np.float32) for c in cols[1:7]
+        )
+        self.cos, self.sin, self.r, self.y0, self.y1 = (np.array(c, np.float32) for c in cols[7:])
+        self.material = np.array([p.material for p in prims], np.int64)
         self.hulls = hull_table(prims)
 
     def surface(self, pid: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
