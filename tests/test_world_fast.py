@@ -161,3 +161,16 @@ def test_render_fingerprint_unchanged(case):
     assert int((r["lidar"] > 0).sum()) == n_lidar
     assert float(r["lidar"].astype(np.float64).sum()) == pytest.approx(lsum, rel=1e-5)
     np.testing.assert_allclose(r["right"].astype(np.float64).mean((0, 1, 2)), rmeans, atol=2e-6)
+
+
+@pytest.mark.parametrize("kind", ["indoor", "driving"])
+def test_cast_with_prim_table_equals_plain_cast(kind):
+    """The table's float64 box parameters give the same hits as reading them off the boxes."""
+    c = WorldConfig(height=32, width=48).resolved(kind)
+    scene, K = build_scene(kind, 2, c), intrinsics(c)
+    table = scene.tables()[0]
+    assert table.box64[0].shape == (len(scene.prims), 3)
+    for T in scene.poses:
+        g = RayGrid.pinhole(K, T, 32, 48)
+        for x, y in zip(cast(scene.prims, g, table=table), cast(scene.prims, g)):
+            np.testing.assert_array_equal(x, y)

@@ -418,7 +418,10 @@ def hull_table(prims: list[Primitive]) -> np.ndarray:
 
 
 def cast(
-    prims: list[Primitive], g: RayGrid, hulls: np.ndarray | None = None
+    prims: list[Primitive],
+    g: RayGrid,
+    hulls: np.ndarray | None = None,
+    table: PrimTable | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest hit of every ray of ``g``.
 
@@ -429,6 +432,7 @@ def cast(
         prims: the primitives.
         g: the rays.
         hulls: :func:`hull_table` of ``prims`` (computed if ``None``).
+        table: the :class:`PrimTable` of ``prims`` if there is one (saves per-call work).
 
     Returns:
         ``(t, ids)``: distances ``(R, C)`` float32 (``inf`` = no hit; for pinhole grids ``t`` is
@@ -438,7 +442,9 @@ def cast(
     ids = np.full(g.shape, -1, np.int32)
     if not prims:
         return t, ids
-    rects, zmin = g.bounds_all(hull_table(prims) if hulls is None else hulls)
+    if hulls is None:
+        hulls = hull_table(prims) if table is None else table.hulls
+    rects, zmin = g.bounds_all(hulls)
     bounds = g.last_bounds
     area = (bounds[:, 1] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 2])
     small: list[int] = []
@@ -458,7 +464,7 @@ def cast(
         np.copyto(sub, tt, where=closer)
         np.copyto(ids[sl], i, where=closer, casting="unsafe")
     if small:
-        _cast_small_boxes(prims, small, bounds, zmin, g, t, ids)
+        _cast_small_boxes(prims, small, bounds, zmin, g, t, ids, table)
     return t, ids
 
 
@@ -474,6 +480,7 @@ def _cast_small_boxes(
     g: RayGrid,
     t: np.ndarray,
     ids: np.ndarray,
+    table: PrimTable | None = None,
 ) -> None:
     """Slab test of many boxes at once over (ray, box) pairs; updates ``t`` / ``ids`` in place.
 
@@ -500,21 +507,26 @@ def _cast_small_boxes(
         box, pix = box[keep], pix[keep]
     if len(box) == 0:
         return
-    bs = [prims[i] for i in idx]
-    c = np.array([b.c for b in bs])
-    half = np.array([b.h for b in bs])
-    cy = np.array([math.cos(b.yaw) for b in bs])
-    sy = np.array([math.sin(b.yaw) for b in bs])
+    if table is not None:
+        c, half, cy, sy = (a[idx] for a in table.box64)
+    else:
+        bs = [prims[i] for i in idx]
+        c = np.array([b.c for b in bs])
+        half = np.array([b.h for b in bs])
+        cy = np.array([math.cos(b.yaw) for b in bs])
+        sy = np.array([math.sin(b.yaw) for b in bs])
     o = g.origin[None] - c  # origin in each box frame: R_yaw^T (o - c), in float64
     ol = np.stack([cy * o[:, 0] - sy * o[:, 2], o[:, 1], sy * o[:, 0] + cy * o[:, 2]], 1)
     lo = (-half - ol).astype(np.float32)  # slab planes relative to the origin, as one by one
     hi = (half - ol).astype(np.float32)
-    dx, dz = g.dx.reshape(-1)[pix], g.dz.reshape(-1)[pix]
-    turned = (sy != 0)[box]
-    cb, sb = cy.astype(np.float32)[box], sy.astype(np.float32)[box]
-    ix = np.where(turned, _safe_inv(cb * dx - sb * dz), g.ix.reshape(-1)[pix])
-    iz = np.where(turned, _safe_inv(sb * dx + cb * dz), g.iz.reshape(-1)[pix])
-    iy = g.iy.reshape(-1)[pix]
+    ix, iy, iz = g.ix.reshape(-1)[pix], g.iy.reshape(-1)[pix], g.iz.reshape(-1)[pix]
+    turned = np.flatnonzero((sy != 0)[box])  # pairs of yawed boxes: rotated inverse directions
+    if len(turned):
+        tp, tb = pix[turned], box[turned]
+        dx, dz = g.dx.reshape(-1)[tp], g.dz.reshape(-1)[tp]
+        cb, sb = cy.astype(np.float32)[tb], sy.astype(np.float32)[tb]
+        ix[turned] = _safe_inv(cb * dx - sb * dz)
+        iz[turned] = _safe_inv(sb * dx + cb * dz)
     tmin = np.full(len(box), -np.inf, np.float32)
     tmax = np.full(len(box), np.inf, np.float32)
     for k, ik in enumerate((ix, iy, iz)):
@@ -562,6 +574,13 @@ class PrimTable:
             np.array(c, np.float32) for c in cols[1:7]
         )
         self.cos, self.sin, self.r, self.y0, self.y1 = (np.array(c, np.float32) for c in cols[7:])
+        # float64 box centres, half extents, yaw cosines / sines ((N, 3), (N, 3), (N,), (N,))
+        self.box64 = (
+            np.array(cols[1:4], np.float64).reshape(3, -1).T,
+            np.array(cols[4:7], np.float64).reshape(3, -1).T,
+            np.array(cols[7], np.float64),
+            np.array(cols[8], np.float64),
+        )
         self.material = np.array([p.material for p in prims], np.int64)
         self.hulls = hull_table(prims)
 

@@ -112,7 +112,7 @@ def _render_grid(scene: Scene, g: RayGrid, K: np.ndarray) -> dict[str, np.ndarra
     """:func:`render_view` of the pinhole rays ``g`` (``K`` gives the pixel footprint)."""
     height, width = g.shape
     prims, mats = scene.tables()
-    t, ids = cast(scene.prims, g, prims.hulls)
+    t, ids = cast(scene.prims, g, table=prims)
     flat = ids.ravel()
     hit = np.flatnonzero(flat >= 0)
     img = np.empty((height * width, 3), np.float32)
@@ -221,7 +221,7 @@ def lidar_scan(
     R = T_world_cam[:3, :3]
     offset = np.array([0.0, -cfg.lidar_height, 0.0])  # scanner position in the camera frame
     g = RayGrid.spherical(T_world_cam[:3, 3] + R @ offset, R, el, az)
-    t, hid = cast(scene.prims, g, scene.tables()[0].hulls)
+    t, hid = cast(scene.prims, g, table=scene.tables()[0])
     ok = np.isfinite(t) & (t <= cfg.lidar_max_range)
     r, c = np.nonzero(ok)
     ce, tk = np.cos(el)[r], t[r, c]
