@@ -174,3 +174,15 @@ def test_cast_with_prim_table_equals_plain_cast(kind):
         g = RayGrid.pinhole(K, T, 32, 48)
         for x, y in zip(cast(scene.prims, g, table=table), cast(scene.prims, g)):
             np.testing.assert_array_equal(x, y)
+
+
+def test_sky_colour_columns_equal_the_norm_formula_exactly():
+    """The column form sums the squared length in np.linalg.norm's order: identical colours."""
+    rng = np.random.default_rng(5)
+    dirs = (rng.normal(size=(5000, 3)) * rng.uniform(0.2, 3, (5000, 1))).astype(np.float32)
+    hz, zn = np.array([0.86, 0.9, 0.91]), np.array([0.3, 0.52, 0.83])
+    d = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
+    e = np.clip(-d[:, 1] / 0.45, 0.0, 1.0)[:, None]
+    e = e * e * (3 - 2 * e)
+    ref = hz[None] * (1 - e) + zn[None] * e
+    np.testing.assert_array_equal(sky_colour(dirs, hz, zn), ref)

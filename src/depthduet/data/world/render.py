@@ -16,7 +16,7 @@ import numpy as np
 from depthduet.data.world.config import WorldConfig, check_kind
 from depthduet.data.world.primitives import RayGrid, cast
 from depthduet.data.world.scenes import Scene, build_driving, build_indoor
-from depthduet.data.world.textures import albedo_planar, shade_planar, sky_colour
+from depthduet.data.world.textures import albedo_planar, shade_planar, sky_colour_cols
 from depthduet.errors import UserError
 
 __all__ = [
@@ -159,8 +159,10 @@ def _render_grid(scene: Scene, g: RayGrid, K: np.ndarray) -> dict[str, np.ndarra
         cosang[hit] = cos
     miss = np.flatnonzero(flat < 0)
     if len(miss):
-        dirs = np.stack([g.dx.ravel()[miss], g.dy.ravel()[miss], g.dz.ravel()[miss]], 1)
-        _rows(img)[miss] = _rows(sky_colour(dirs, scene.horizon, scene.zenith))
+        sky = sky_colour_cols(
+            g.dx.ravel()[miss], g.dy.ravel()[miss], g.dz.ravel()[miss], scene.horizon, scene.zenith
+        )
+        _rows(img)[miss] = _rows(sky)
     depth = t  # cast() returned a new array: 0 where nothing was hit
     np.copyto(depth, np.float32(0.0), where=ids < 0)
     np.clip(img, 0.0, 1.0, out=img)

@@ -24,6 +24,7 @@ __all__ = [
     "shade",
     "shade_planar",
     "sky_colour",
+    "sky_colour_cols",
 ]
 
 #: pattern names understood by :func:`albedo`.
@@ -334,7 +335,19 @@ def shade_planar(
 
 def sky_colour(dirs: np.ndarray, horizon: np.ndarray, zenith: np.ndarray) -> np.ndarray:
     """Sky colour ``(n, 3)`` of world ray directions ``(n, 3)`` (a function of elevation only)."""
-    d1 = dirs[:, 1] / np.linalg.norm(dirs, axis=1)
+    return sky_colour_cols(dirs[:, 0], dirs[:, 1], dirs[:, 2], horizon, zenith)
+
+
+def sky_colour_cols(
+    dx: np.ndarray, dy: np.ndarray, dz: np.ndarray, horizon: np.ndarray, zenith: np.ndarray
+) -> np.ndarray:
+    """:func:`sky_colour` of direction columns ``(n,)`` each.
+
+    The length is summed as ``(dx^2 + dy^2) + dz^2``, the order in which
+    ``np.linalg.norm(dirs, axis=1)`` adds an ``(n, 3)`` array (checked by the tests), without
+    its length-3 inner loops.
+    """
+    d1 = dy / np.sqrt((dx * dx + dy * dy) + dz * dz)
     e = np.clip(-d1 / 0.45, 0.0, 1.0)
     e = e * e * (3 - 2 * e)
     h, z = np.asarray(horizon)[:, None], np.asarray(zenith)[:, None]
