@@ -186,3 +186,18 @@ def test_sky_colour_columns_equal_the_norm_formula_exactly():
     e = e * e * (3 - 2 * e)
     ref = hz[None] * (1 - e) + zn[None] * e
     np.testing.assert_array_equal(sky_colour(dirs, hz, zn), ref)
+
+
+@pytest.mark.parametrize("n", [7, 5000, 70000])
+def test_at_least_at_most_equal_numpy_maximum_minimum(n):
+    """Both branches (small: np.maximum, large: np.clip) give numpy's values, NaN and inf too."""
+    from depthduet.data.world.textures import at_least, at_most
+
+    rng = np.random.default_rng(n)
+    x = rng.normal(0, 1, n).astype(np.float32)
+    x[:3] = [np.nan, np.inf, -np.inf]
+    for b in (np.float32(0.25), np.float32(0.0), np.float32(-1.5)):
+        lo, hi = at_least(x, b), at_most(x, b)
+        assert lo.dtype == hi.dtype == np.float32
+        np.testing.assert_array_equal(lo, np.maximum(x, b))
+        np.testing.assert_array_equal(hi, np.minimum(x, b))
