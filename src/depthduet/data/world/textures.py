@@ -137,15 +137,23 @@ def _noise(
         damps: the prefilter gains ``_damp(_octave_k(i, period), foot)`` of the octaves if
             already known (noises of one period and footprint share them).
     """
-    out = np.zeros(len(u), np.float32)
+    out = None
     norm = 0.0
     for i in range(octaves):
         k = _octave_k(i, period)
         amp = 0.55**i
         proj = u * ct[..., i] + v * st[..., i]
         d = _damp(k, foot) if damps is None else damps[i]
-        out += amp * d * np.cos(np.float32(2 * np.pi) * k * proj + phi[..., i])
+        if amp != 1.0:  # (1.0 * d == d exactly)
+            d = amp * d
+        term = d * np.cos(np.float32(2 * np.pi) * k * proj + phi[..., i])
+        if out is None:  # the sum starts at the first octave (0 + x == x but for the sign of 0)
+            out = term
+        else:
+            out += term
         norm += amp
+    if out is None:
+        return np.zeros(len(u), np.float32)
     out /= np.float32(norm)
     return out
 
@@ -192,13 +200,13 @@ def _square(x: np.ndarray, period, foot: np.ndarray, duty=0.5, w2=None) -> np.nd
     return s + fade * (duty - s)
 
 
-def _box(x: np.ndarray, lo: float, hi: float, foot: np.ndarray, w=None) -> np.ndarray:
-    """Antialiased indicator of ``lo <= x <= hi`` (non-periodic); ``w``: the ramp half-width
-    ``max(0.004 m, 0.7 foot)`` if already computed."""
-    if w is None:
-        w = at_least(np.float32(0.7) * foot, np.float32(0.004))
+def _box(x: np.ndarray, lo: float, hi: float, foot: np.ndarray, w2=None) -> np.ndarray:
+    """Antialiased indicator of ``lo <= x <= hi`` (non-periodic); ``w2``: twice the ramp
+    half-width, ``2 max(0.004 m, 0.7 foot)``, if already computed."""
+    if w2 is None:
+        w2 = 2 * at_least(np.float32(0.7) * foot, np.float32(0.004))
     d = np.minimum(x - lo, hi - x)
-    return np.clip(0.5 + d / (2 * w), 0.0, 1.0)
+    return np.clip(0.5 + d / w2, 0.0, 1.0)
 
 
 def _pattern(
@@ -237,9 +245,9 @@ def _pattern(
         )
     if pat == "road":  # 15 cm lane lines at u = x0 (dashed: 3 m of every 9 m)
         m = np.zeros(len(u), np.float32)
-        w = at_least(np.float32(0.7) * foot, np.float32(0.004))
+        wb = 2 * at_least(np.float32(0.7) * foot, np.float32(0.004))
         for x0, dashed in lines:
-            line = _box(u, x0 - 0.075, x0 + 0.075, foot, w=w)
+            line = _box(u, x0 - 0.075, x0 + 0.075, foot, w2=wb)
             if dashed:
                 line = line * _square(v, 9.0, foot, duty=0.33, w2=w2)
             m = np.maximum(m, line)
