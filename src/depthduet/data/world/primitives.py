@@ -159,24 +159,41 @@ class RayGrid:
         q = (corners - self.origin) @ self.R  # grid-frame coordinates (N, 8, 3)
         unbounded = np.isnan(q).any((1, 2))
         q = np.where(unbounded[:, None, None], 1.0, q)
-        z = q[..., 2]
-        # clip: keep corners in front, add crossings of every corner pair with z = NEAR
-        qa, qb = q[:, _PAIRS[0]], q[:, _PAIRS[1]]
-        za, zb = qa[..., 2] - NEAR, qb[..., 2] - NEAR
-        cross = za * zb < 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = np.where(cross, za / (za - zb), 0.0)[..., None]
-        x = qa + s * (qb - qa)
-        pts = np.concatenate([q, x], 1)
-        ok = np.concatenate([z >= NEAR, cross], 1)
-        behind = ~ok.any(1) & ~unbounded
-        zs = np.where(ok, pts[..., 2], 1.0)
         big = np.float64(1e30)
-        # projected extent over the kept points (+-1e30 where none is kept)
-        px, py = pts[..., 0] / zs, pts[..., 1] / zs
-        pxl, pxh = np.where(ok, px, big).min(1), np.where(ok, px, -big).max(1)
-        pyl, pyh = np.where(ok, py, big).min(1), np.where(ok, py, -big).max(1)
-        zmin = np.where(ok, pts[..., 2], np.inf).min(1)
+
+        def extent(p: np.ndarray, keep: np.ndarray) -> list[np.ndarray]:
+            # projected extent and nearest z over the kept points (+-1e30, inf where none)
+            zs = np.where(keep, p[..., 2], 1.0)
+            px, py = p[..., 0] / zs, p[..., 1] / zs
+            return [
+                np.where(keep, px, big).min(1),
+                np.where(keep, px, -big).max(1),
+                np.where(keep, py, big).min(1),
+                np.where(keep, py, -big).max(1),
+                np.where(keep, p[..., 2], np.inf).min(1),
+            ]
+
+        # clip: keep corners in front, add crossings of every corner pair with z = NEAR; only
+        # hulls with corners on both sides of the plane have crossings
+        front = q[..., 2] >= NEAR
+        pxl, pxh, pyl, pyh, zmin = extent(q, front)
+        anyok = front.any(1)
+        mixed = np.flatnonzero(anyok & ~front.all(1))
+        if len(mixed):
+            qm = q[mixed]
+            qa, qb = qm[:, _PAIRS[0]], qm[:, _PAIRS[1]]
+            za, zb = qa[..., 2] - NEAR, qb[..., 2] - NEAR
+            cross = za * zb < 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s = np.where(cross, za / (za - zb), 0.0)[..., None]
+            x = qa + s * (qb - qa)
+            ex = extent(x, cross)
+            pxl[mixed] = np.minimum(pxl[mixed], ex[0])
+            pxh[mixed] = np.maximum(pxh[mixed], ex[1])
+            pyl[mixed] = np.minimum(pyl[mixed], ex[2])
+            pyh[mixed] = np.maximum(pyh[mixed], ex[3])
+            zmin[mixed] = np.minimum(zmin[mixed], ex[4])
+        behind = ~anyok & ~unbounded
         zmin = np.where(unbounded | behind, 0.0, zmin)
         h, w = self.shape
         if self.K is not None:
