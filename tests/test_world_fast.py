@@ -201,3 +201,26 @@ def test_at_least_at_most_equal_numpy_maximum_minimum(n):
         assert lo.dtype == hi.dtype == np.float32
         np.testing.assert_array_equal(lo, np.maximum(x, b))
         np.testing.assert_array_equal(hi, np.minimum(x, b))
+
+
+@pytest.mark.parametrize("kind", ["indoor", "driving"])
+def test_batched_round_hits_equal_intersect(kind):
+    """Small cylinders and spheres tested together give bit for bit their own intersect()."""
+    from depthduet.data.world.primitives import Cylinder, Sphere, _small_round_hits
+
+    c = WorldConfig(height=48, width=64).resolved(kind)
+    scene, K = build_scene(kind, 6, c), intrinsics(c)
+    checked = 0
+    for T in scene.poses:
+        g = RayGrid.pinhole(K, T, 48, 64)
+        rects, _ = g.bounds_all(scene.tables()[0].hulls)
+        b = g.last_bounds
+        area = ((b[:, 1] - b[:, 0]) * (b[:, 3] - b[:, 2])).tolist()
+        pre = _small_round_hits(scene.prims, rects, area, b, g)
+        for i, tt in pre.items():
+            assert type(scene.prims[i]) in (Cylinder, Sphere)
+            ref = scene.prims[i].intersect(g, rects[i])
+            assert tt.dtype == ref.dtype == np.float32
+            np.testing.assert_array_equal(tt, ref)
+            checked += 1
+    assert checked > 0

@@ -466,6 +466,9 @@ def cast(
     area = (bounds[:, 1] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 2])
     small: list[int] = []
     zl, al = zmin.tolist(), area.tolist()  # Python scalars: cheaper in the loop below
+    # hits of the small cylinders and spheres, computed together up front (exactly what their
+    # intersect() gives) and merged below in the same front-to-back order
+    pre = _small_round_hits(prims, rects, al, bounds, g)
     for i in np.argsort(zmin, kind="stable").tolist():
         sl = rects[i]
         if sl is None:
@@ -476,7 +479,7 @@ def cast(
         sub = t[sl]
         if zl[i] > 0 and zl[i] >= sub.max():
             continue  # fully hidden behind what is already drawn
-        tt = prims[i].intersect(g, sl)
+        tt = pre[i] if i in pre else prims[i].intersect(g, sl)
         closer = tt < sub
         np.copyto(sub, tt, where=closer)
         np.copyto(ids[sl], i, where=closer, casting="unsafe")
@@ -487,6 +490,106 @@ def cast(
 
 #: boxes whose ray rectangle has at most this many rays are intersected in one batch
 _SMALL = 2048
+
+
+def _rect_pairs(bounds: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ray, rectangle) pairs of rectangles ``(n, 4)`` ``[r0, r1, c0, c1]`` on a grid ``w`` wide.
+
+    Returns the rectangle of each pair, its flat ray index (row by row within each rectangle,
+    rectangles one after the other) and the first pair of each rectangle ``(n,)``.
+    """
+    rw = bounds[:, 3] - bounds[:, 2]
+    nrows = bounds[:, 1] - bounds[:, 0]
+    area = nrows * rw
+    starts = np.cumsum(area) - area
+    rect = np.repeat(np.arange(len(bounds)), area)
+    # a ragged arange: consecutive rays along each row of each rectangle
+    rowbox = np.repeat(np.arange(len(bounds)), nrows)
+    row = bounds[rowbox, 0] + np.arange(len(rowbox)) - np.repeat(np.cumsum(nrows) - nrows, nrows)
+    seg = rw[rowbox]
+    first = row * w + bounds[rowbox, 2] - (np.cumsum(seg) - seg)
+    return rect, np.arange(len(rect)) + np.repeat(first, seg), starts
+
+
+def _small_round_hits(
+    prims: list[Primitive],
+    rects: list[tuple[slice, slice] | None],
+    area: list[int],
+    bounds: np.ndarray,
+    g: RayGrid,
+) -> dict[int, np.ndarray]:
+    """:meth:`Cylinder.intersect` / :meth:`Sphere.intersect` of every cylinder and sphere whose
+    ray rectangle has at most ``_SMALL`` rays, batched over (ray, primitive) pairs.
+
+    The per-primitive scalars are formed exactly as ``intersect`` forms them (Python floats,
+    rounded to float32 where they meet the float32 rays), so every value is identical.
+    Returns ``{primitive index: t of its rectangle}``.
+    """
+    out: dict[int, np.ndarray] = {}
+    w = g.shape[1]
+    f32 = np.float32
+    eps = f32(_EPS)
+    for cls in (Cylinder, Sphere):
+        idx = [
+            i
+            for i, p in enumerate(prims)
+            if type(p) is cls and rects[i] is not None and area[i] <= _SMALL
+        ]
+        if not idx:
+            continue
+        b = bounds[idx]
+        rect, pix, starts = _rect_pairs(b, w)
+        dx, dy, dz = g.dx.reshape(-1)[pix], g.dy.reshape(-1)[pix], g.dz.reshape(-1)[pix]
+        ps = [prims[i] for i in idx]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if cls is Cylinder:
+                oy = float(g.origin[1])
+                ox = [float(g.origin[0] - p.x) for p in ps]
+                oz = [float(g.origin[2] - p.z) for p in ps]
+                r2 = [float(p.r) ** 2 for p in ps]
+                c = [x * x + z * z - r for x, z, r in zip(ox, oz, r2)]
+                OX, OZ, C = (np.array(v, f32)[rect] for v in (ox, oz, c))
+                Y0, Y1, R2 = (
+                    np.array(v, f32)[rect] for v in ([p.y0 for p in ps], [p.y1 for p in ps], r2)
+                )
+                a = dx * dx + dz * dz
+                bb = OX * dx + OZ * dz
+                disc = bb * bb - a * C
+                t = (-bb - np.sqrt(disc)) / a
+                y = f32(oy) + t * dy
+                ok = (disc >= 0) & (t > eps) & (y >= Y0) & (y <= Y1)
+                t = np.where(ok, t, f32(np.inf))
+                # the cap facing the origin, for cylinders seen from above or below
+                ycap = [
+                    (float(p.y0) if oy < float(p.y0) else float(p.y1)) - oy
+                    if oy < float(p.y0) or oy > float(p.y1)
+                    else np.nan
+                    for p in ps
+                ]
+                capped = np.isfinite(np.array(ycap))[rect]
+                if capped.any():
+                    q = np.flatnonzero(capped)
+                    tc = np.array(ycap, f32)[rect[q]] * g.iy.reshape(-1)[pix[q]]
+                    px, pz = OX[q] + tc * dx[q], OZ[q] + tc * dz[q]
+                    okc = (tc > eps) & (px * px + pz * pz <= R2[q])
+                    tq = t[q]
+                    t[q] = np.where(okc & (tc < tq), tc, tq)
+            else:
+                o = [[float(v) for v in g.origin - p.c] for p in ps]
+                c = [v[0] ** 2 + v[1] ** 2 + v[2] ** 2 - float(p.r) ** 2 for v, p in zip(o, ps)]
+                O = np.array(o, f32)[rect]
+                C = np.array(c, f32)[rect]
+                a = dx * dx + dy * dy + dz * dz
+                bb = O[:, 0] * dx + O[:, 1] * dy + O[:, 2] * dz
+                disc = bb * bb - a * C
+                t = (-bb - np.sqrt(disc)) / a
+                t = np.where((disc >= 0) & (t > eps), t, f32(np.inf))
+        t = t.astype(f32, copy=False)
+        ends = (starts + (b[:, 1] - b[:, 0]) * (b[:, 3] - b[:, 2])).tolist()
+        shapes = np.stack([b[:, 1] - b[:, 0], b[:, 3] - b[:, 2]], 1).tolist()
+        for k, i in enumerate(idx):
+            out[i] = t[int(starts[k]) : ends[k]].reshape(shapes[k])
+    return out
 
 
 def _cast_small_boxes(
@@ -505,17 +608,7 @@ def _cast_small_boxes(
     """
     h, w = g.shape
     bounds = all_bounds[idx]
-    rw = bounds[:, 3] - bounds[:, 2]
-    area = (bounds[:, 1] - bounds[:, 0]) * rw
-    starts = np.concatenate([[0], np.cumsum(area)[:-1]])
-    box = np.repeat(np.arange(len(idx)), area)
-    # pixel of every (ray, box) pair, row by row of each rectangle: a ragged arange
-    nrows = bounds[:, 1] - bounds[:, 0]
-    rowbox = np.repeat(np.arange(len(idx)), nrows)
-    row = bounds[rowbox, 0] + np.arange(len(rowbox)) - np.repeat(np.cumsum(nrows) - nrows, nrows)
-    seg = rw[rowbox]
-    first = row * w + bounds[rowbox, 2] - (np.cumsum(seg) - seg)
-    pix = np.arange(len(box)) + np.repeat(first, seg)
+    box, pix, starts = _rect_pairs(bounds, w)
     tf, idf = t.reshape(-1), ids.reshape(-1)
     # boxes entirely behind what is already drawn are dropped
     hidden = (zmin[idx] > 0) & (zmin[idx] >= np.maximum.reduceat(tf[pix], starts))
