@@ -29,7 +29,8 @@ from depthduet.data.world.textures import (
 
 @pytest.mark.parametrize("kind", ["indoor", "driving"])
 def test_stereo_view_with_shared_rays_equals_fresh_render(kind):
-    """The right view reuses the target's ray directions: same arrays as a fresh render."""
+    """The right view reuses the target's ray directions and all views of a sequence are shaded
+    together: the same arrays as fresh single-view renders."""
     cfg = WorldConfig(height=24, width=40)
     r = render_sequence(kind, 3, cfg, stereo_frames=[0, 1], lidar_frames=[])
     c = cfg.resolved(kind)
@@ -40,6 +41,12 @@ def test_stereo_view_with_shared_rays_equals_fresh_render(kind):
         v = render_view(scene, K, scene.poses[k] @ shift, 24, 40)
         np.testing.assert_array_equal(r["right"][j], v["image"])
         np.testing.assert_array_equal(r["right_depths"][j], v["depth"])
+    # the frames, shaded together with the right views, equal views rendered one by one
+    for k in range(len(scene.poses)):
+        v = render_view(scene, K, scene.poses[k], 24, 40)
+        np.testing.assert_array_equal(r["images"][k], v["image"])
+        np.testing.assert_array_equal(r["depths"][k], v["depth"])
+        np.testing.assert_array_equal(r["cos"][k], v["cos"])
 
 
 def test_moved_grid_shares_directions_and_casts_like_a_new_grid():
@@ -103,9 +110,9 @@ def test_shade_by_hand():
     ref = alb * (0.5 * (0.8 - 0.2 * nrm[:, 1:2]) + 0.4 * np.maximum(nrm @ sun, 0)[:, None])
     assert out.shape == (n, 3) and out.dtype == np.float32
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(
-        shade_planar(np.ascontiguousarray(alb.T), nrm, sun, 0.5, 0.4), out
-    )
+    planes = np.ascontiguousarray(alb.T)
+    ndl = nrm @ sun.astype(np.float32)
+    np.testing.assert_array_equal(shade_planar(planes, nrm[:, 1].copy(), ndl, 0.5, 0.4), out)
 
 
 def test_sky_colour_by_hand():

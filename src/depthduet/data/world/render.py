@@ -115,41 +115,72 @@ def _rows(a: np.ndarray) -> np.ndarray:
 
 def _render_grid(scene: Scene, g: RayGrid, K: np.ndarray) -> dict[str, np.ndarray]:
     """:func:`render_view` of the pinhole rays ``g`` (``K`` gives the pixel footprint)."""
-    height, width = g.shape
+    return _render_grids(scene, [g], K)[0]
+
+
+def _flat_stack(arrays: list[np.ndarray]) -> np.ndarray:
+    """Arrays of one shape, one after the other, as one flat array (no copy for one array)."""
+    if len(arrays) == 1:
+        return arrays[0].reshape(-1)
+    return np.concatenate([a.reshape(-1) for a in arrays])
+
+
+def _render_grids(scene: Scene, grids: list[RayGrid], K: np.ndarray) -> list[dict[str, np.ndarray]]:
+    """:func:`render_view` of several pinhole ray grids of one size (``K``: their intrinsics).
+
+    Every value is computed exactly as view by view; the surfaces and albedos of all views are
+    evaluated together (a surface that is large in several views is one call, the small ones
+    of all views one group), which saves most of the per-call work of NumPy.
+    """
+    height, width = grids[0].shape
+    hw = height * width
+    nv = len(grids)
     prims, mats = scene.tables()
-    t, ids = cast(scene.prims, g, table=prims)
-    flat = ids.ravel()
-    hit = np.flatnonzero(flat >= 0)
-    img = np.empty((height * width, 3), np.float32)
-    cosang = np.zeros(height * width, np.float32)
-    if len(hit):
+    n_prims = len(scene.prims)
+    keymap_dtype = np.int16 if n_prims < 2**15 else np.int64
+    ts, idss, hits, keys, pids = [], [], [], [], []
+    for v, g in enumerate(grids):
+        t, ids = cast(scene.prims, g, table=prims)
+        ts.append(t)
+        idss.append(ids)
+        flat = ids.ravel()
+        hit = np.flatnonzero(flat >= 0)
         pid = flat[hit]
-        # large surfaces are shaded one by one (scalar parameters, contiguous after sorting),
-        # the many small ones together at the end (per-point parameters)
-        n_prims = len(scene.prims)
-        counts = np.bincount(pid, minlength=n_prims)
-        big = counts >= _BIG
-        # sort key: the primitive for big ones, n_prims for the rest; 16-bit keys make numpy's
-        # stable sort a radix sort
-        keymap = np.where(big, np.arange(n_prims), n_prims)
-        key = keymap.astype(np.int16 if n_prims < 2**15 else np.int64)[pid]
-        order = np.argsort(key, kind="stable")
-        hit, pid = hit[order], pid[order]
-        th = t.ravel()[hit]
-        dx, dy, dz = g.dx.ravel()[hit], g.dy.ravel()[hit], g.dz.ravel()[hit]
-        o = g.origin.astype(np.float32)
-        px, py, pz = o[0] + th * dx, o[1] + th * dy, o[2] + th * dz
-        nx, ny, nz, u, v = (np.empty_like(th) for _ in range(5))
+        # large surfaces (per view) are shaded with scalar parameters, the small ones together
+        # with per-point parameters; sort key: the primitive for large ones, n_prims otherwise
+        big = np.bincount(pid, minlength=n_prims) >= _BIG
+        keymap = np.where(big, np.arange(n_prims), n_prims).astype(keymap_dtype)
+        hits.append(hit + v * hw)  # pixel index in the stack of views
+        keys.append(keymap[pid])
+        pids.append(pid)
+    img = np.empty((nv * hw, 3), np.float32)
+    cosang = np.zeros(nv * hw, np.float32)
+    hit = np.concatenate(hits)
+    if len(hit):
+        # sorted by (key, view, pixel): each view's pixels stay in their view-by-view order
+        key = np.concatenate(keys)
+        order = np.argsort(key, kind="stable")  # 16-bit keys: a radix sort
+        hit, pid, key = hit[order], np.concatenate(pids)[order], key[order]
+        view = hit // hw
+        th = _flat_stack(ts)[hit]
+        dx, dy, dz = (_flat_stack([getattr(g, a) for g in grids])[hit] for a in ("dx", "dy", "dz"))
+        o = np.array([g.origin for g in grids]).astype(np.float32)
+        if nv == 1:
+            px, py, pz = o[0, 0] + th * dx, o[0, 1] + th * dy, o[0, 2] + th * dz
+        else:
+            px, py, pz = o[view, 0] + th * dx, o[view, 1] + th * dy, o[view, 2] + th * dz
+        nx, ny, nz, u, v_ = (np.empty_like(th) for _ in range(5))
+        lens = np.bincount(key, minlength=n_prims + 1)
         segs = []
         start = 0
-        for i in np.flatnonzero(big):
-            segs.append((slice(start, start + counts[i]), int(i)))
-            start += counts[i]
+        for i in np.flatnonzero(lens[:n_prims]).tolist():
+            segs.append((slice(start, start + int(lens[i])), i))
+            start += int(lens[i])
         if start < len(pid):
             segs.append((slice(start, len(pid)), None))
         for sl, i in segs:
             res = prims.surface_cols(pid[sl] if i is None else i, px[sl], py[sl], pz[sl])
-            nx[sl], ny[sl], nz[sl], u[sl], v[sl] = res
+            nx[sl], ny[sl], nz[sl], u[sl], v_[sl] = res
         # |cos| of the incidence angle; the pixel footprint on the surface (metres) grows as
         # z / f / |cos| (isotropic approximation of the stretched footprint at grazing angles)
         cos = np.abs(nx * dx + ny * dy + nz * dz) / np.sqrt(dx * dx + dy * dy + dz * dz)
@@ -157,25 +188,39 @@ def _render_grid(scene: Scene, g: RayGrid, K: np.ndarray) -> dict[str, np.ndarra
         alb = np.empty((3, len(th)), np.float32)
         for sl, i in segs:
             m = prims.material[pid[sl]] if i is None else int(prims.material[i])
-            albedo_planar(mats, m, u[sl], v[sl], foot[sl], alb[:, sl])
-        n = np.stack([nx, ny, nz], 1)
-        _rows(img)[hit] = _rows(shade_planar(alb, n, scene.sun, scene.ambient, scene.sun_gain))
+            albedo_planar(mats, m, u[sl], v_[sl], foot[sl], alb[:, sl])
+        # n.sun is a BLAS product: formed view by view on the same rows as view by view
+        if nv == 1:
+            ndl = np.stack([nx, ny, nz], 1) @ scene.sun.astype(np.float32)
+        else:
+            ndl = np.empty_like(th)
+            for w in range(nv):
+                sel = np.flatnonzero(view == w)
+                n = np.stack([nx[sel], ny[sel], nz[sel]], 1)
+                ndl[sel] = n @ scene.sun.astype(np.float32)
+        _rows(img)[hit] = _rows(shade_planar(alb, ny, ndl, scene.ambient, scene.sun_gain))
         cosang[hit] = cos
-    miss = np.flatnonzero(flat < 0)
+    miss = np.flatnonzero(np.concatenate([ids.reshape(-1) for ids in idss]) < 0)
     if len(miss):
-        sky = sky_colour_cols(
-            g.dx.ravel()[miss], g.dy.ravel()[miss], g.dz.ravel()[miss], scene.horizon, scene.zenith
+        sdx, sdy, sdz = (
+            _flat_stack([getattr(g, a) for g in grids])[miss] for a in ("dx", "dy", "dz")
         )
+        sky = sky_colour_cols(sdx, sdy, sdz, scene.horizon, scene.zenith)
         _rows(img)[miss] = _rows(sky)
-    depth = t  # cast() returned a new array: 0 where nothing was hit
-    np.copyto(depth, np.float32(0.0), where=ids < 0)
     np.clip(img, 0.0, 1.0, out=img)
-    return {
-        "image": img.reshape(height, width, 3),
-        "depth": depth,
-        "ids": ids,
-        "cos": cosang.reshape(height, width),
-    }
+    out = []
+    for v in range(nv):
+        depth = ts[v]  # cast() returned a new array: 0 where nothing was hit
+        np.copyto(depth, np.float32(0.0), where=idss[v] < 0)
+        out.append(
+            {
+                "image": img[v * hw : (v + 1) * hw].reshape(height, width, 3),
+                "depth": depth,
+                "ids": idss[v],
+                "cos": cosang[v * hw : (v + 1) * hw].reshape(height, width),
+            }
+        )
+    return out
 
 
 def lidar_scan(
@@ -329,7 +374,16 @@ def render_sequence(
             raise UserError(f"render_sequence: {name} {fr} outside 0..{F - 1}")
     noise_rng = np.random.default_rng(np.random.SeedSequence([int(seed), 7]))
     grids = [RayGrid.pinhole(K, scene.poses[k], h, w) for k in range(F)]
-    views = [_render_grid(scene, g, K) for g in grids]
+    right_shift = np.eye(4)
+    right_shift[0, 3] = cfg.baseline
+    for k in stereo_frames:
+        T = scene.poses[k] @ right_shift
+        if np.array_equal(T[:3, :3], scene.poses[k][:3, :3]):  # same rays from another origin
+            grids.append(grids[k].moved(T[:3, 3]))
+        else:  # pragma: no cover - only if the rotation product were not exact
+            grids.append(RayGrid.pinhole(K, T, h, w))
+    rendered = _render_grids(scene, grids, K)  # all views together: fewer, larger array calls
+    views, rights = rendered[:F], rendered[F:]
     out: dict = {
         "images": np.stack([v["image"] for v in views]),
         "depths": np.stack([v["depth"] for v in views]),
@@ -343,16 +397,6 @@ def render_sequence(
         "scene": scene,
         "cfg": cfg,
     }
-    right_shift = np.eye(4)
-    right_shift[0, 3] = cfg.baseline
-    rights = []
-    for k in stereo_frames:
-        T = scene.poses[k] @ right_shift
-        if np.array_equal(T[:3, :3], scene.poses[k][:3, :3]):  # same rays from another origin
-            g = grids[k].moved(T[:3, 3])
-        else:  # pragma: no cover - only if the rotation product were not exact
-            g = RayGrid.pinhole(K, T, h, w)
-        rights.append(_render_grid(scene, g, K))
     out["right"] = (
         np.stack([r["image"] for r in rights]) if rights else np.zeros((0, h, w, 3), np.float32)
     )

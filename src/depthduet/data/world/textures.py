@@ -339,15 +339,17 @@ def shade(
         sun: ``(3,)`` unit direction towards the light.
         ambient, sun_gain: light intensities.
     """
-    return shade_planar(np.ascontiguousarray(alb.T), normal, sun, ambient, sun_gain)
+    ndl = normal @ sun.astype(np.float32)
+    return shade_planar(np.ascontiguousarray(alb.T), normal[:, 1], ndl, ambient, sun_gain)
 
 
 def shade_planar(
-    alb: np.ndarray, normal: np.ndarray, sun: np.ndarray, ambient: float, sun_gain: float
+    alb: np.ndarray, ny: np.ndarray, ndl: np.ndarray, ambient: float, sun_gain: float
 ) -> np.ndarray:
-    """:func:`shade` of channel-major albedo ``(3, n)``; returns ``(n, 3)`` float32."""
-    ndl = at_least(normal @ sun.astype(np.float32), np.float32(0.0))  # max(n.l, 0)
-    amb = ambient * (0.8 - 0.2 * normal[:, 1])
+    """:func:`shade` of channel-major albedo ``(3, n)`` given the normals' ``y`` components
+    ``ny`` ``(n,)`` and ``n . sun`` ``(n,)``; returns ``(n, 3)`` float32."""
+    ndl = at_least(ndl, np.float32(0.0))  # max(n.l, 0)
+    amb = ambient * (0.8 - 0.2 * ny)
     light = amb + sun_gain * ndl
     out = np.empty((alb.shape[1], 3), np.result_type(alb, light))
     for c in range(3):
