@@ -156,6 +156,7 @@ def _render_grids(scene: Scene, grids: list[RayGrid], K: np.ndarray) -> list[dic
     img = np.empty((nv * hw, 3), np.float32)
     cosang = np.zeros(nv * hw, np.float32)
     hit = np.concatenate(hits)
+    dirs = [_flat_stack([getattr(g, a) for g in grids]) for a in ("dx", "dy", "dz")]
     if len(hit):
         # sorted by (key, view, pixel): each view's pixels stay in their view-by-view order
         key = np.concatenate(keys)
@@ -163,12 +164,13 @@ def _render_grids(scene: Scene, grids: list[RayGrid], K: np.ndarray) -> list[dic
         hit, pid, key = hit[order], np.concatenate(pids)[order], key[order]
         view = hit // hw
         th = _flat_stack(ts)[hit]
-        dx, dy, dz = (_flat_stack([getattr(g, a) for g in grids])[hit] for a in ("dx", "dy", "dz"))
+        dx, dy, dz = (d[hit] for d in dirs)
         o = np.array([g.origin for g in grids]).astype(np.float32)
         if nv == 1:
             px, py, pz = o[0, 0] + th * dx, o[0, 1] + th * dy, o[0, 2] + th * dz
-        else:
-            px, py, pz = o[view, 0] + th * dx, o[view, 1] + th * dy, o[view, 2] + th * dz
+        else:  # the origin of each pixel's view
+            ox, oy, oz = (np.ascontiguousarray(o[:, k]).take(view) for k in range(3))
+            px, py, pz = ox + th * dx, oy + th * dy, oz + th * dz
         nx, ny, nz, u, v_ = (np.empty_like(th) for _ in range(5))
         lens = np.bincount(key, minlength=n_prims + 1)
         segs = []
@@ -202,9 +204,7 @@ def _render_grids(scene: Scene, grids: list[RayGrid], K: np.ndarray) -> list[dic
         cosang[hit] = cos
     miss = np.flatnonzero(np.concatenate([ids.reshape(-1) for ids in idss]) < 0)
     if len(miss):
-        sdx, sdy, sdz = (
-            _flat_stack([getattr(g, a) for g in grids])[miss] for a in ("dx", "dy", "dz")
-        )
+        sdx, sdy, sdz = (d[miss] for d in dirs)
         sky = sky_colour_cols(sdx, sdy, sdz, scene.horizon, scene.zenith)
         _rows(img)[miss] = _rows(sky)
     np.clip(img, 0.0, 1.0, out=img)
