@@ -231,3 +231,16 @@ def test_batched_round_hits_equal_intersect(kind):
             np.testing.assert_array_equal(tt, ref)
             checked += 1
     assert checked > 0
+
+
+@pytest.mark.parametrize("kind", ["indoor", "driving"])
+def test_views_shaded_together_equal_views_shaded_alone(kind):
+    c = WorldConfig(height=20, width=28).resolved(kind)
+    scene, K = build_scene(kind, 8, c), intrinsics(c)
+    grids = [RayGrid.pinhole(K, T, 20, 28) for T in scene.poses]
+    grids.append(grids[1].moved(scene.poses[1][:3, 3] + 0.1 * scene.poses[1][:3, 0]))
+    together = render_mod._render_grids(scene, grids, K)
+    for g, v in zip(grids, together):
+        alone = render_mod._render_grids(scene, [g], K)[0]
+        for key in ("image", "depth", "ids", "cos"):
+            np.testing.assert_array_equal(v[key], alone[key])

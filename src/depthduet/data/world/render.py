@@ -39,6 +39,8 @@ __all__ = [
 _BIG = 1024
 #: footprints are stretched by at most 1 / _MIN_COS at grazing angles
 _MIN_COS = 0.25
+#: scenes with at least this many primitives shade the views of a sequence together
+_MERGE_PRIMS = 48
 
 
 #: process in which :func:`_tune_allocator` last ran
@@ -382,7 +384,10 @@ def render_sequence(
             grids.append(grids[k].moved(T[:3, 3]))
         else:  # pragma: no cover - only if the rotation product were not exact
             grids.append(RayGrid.pinhole(K, T, h, w))
-    rendered = _render_grids(scene, grids, K)  # all views together: fewer, larger array calls
+    if len(scene.prims) >= _MERGE_PRIMS:  # all views together: fewer, larger array calls
+        rendered = _render_grids(scene, grids, K)
+    else:  # few surfaces: the per-call savings do not pay for merging the views
+        rendered = [_render_grids(scene, [g], K)[0] for g in grids]
     views, rights = rendered[:F], rendered[F:]
     out: dict = {
         "images": np.stack([v["image"] for v in views]),
