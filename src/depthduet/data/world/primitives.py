@@ -730,8 +730,10 @@ class PrimTable:
             isx = (ax >= ay) & (ax >= az)
             isy = ~isx & (ay >= az)
             isz = ~(isx | isy)
-            sg = np.float32(-1.0 if k == 1 else 1.0)
-            nlx, nly, nlz = isx * np.sign(lx) * sg, isy * np.sign(qy) * sg, isz * np.sign(lz) * sg
+            nlx, nly, nlz = isx * np.sign(lx), isy * np.sign(qy), isz * np.sign(lz)
+            if k == 1:  # inside of a room: normals point inwards (x * -1 is exact, x * 1 skipped)
+                sg = np.float32(-1.0)
+                nlx, nly, nlz = nlx * sg, nly * sg, nlz * sg
             if turned:
                 nlx, nlz = c * nlx + s * nlz, c * nlz - s * nlx
             # face coordinates; lx and qy (new arrays) are not needed any more: filled in place
