@@ -244,3 +244,18 @@ def test_views_shaded_together_equal_views_shaded_alone(kind):
         alone = render_mod._render_grids(scene, [g], K)[0]
         for key in ("image", "depth", "ids", "cos"):
             np.testing.assert_array_equal(v[key], alone[key])
+
+
+@pytest.mark.parametrize("kind", ["indoor", "driving"])
+def test_hull_table_equals_per_primitive_corners(kind):
+    """Unrotated boxes take a vectorised path: the same corners, bit for bit, as corners()."""
+    from depthduet.data.world.primitives import hull_table
+
+    for seed in range(4):
+        scene = build_scene(kind, seed, WorldConfig().resolved(kind))
+        ref = np.array(
+            [np.full((8, 3), np.nan) if p.corners() is None else p.corners() for p in scene.prims]
+        )
+        got = hull_table(scene.prims)
+        np.testing.assert_array_equal(got, ref)
+        assert np.isnan(got).any(axis=(1, 2)).sum() == sum(p.corners() is None for p in scene.prims)

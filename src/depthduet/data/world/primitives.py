@@ -427,10 +427,19 @@ class Sphere(Primitive):
 def hull_table(prims: list[Primitive]) -> np.ndarray:
     """Corners ``(N, 8, 3)`` of every primitive's hull (NaN for unbounded ones)."""
     out = np.full((len(prims), 8, 3), np.nan)
+    # unrotated boxes at once: their rotation is the identity (zeros and ones), so the corners
+    # are exactly c + signs * h
+    plain = [i for i, p in enumerate(prims) if type(p) is Box and p.yaw == 0.0]
+    if plain:
+        c = np.array([prims[i].c for i in plain])  # type: ignore[attr-defined]
+        h = np.array([prims[i].h for i in plain])  # type: ignore[attr-defined]
+        out[plain] = c[:, None, :] + _SIGNS[None] * h[:, None, :]
+    done = set(plain)
     for i, p in enumerate(prims):
-        c = p.corners()
-        if c is not None:
-            out[i] = c
+        if i not in done:
+            c = p.corners()
+            if c is not None:
+                out[i] = c
     return out
 
 

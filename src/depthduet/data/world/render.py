@@ -163,7 +163,8 @@ def _render_grids(scene: Scene, grids: list[RayGrid], K: np.ndarray) -> list[dic
         # sorted by (key, view, pixel): each view's pixels stay in their view-by-view order
         key = np.concatenate(keys)
         order = np.argsort(key, kind="stable")  # 16-bit keys: a radix sort
-        hit, pid, key = hit[order], np.concatenate(pids)[order], key[order]
+        lens = np.bincount(key, minlength=n_prims + 1)  # pixels of each key
+        hit, pid = hit[order], np.concatenate(pids)[order]
         view = hit // hw
         th = _flat_stack(ts)[hit]
         dx, dy, dz = (d[hit] for d in dirs)
@@ -174,7 +175,6 @@ def _render_grids(scene: Scene, grids: list[RayGrid], K: np.ndarray) -> list[dic
             ox, oy, oz = (np.ascontiguousarray(o[:, k]).take(view) for k in range(3))
             px, py, pz = ox + th * dx, oy + th * dy, oz + th * dz
         nx, ny, nz, u, v_ = (np.empty_like(th) for _ in range(5))
-        lens = np.bincount(key, minlength=n_prims + 1)
         segs = []
         start = 0
         for i in np.flatnonzero(lens[:n_prims]).tolist():
@@ -207,7 +207,8 @@ def _render_grids(scene: Scene, grids: list[RayGrid], K: np.ndarray) -> list[dic
     miss = np.flatnonzero(np.concatenate([ids.reshape(-1) for ids in idss]) < 0)
     if len(miss):
         sdx, sdy, sdz = (d[miss] for d in dirs)
-        sky = sky_colour_cols(sdx, sdy, sdz, scene.horizon, scene.zenith)
+        sky = np.empty((len(miss), 3), np.float32)
+        sky_colour_cols(sdx, sdy, sdz, scene.horizon, scene.zenith, out=sky)
         _rows(img)[miss] = _rows(sky)
     np.clip(img, 0.0, 1.0, out=img)
     out = []

@@ -363,20 +363,27 @@ def sky_colour(dirs: np.ndarray, horizon: np.ndarray, zenith: np.ndarray) -> np.
 
 
 def sky_colour_cols(
-    dx: np.ndarray, dy: np.ndarray, dz: np.ndarray, horizon: np.ndarray, zenith: np.ndarray
+    dx: np.ndarray,
+    dy: np.ndarray,
+    dz: np.ndarray,
+    horizon: np.ndarray,
+    zenith: np.ndarray,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`sky_colour` of direction columns ``(n,)`` each.
 
     The length is summed as ``(dx^2 + dy^2) + dz^2``, the order in which
     ``np.linalg.norm(dirs, axis=1)`` adds an ``(n, 3)`` array (checked by the tests), without
-    its length-3 inner loops.
+    its length-3 inner loops. ``out``: an ``(n, 3)`` array to write the colours to (a float32
+    one receives them rounded from the float64 result).
     """
     d1 = dy / np.sqrt((dx * dx + dy * dy) + dz * dz)
     e = np.clip(-d1 / 0.45, 0.0, 1.0)
     e = e * e * (3 - 2 * e)
-    h, z = np.asarray(horizon)[:, None], np.asarray(zenith)[:, None]
-    pl = h * (1 - e) + z * e  # (3, n), channel-major (see albedo_planar)
-    out = np.empty((len(e), 3), pl.dtype)
-    for c in range(3):
-        out[:, c] = pl[c]
+    h, z = np.asarray(horizon), np.asarray(zenith)
+    if out is None:
+        out = np.empty((len(e), 3), np.result_type(h, z, e))
+    ie = 1 - e
+    for c in range(3):  # channel by channel (see albedo_planar)
+        out[:, c] = h[c : c + 1] * ie + z[c : c + 1] * e
     return out
