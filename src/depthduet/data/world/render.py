@@ -194,14 +194,16 @@ def _render_grids(scene: Scene, grids: list[RayGrid], K: np.ndarray) -> list[dic
             m = prims.material[pid[sl]] if i is None else int(prims.material[i])
             albedo_planar(mats, m, u[sl], v_[sl], foot[sl], alb[:, sl])
         # n.sun is a BLAS product: formed view by view on the same rows as view by view
+        normals = np.stack([nx, ny, nz], 1)
+        sun = scene.sun.astype(np.float32)
         if nv == 1:
-            ndl = np.stack([nx, ny, nz], 1) @ scene.sun.astype(np.float32)
+            ndl = normals @ sun
         else:
             ndl = np.empty_like(th)
+            rows = _rows(normals)
             for w in range(nv):
                 sel = np.flatnonzero(view == w)
-                n = np.stack([nx[sel], ny[sel], nz[sel]], 1)
-                ndl[sel] = n @ scene.sun.astype(np.float32)
+                ndl[sel] = rows[sel].view(np.float32).reshape(-1, 3) @ sun
         _rows(img)[hit] = _rows(shade_planar(alb, ny, ndl, scene.ambient, scene.sun_gain))
         cosang[hit] = cos
     miss = np.flatnonzero(np.concatenate([ids.reshape(-1) for ids in idss]) < 0)
