@@ -165,7 +165,7 @@ def _render_grids(scene: Scene, grids: list[RayGrid], K: np.ndarray) -> list[dic
         order = np.argsort(key, kind="stable")  # 16-bit keys: a radix sort
         lens = np.bincount(key, minlength=n_prims + 1)  # pixels of each key
         hit, pid = hit[order], np.concatenate(pids)[order]
-        view = hit // hw
+        view = hit // hw if nv > 1 else None  # the view of each pixel
         th = _flat_stack(ts)[hit]
         dx, dy, dz = (d[hit] for d in dirs)
         o = np.array([g.origin for g in grids]).astype(np.float32)
