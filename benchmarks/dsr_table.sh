@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# METHOD A (depth SR, cross-task knowledge transfer) results tables of docs/results_dsr.md,
+# end to end: training runs (TRAIN=1), the world test split and the held-out real scenes.
+#
+#   TRAIN=1 bash benchmarks/dsr_table.sh     # train everything, then evaluate
+#   bash benchmarks/dsr_table.sh             # evaluate the existing runs in $RUNS only
+#
+# Every run: engine.threads=1 (bitwise reproducible on CPU), seed 0, tiny preset, batch 8,
+# Adam lr 1e-3 (StepLR x0.5 every 10 epochs), LR input made by antialiased bicubic
+# downsampling of the HR map (data.degradation=bicubic) in training and in evaluation.
+# "_320" runs: 10 epochs x 32 steps = 320 optimiser steps (equal budget); "_640": 20 epochs.
+# Runs whose folder is missing are skipped at evaluation time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-runs/exp_dsr}
+DATA=${DEPTHDUET_DATA:-../shared/data}
+CFG=src/depthduet/configs/dsr
+E="engine.threads=1 engine.progress=false engine.tensorboard=false optim.lr=1e-3"
+mkdir -p "$RUNS/eval"
+
+if [[ "${TRAIN:-0}" == 1 ]]; then
+  # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
+  depthduet train --config $CFG/world_x4_wo_ct.yaml $E optim.lr=5e-4 engine.epochs=10 \
+    --out $RUNS/tune_wo_ct_lr5e-4
+  # 2. equal budget at x4 (same 320 steps, data, seed): DSRNet alone, full method, and the
+  #    full method with side_residual=true ([our reading] switch, an extra row)
+  depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 --out $RUNS/x4_wo_ct_320
+  depthduet train --config $CFG/world_x4.yaml $E engine.epochs=10 --out $RUNS/x4_full_320
+  depthduet train --config $CFG/world_x4.yaml $E engine.epochs=10 distill.side_residual=true \
+    --out $RUNS/x4_full_side_residual_320
+  # 3. DSRNet alone, twice the budget (640 steps)
+  depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=20 --out $RUNS/x4_wo_ct_640
+  # 4. x8 / x16 DSRNet alone, 320 steps (HR crops of configs/dsr/world_x8.yaml / world_x16.yaml)
+  depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 data.scale=8 \
+    data.crop=96 --out $RUNS/x8_wo_ct_320
+  depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 data.scale=16 \
+    data.crop=128 --out $RUNS/x16_wo_ct_320
+  # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
+  #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
+  R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
+  depthduet train --config $CFG/real_x4.yaml $R distill.output_space=false \
+    distill.affinity=false distill.spnet=false --out $RUNS/real_x4_wo_ct_320
+  depthduet train --config $CFG/real_x4.yaml $R --out $RUNS/real_x4_full_320
+fi
+
+# 6. world test split: the first 32 indoor test scenes (seeds 200000..200031), whole maps
+for s in 4 8 16; do
+  args=()
+  for r in wo_ct_320 full_320 full_side_residual_320 wo_ct_640; do
+    if [[ -d $RUNS/x${s}_$r/checkpoints/best ]]; then args+=(--ckpt "$r=$RUNS/x${s}_$r"); fi
+  done
+  python benchmarks/dsr_world_test.py --scale $s --n 32 --degradation bicubic "${args[@]}" \
+    --json "$RUNS/eval/world_test_x$s.json"
+done
+
+# 7. held-out real scenes, never used to train the world runs nor real_x4 runs:
+#    Middlebury 2003 cones / teddy (stored scaled disparity) and Sintel Df_1 / Df_20 / Df_28 /
+#    Df_58 (values as given); LR by antialiased bicubic from the GT (--lr-from default).
+eval_real() {  # SCALE LABEL CHECKPOINT
+  local s=$1 r=$2 ck=$3 sc
+  for sc in cones teddy; do
+    depthduet evaluate --protocol middlebury-dsr --gt-key img_double --quiet \
+      --gt "$DATA/middlebury_2001_2003/Depth/${sc}_2.mat" --checkpoint "$ck" \
+      --baseline bicubic --scale "$s" --device cpu --json "$RUNS/eval/x${s}_${r}_$sc.json"
+  done
+  for sc in Df_1 Df_20 Df_28 Df_58; do
+    depthduet evaluate --protocol sintel-dsr --gt-key Df --quiet \
+      --gt "$DATA/sintel_depth/$sc.mat" --checkpoint "$ck" \
+      --baseline bicubic --scale "$s" --device cpu --json "$RUNS/eval/x${s}_${r}_$sc.json"
+  done
+}
+for s in 4 8 16; do
+  for r in wo_ct_320 full_320 full_side_residual_320 wo_ct_640; do
+    if [[ -d $RUNS/x${s}_$r/checkpoints/best ]]; then eval_real $s $r "$RUNS/x${s}_$r"; fi
+  done
+done
+for r in wo_ct_320 full_320; do  # last checkpoint: no selection on the held-out scenes
+  if [[ -d $RUNS/real_x4_$r/checkpoints/last ]]; then
+    eval_real 4 "real_$r" "$RUNS/real_x4_$r/checkpoints/last"
+  fi
+done
+python benchmarks/dsr_table_summary.py "$RUNS/eval"

@@ -1,0 +1,128 @@
+"""RMSE of depth super-resolution on a fixed world test split (METHOD A results table).
+
+Scores the bicubic baseline and any number of trained DSRNet checkpoints on the same maps:
+the first ``--n`` scenes of the procedural world's ``test`` split (seeds 200000, 200001, ...;
+never used by training, which draws seeds 0.. and validates on 100000..), whole 128x160 maps
+(cropped at the bottom/right to a multiple of the scale), LR made from the HR map by
+:func:`depthduet.data.degrade.downsample` (``--degradation bicubic``: antialiased bicubic, or
+``nearest``). Every method goes through :class:`depthduet.inference.dsr.DepthUpsampler`, the
+code path of ``depthduet upsample`` / ``depthduet evaluate --checkpoint``, so the baseline and
+the networks share normalisation, hole filling, tiling and the output clamp.
+
+Metrics per map on the valid HR pixels (metres), then the mean over maps:
+``rmse = sqrt(mean((pred - gt)^2))`` and ``mae = mean(|pred - gt|)``.
+
+Example::
+
+    python benchmarks/dsr_world_test.py --scale 4 --n 32 \\
+        --ckpt "DSRNet alone=runs/exp_dsr/x4_wo_ct" --ckpt "full=runs/exp_dsr/x4_full" \\
+        --json runs/exp_dsr/world_test_x4.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def world_test_maps(n: int, kind: str = "indoor") -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The first ``n`` scenes of the world ``test`` split: ``(name, depth (H, W), valid (H, W))``
+    with depth in metres."""
+    from depthduet.data.world import WorldConfig, WorldDataset
+
+    ds = WorldDataset(
+        kind, split="test", n=n, cfg=WorldConfig(frames=1, stereo=False, lidar_beams=0)
+    )
+    out = []
+    for i in range(n):
+        s = ds[i]
+        d = torch.as_tensor(s["depth"]).float().reshape(s["depth"].shape[-2:])
+        v = (
+            torch.as_tensor(s["valid"]).bool().reshape(d.shape)
+            if s.get("valid") is not None
+            else torch.isfinite(d) & (d > 0)
+        )
+        out.append((str(s.get("name", f"test{i}")), d.numpy(), v.numpy()))
+    return out
+
+
+def score(
+    upsampler: object,
+    maps: list[tuple[str, np.ndarray, np.ndarray]],
+    scale: int,
+    degradation: str,
+) -> dict[str, float]:
+    """Mean over maps of per-map RMSE / MAE (metres) of ``upsampler`` on ``maps``."""
+    from depthduet.data.degrade import downsample
+
+    rmses, maes = [], []
+    for _, d, v in maps:
+        h, w = (d.shape[0] // scale) * scale, (d.shape[1] // scale) * scale
+        hr = torch.from_numpy(d[:h, :w]).unsqueeze(0)
+        hv = torch.from_numpy(v[:h, :w]).unsqueeze(0)
+        lr, lv = downsample(hr, hv, scale, degradation)
+        pred = upsampler.upsample(lr[0].numpy(), lv[0].numpy())  # type: ignore[attr-defined]
+        p = np.asarray(pred.values, dtype=np.float64)
+        g = hr[0].numpy().astype(np.float64)
+        m = hv[0].numpy()
+        err = p[m] - g[m]
+        rmses.append(float(np.sqrt(np.mean(err**2))))
+        maes.append(float(np.mean(np.abs(err))))
+    return {"rmse": float(np.mean(rmses)), "mae": float(np.mean(maes)), "maps": len(maps)}
+
+
+def main() -> int:
+    """Parse the options, score the baseline and each checkpoint, print and write JSON."""
+    from depthduet.inference.dsr import DepthUpsampler
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--scale", type=int, required=True)
+    p.add_argument("--n", type=int, default=32, help="number of test-split scenes")
+    p.add_argument("--kind", default="indoor")
+    p.add_argument("--degradation", default="bicubic", choices=["bicubic", "nearest"])
+    p.add_argument("--ckpt", action="append", default=[], help="LABEL=RUN_FOLDER (best checkpoint)")
+    p.add_argument("--json", help="write the results here")
+    a = p.parse_args()
+    torch.set_num_threads(1)
+    t0 = time.time()
+    maps = world_test_maps(a.n, a.kind)
+    rows = {
+        "bicubic": score(
+            DepthUpsampler.bicubic(a.scale, device="cpu"), maps, a.scale, a.degradation
+        )
+    }
+    for spec in a.ckpt:
+        label, _, path = spec.partition("=")
+        up = DepthUpsampler.from_checkpoint(path, device="cpu")
+        rows[label] = score(up, maps, a.scale, a.degradation)
+    bic = rows["bicubic"]["rmse"]
+    print(
+        f"world {a.kind} test split, first {a.n} scenes (seeds 200000..), x{a.scale}, "
+        f"LR: {a.degradation}"
+    )
+    print(f"{'method':40s} {'RMSE (m)':>9s} {'MAE (m)':>9s} {'/bicubic':>9s}")
+    for k, r in rows.items():
+        print(f"{k:40s} {r['rmse']:9.4f} {r['mae']:9.4f} {r['rmse'] / bic:9.3f}")
+    print(f"wall time {time.time() - t0:.1f} s")
+    if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
+        rec = {
+            "scale": a.scale,
+            "n": a.n,
+            "kind": a.kind,
+            "degradation": a.degradation,
+            "split": "test",
+            "rows": rows,
+            "checkpoints": a.ckpt,
+        }
+        Path(a.json).write_text(json.dumps(rec, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
