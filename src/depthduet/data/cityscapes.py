@@ -22,6 +22,7 @@ from depthduet import io as dio
 from depthduet.data.folder import (
     depth_tensors,
     load_rgb,
+    neighbour_keys,
     read_camera,
     require_dir,
     require_file,
@@ -149,16 +150,7 @@ class CityscapesDataset(Dataset):
             "name": f"{city}_{seq}_{frame:06d}",
             "unit": "m" if self.to_depth else "disparity_px",
         }
-        neg = [o for o in self.offsets if o < 0]
-        pos = [o for o in self.offsets if o > 0]
-        for o in self.offsets:
-            tag = (
-                "prev"
-                if o == max(neg, default=0)
-                else "next"
-                if o == min(pos, default=0)
-                else f"{o:+d}"
-            )
+        for o, tag in neighbour_keys(self.offsets).items():
             p = self._path("leftImg8bit_sequence", "leftImg8bit.png", city, seq, frame + o)
             sample[f"image_{tag}"] = resize_image(
                 load_rgb(require_file(p, "Cityscapes sequence frame")), size

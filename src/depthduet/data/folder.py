@@ -103,6 +103,18 @@ def natural_key(p: PathLike) -> list[Any]:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
 
+def neighbour_keys(offsets: Sequence[int]) -> dict[int, str]:
+    """Sample-dict tags of temporal neighbours: the nearest earlier frame is ``prev``, the nearest
+    later frame ``next``, any further one ``+2``, ``-3``... (keys ``image_<tag>``, ``T_<tag>_tgt``).
+
+    >>> neighbour_keys((-2, -1, 1))
+    {-2: '-2', -1: 'prev', 1: 'next'}
+    """
+    prev = max((o for o in offsets if o < 0), default=None)
+    nxt = min((o for o in offsets if o > 0), default=None)
+    return {o: "prev" if o == prev else "next" if o == nxt else f"{o:+d}" for o in offsets}
+
+
 def image_tensor(img: np.ndarray) -> torch.Tensor:
     """``(H, W, 3)`` or ``(H, W)`` float array in [0, 1] -> ``(3, H, W)`` float32 tensor (grey
     images are repeated over the three channels)."""
@@ -587,15 +599,8 @@ class ImageSequenceDataset(Dataset):
             "name": self.frames[t][1].stem,
             "unit": "m",
         }
-        neg = [o for o in self.offsets if o < 0]
-        pos = [o for o in self.offsets if o > 0]
-        if neg:
-            sample["image_prev"] = load_rgb(self.frames[t + max(neg)][1])
-        if pos:
-            sample["image_next"] = load_rgb(self.frames[t + min(pos)][1])
-        for o in self.offsets:  # further neighbours, e.g. offsets (-2, -1, 1, 2)
-            if o not in (max(neg, default=0), min(pos, default=0)):
-                sample[f"image_{o:+d}"] = load_rgb(self.frames[t + o][1])
+        for o, tag in neighbour_keys(self.offsets).items():
+            sample[f"image_{tag}"] = load_rgb(self.frames[t + o][1])
         if self.stereo_format is not None:
             sample["image_stereo"] = load_rgb(self._stereo_path(t))
             T = torch.eye(4)

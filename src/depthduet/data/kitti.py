@@ -41,7 +41,14 @@ import torch
 from torch.utils.data import Dataset
 
 from depthduet import io as dio
-from depthduet.data.folder import depth_tensors, load_rgb, require_dir, require_file, resize_image
+from depthduet.data.folder import (
+    depth_tensors,
+    load_rgb,
+    neighbour_keys,
+    require_dir,
+    require_file,
+    resize_image,
+)
 from depthduet.data.splits import KittiSplitEntry, read_kitti_split
 from depthduet.errors import UserError
 
@@ -478,16 +485,8 @@ class KittiRawDataset(Dataset):
             "name": e.name,
             "unit": "m",
         }
-        neg = [o for o in self.offsets if o < 0]
-        pos = [o for o in self.offsets if o > 0]
-        for o in self.offsets:
-            key = (
-                "image_prev"
-                if o == max(neg, default=0)
-                else "image_next"
-                if o == min(pos, default=0)
-                else f"image_{o:+d}"
-            )
+        for o, tag in neighbour_keys(self.offsets).items():
+            key = f"image_{tag}"
             img = load_rgb(_image_file(drive / f"image_0{cam}" / "data", e.frame + o))
             sample[key] = resize_image(img, (H, W))
         if self.stereo:
@@ -624,16 +623,7 @@ class KittiOdometryDataset(Dataset):
             "name": f"{seq}/{f:06d}",
             "unit": "m",
         }
-        neg = [o for o in self.offsets if o < 0]
-        pos = [o for o in self.offsets if o > 0]
-        for o in self.offsets:
-            tag = (
-                "prev"
-                if o == max(neg, default=0)
-                else "next"
-                if o == min(pos, default=0)
-                else f"{o:+d}"
-            )
+        for o, tag in neighbour_keys(self.offsets).items():
             sample[f"image_{tag}"] = self._image(seq, self.cam, f + o)
             if self.poses[seq] is not None:
                 T = self.relative_pose(seq, f + o, f)

@@ -25,6 +25,7 @@ from depthduet.data.folder import (
     DepthFolderDataset,
     depth_tensors,
     load_rgb,
+    neighbour_keys,
     require_dir,
     require_file,
 )
@@ -136,16 +137,7 @@ class SintelDataset(Dataset):
             "name": f"{scene}/frame_{n:04d}",
             "unit": "world_units",
         }
-        neg = [o for o in self.offsets if o < 0]
-        pos = [o for o in self.offsets if o > 0]
-        for o in self.offsets:
-            tag = (
-                "prev"
-                if o == max(neg, default=0)
-                else "next"
-                if o == min(pos, default=0)
-                else f"{o:+d}"
-            )
+        for o, tag in neighbour_keys(self.offsets).items():
             sample[f"image_{tag}"] = load_rgb(self._path(self.pass_name, scene, n + o, ".png"))
             _, T_o = read_sintel_cam(self._path("camdata_left", scene, n + o, ".cam"))
             sample[f"T_{tag}_tgt"] = torch.as_tensor(
