@@ -55,6 +55,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="continue from another checkpoint (a run folder or checkpoint folder)",
     )
     p.add_argument("--out", help="run folder (overrides engine.out_dir)")
+    p.add_argument(
+        "--encoder-weights",
+        metavar="PATH",
+        help="ImageNet ResNet-18 weights in torchvision's key layout (.pth/.safetensors) for "
+        "recipes with a ResNet encoder (same as model.encoder_weights=PATH)",
+    )
 
 
 def _recipe_name(path: Path, overrides: list[str]) -> str:
@@ -91,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
     extra = []
     if args.out:
         extra.append(f"engine.out_dir={args.out}")
+    if args.encoder_weights:
+        if not Path(args.encoder_weights).is_file():
+            raise UserError(f"{args.encoder_weights}: encoder weights file not found")
+        extra.append(f"model.encoder_weights={args.encoder_weights}")
     if args.resume and args.resume_from:
         raise UserError("give either --resume or --resume-from PATH, not both")
     if args.resume:
