@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from depthduet.errors import UserError
 from depthduet.models.mde import DepthNet, disp_to_depth
 
-__all__ = ["DepthPredictor", "MDE_MODEL_PREFIX"]
+__all__ = ["DepthPredictor", "MDE_MODEL_PREFIX", "export_mde_model", "read_mde_card"]
 
 #: shipped monocular-depth weights are named ``mde-*.safetensors`` in ``depthduet/weights``
 MDE_MODEL_PREFIX = "mde-"
@@ -176,15 +176,28 @@ class DepthPredictor:
         name: str = "mde-driving",
         branch: str | None = None,
         device: str | torch.device = "cpu",
+        folder: str | os.PathLike[str] | None = None,
+        verify: bool = True,
     ) -> DepthPredictor:
         """Shipped weights ``depthduet/weights/<name>.safetensors`` (engine metadata inside).
 
+        When the model card ``<name>.json`` is present beside the weights, the weights' SHA-256
+        is checked against it (``verify``) and the card is kept in ``info["card"]``.
+
+        Args:
+            name: model name, e.g. ``"mde-driving"``.
+            branch: ``"u"``/``"s"`` or ``None`` (the one branch the file holds).
+            device: where to run.
+            folder: where the weights lie (default: the package's ``weights`` folder).
+            verify: check the SHA-256 recorded in the card.
+
         Raises:
-            UserError: unknown name (lists the shipped ``mde-*`` models).
+            UserError: unknown name (lists the shipped ``mde-*`` models), or weights that do
+                not match their card.
         """
         from depthduet.paths import weights_dir
 
-        folder = weights_dir()
+        folder = Path(folder) if folder is not None else weights_dir()
         f = folder / f"{name}.safetensors"
         if not f.is_file():
             have = sorted(
@@ -196,7 +209,21 @@ class DepthPredictor:
                 f"{listed}); train one with `depthduet train --config configs/mde/world_semi.yaml`"
                 " and pass --checkpoint"
             )
-        return cls.from_checkpoint(f, branch, device)
+        card = read_mde_card(folder / f"{name}.json") if (folder / f"{name}.json").is_file() else {}
+        if card and verify:
+            from depthduet.inference.pretrained import file_sha256
+
+            digest = file_sha256(f)
+            if digest != card.get("sha256"):
+                raise UserError(
+                    f"{f}: SHA-256 {digest[:12]}... does not match the model card "
+                    f"{name}.json ({str(card.get('sha256'))[:12]}...); the file is damaged "
+                    "or was replaced"
+                )
+        predictor = cls.from_checkpoint(f, branch, device)
+        if card:
+            predictor.info["card"] = card
+        return predictor
 
     # ------------------------------------------------------------------ prediction
     @staticmethod
@@ -252,3 +279,157 @@ class DepthPredictor:
         """
         depth, conf = self.predict_tensor(self._as_tensor(image))
         return depth[0, 0].cpu().numpy(), conf[0, 0].cpu().numpy()
+
+
+# ----------------------------------------------------------------------------- shipping
+#: keys every monocular-depth model card must hold
+MDE_CARD_KEYS = ("name", "file", "sha256", "kind", "branch", "input_size", "dtype")
+
+
+def read_mde_card(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a monocular-depth model card ``NAME.json`` (see :func:`export_mde_model`).
+
+    Raises:
+        UserError: unreadable file, invalid JSON, or missing keys (named).
+    """
+    import json
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise UserError(f"{path}: cannot read model card: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise UserError(
+            f"{path}: model card is not valid JSON: {e.msg} (line {e.lineno})"
+        ) from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: model card must be a JSON object")
+    missing = [k for k in MDE_CARD_KEYS if k not in data]
+    if missing:
+        raise UserError(f"{path}: model card lacks key(s) {', '.join(missing)}")
+    return data
+
+
+def export_mde_model(
+    run: str | os.PathLike[str],
+    name: str,
+    *,
+    branch: str | None = None,
+    folder: str | os.PathLike[str] | None = None,
+    fp16: bool = True,
+    prefer: str = "best",
+    command: str = "",
+    seconds: float | None = None,
+    notes: str = "",
+) -> dict[str, Any]:
+    """Ship one depth branch of a METHOD B (``mutual``) run as ``NAME.safetensors`` + card.
+
+    The weights file keeps the engine's safetensors metadata (recipe, epoch, step, git,
+    resolved configuration, ``network`` = ``depth_<branch>``), so it loads with
+    :meth:`DepthPredictor.from_checkpoint` as well as :meth:`DepthPredictor.from_pretrained`.
+    The card ``NAME.json`` (same style as the depth-SR cards of
+    :mod:`depthduet.inference.pretrained`) records the SHA-256, branch, input size, storage
+    dtype, the training command / data / steps / wall time / git revision and the run's own
+    validation metrics for that checkpoint.
+
+    Args:
+        run: run folder or checkpoint folder of a ``mutual`` training run.
+        name: model name (file stem), e.g. ``"mde-driving"``.
+        branch: ``"u"`` or ``"s"`` (default: the configuration's evaluated branch).
+        folder: destination (default: the package's ``weights`` folder).
+        fp16: store the tensors as float16 (loaded back as float32).
+        prefer: ``"best"`` or ``"last"`` checkpoint of a run folder.
+        command: the exact training command (recorded).
+        seconds: training wall time (recorded).
+        notes: free text for the card.
+
+    Returns:
+        The card as a dict.
+
+    Raises:
+        UserError: no checkpoint, not a ``mutual`` run, or the branch is absent.
+    """
+    import datetime
+    import json
+    import tempfile
+
+    from safetensors.torch import save_file
+
+    from depthduet.engine.checkpoint import load_checkpoint, read_model_info, resolve_checkpoint
+    from depthduet.inference.pretrained import file_sha256
+    from depthduet.paths import weights_dir
+
+    ckpt = resolve_checkpoint(run, prefer)
+    predictor = DepthPredictor.from_checkpoint(ckpt, branch)  # validates recipe and branch
+    b = predictor.branch
+    info = read_model_info(ckpt)
+    config, weights = load_checkpoint(ckpt, [f"depth_{b}"])
+    dtype = torch.float16 if fp16 else torch.float32
+    tensors = {
+        k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
+        for k, v in weights[f"depth_{b}"].items()
+    }
+    meta = {
+        "format": "pt",
+        "depthduet_format": str(info.get("format", "depthduet-checkpoint")),
+        "recipe": "mutual",
+        "epoch": str(info.get("epoch", "")),
+        "step": str(info.get("step", "")),
+        "git": str(info.get("git", "")),
+        "config": json.dumps(config, sort_keys=False),
+        "network": f"depth_{b}",
+        "name": name,
+    }
+    out = Path(folder) if folder is not None else weights_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    wpath = out / f"{name}.safetensors"
+    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".safetensors.tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=meta)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, wpath)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    eval_cfg = config.get("eval") or {}
+    card = {
+        "name": name,
+        "file": wpath.name,
+        "sha256": file_sha256(wpath),
+        "kind": "monocular-depth",
+        "branch": b,
+        "scale_ambiguous": predictor.scale_ambiguous,
+        "input_size": list(predictor.size),
+        "dtype": "float16" if fp16 else "float32",
+        "parameters": int(sum(t.numel() for t in tensors.values())),
+        "model": dict(config.get("model") or {}),
+        "training": {
+            "command": command,
+            "recipe": "mutual",
+            "mode": config.get("mode"),
+            "self_sup": config.get("self_sup"),
+            "data": dict(config.get("data") or {}),
+            "batch_size": (config.get("engine") or {}).get("batch_size"),
+            "epoch": info.get("epoch"),
+            "step": info.get("step"),
+            "seconds": seconds,
+            "git": info.get("git", ""),
+            "versions": info.get("versions", {}),
+            "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "checkpoint": str(ckpt),
+        },
+        "metrics": {
+            "run_validation": dict(info.get("metrics") or {}),
+            "protocol": eval_cfg.get("protocol", ""),
+            "median_scaling": predictor.scale_ambiguous,
+            "conf_fraction": eval_cfg.get("conf_fraction"),
+        },
+        "notes": notes,
+    }
+    cpath = out / f"{name}.json"
+    tmpc = cpath.with_name(f".{cpath.name}.tmp")
+    tmpc.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmpc, cpath)
+    return card
