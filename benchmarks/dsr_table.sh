@@ -16,7 +16,10 @@ RUNS=${RUNS:-runs/exp_dsr}
 DATA=${DEPTHDUET_DATA:-../shared/data}
 CFG=src/depthduet/configs/dsr
 E="engine.threads=1 engine.progress=false engine.tensorboard=false optim.lr=1e-3"
-mkdir -p "$RUNS/eval"
+mkdir -p "$RUNS/eval" "$RUNS/eval/nearest"
+# run folders $RUNS/x<scale>_<name> scored when present (x8 / x16: only wo_ct_320 exists)
+X4RUNS="wo_ct_320 full_320 full_side_residual_320 full_sr_side0.1_320 wo_ct_320_seed1"
+X4RUNS="$X4RUNS wo_ct_320_seed2 aff_sp_320 wo_ct_640 wo_ct_1280"
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -28,8 +31,22 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
   depthduet train --config $CFG/world_x4.yaml $E engine.epochs=10 --out $RUNS/x4_full_320
   depthduet train --config $CFG/world_x4.yaml $E engine.epochs=10 distill.side_residual=true \
     --out $RUNS/x4_full_side_residual_320
-  # 3. DSRNet alone, twice the budget (640 steps)
+  depthduet train --config $CFG/world_x4.yaml $E engine.epochs=10 distill.side_residual=true \
+    loss.lambda_side=0.1 --out $RUNS/x4_full_sr_side0.1_320
+  # affinity + SPNet, no side outputs (isolates L_S: DSRNet teaches, so L_A only moves DENet)
+  depthduet train --config $CFG/world_x4.yaml $E engine.epochs=10 distill.output_space=false \
+    --out $RUNS/x4_aff_sp_320
+  # run-to-run spread of DSRNet alone (seeds 1, 2)
+  for seed in 1 2; do
+    depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 engine.seed=$seed \
+      --out $RUNS/x4_wo_ct_320_seed$seed
+  done
+  # LR made by nearest sampling instead (hr[s//2::s, s//2::s]), scored with nearest LR below
+  depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 data.degradation=nearest \
+    --out $RUNS/x4_wo_ct_nearest_320
+  # 3. DSRNet alone, two and four times the budget (640, 1280 steps)
   depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=20 --out $RUNS/x4_wo_ct_640
+  depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=40 --out $RUNS/x4_wo_ct_1280
   # 4. x8 / x16 DSRNet alone, 320 steps (HR crops of configs/dsr/world_x8.yaml / world_x16.yaml)
   depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 data.scale=8 \
     data.crop=96 --out $RUNS/x8_wo_ct_320
@@ -46,7 +63,7 @@ fi
 # 6. world test split: the first 32 indoor test scenes (seeds 200000..200031), whole maps
 for s in 4 8 16; do
   args=()
-  for r in wo_ct_320 full_320 full_side_residual_320 wo_ct_640; do
+  for r in $X4RUNS; do
     if [[ -d $RUNS/x${s}_$r/checkpoints/best ]]; then args+=(--ckpt "$r=$RUNS/x${s}_$r"); fi
   done
   python benchmarks/dsr_world_test.py --scale $s --n 32 --degradation bicubic "${args[@]}" \
@@ -70,10 +87,28 @@ eval_real() {  # SCALE LABEL CHECKPOINT
   done
 }
 for s in 4 8 16; do
-  for r in wo_ct_320 full_320 full_side_residual_320 wo_ct_640; do
+  for r in $X4RUNS; do
     if [[ -d $RUNS/x${s}_$r/checkpoints/best ]]; then eval_real $s $r "$RUNS/x${s}_$r"; fi
   done
 done
+NR=$RUNS/x4_wo_ct_nearest_320
+if [[ -d $NR/checkpoints/best ]]; then  # nearest-sampled LR everywhere
+  python benchmarks/dsr_world_test.py --scale 4 --n 32 --degradation nearest \
+    --ckpt "wo_ct_nearest_320=$NR" --json "$RUNS/eval/nearest/world_test_x4.json"
+  for sc in cones teddy; do
+    depthduet evaluate --protocol middlebury-dsr --gt-key img_double --quiet --lr-from nearest \
+      --gt "$DATA/middlebury_2001_2003/Depth/${sc}_2.mat" --checkpoint "$NR" \
+      --baseline bicubic --scale 4 --device cpu \
+      --json "$RUNS/eval/nearest/x4_wo_ct_nearest_320_$sc.json"
+  done
+  for sc in Df_1 Df_20 Df_28 Df_58; do
+    depthduet evaluate --protocol sintel-dsr --gt-key Df --quiet --lr-from nearest \
+      --gt "$DATA/sintel_depth/$sc.mat" --checkpoint "$NR" \
+      --baseline bicubic --scale 4 --device cpu \
+      --json "$RUNS/eval/nearest/x4_wo_ct_nearest_320_$sc.json"
+  done
+  python benchmarks/dsr_table_summary.py "$RUNS/eval/nearest"
+fi
 for r in wo_ct_320 full_320; do  # last checkpoint: no selection on the held-out scenes
   if [[ -d $RUNS/real_x4_$r/checkpoints/last ]]; then
     eval_real 4 "real_$r" "$RUNS/real_x4_$r/checkpoints/last"
