@@ -19,6 +19,15 @@ MIDDLEBURY = ("cones", "teddy")
 SINTEL = ("Df_1", "Df_20", "Df_28", "Df_58")
 
 
+def real_degradation(folder: Path, scale: int) -> str:
+    """The ``lr_from`` recorded in the reports at ``scale`` (comma-joined when they differ)."""
+    seen = set()
+    for path in folder.glob(f"x{scale}_*.json"):
+        for res in json.loads(path.read_text())["results"]:
+            seen.add(str(res.get("degradation", {}).get("lr_from", "unstated")))
+    return ",".join(sorted(seen))
+
+
 def real_rows(folder: Path, scale: int) -> dict[str, dict[str, dict[str, float]]]:
     """``{method: {"middlebury": {scene: rmse}, "sintel": {...}}}`` at ``scale`` (the bicubic
     baseline, repeated in every report, is kept once per scene)."""
@@ -53,7 +62,8 @@ def main() -> int:
         rows = real_rows(folder, scale)
         if not rows:
             continue
-        print(f"x{scale} real held-out scenes, LR bicubic (antialiased) from GT")
+        deg = real_degradation(folder, scale)
+        print(f"x{scale} real held-out scenes, LR from the GT by: {deg}")
         bic = rows.get("bicubic", {})
         for k, g in rows.items():
             parts = []
