@@ -19,7 +19,7 @@ E="engine.threads=1 engine.progress=false engine.tensorboard=false optim.lr=1e-3
 mkdir -p "$RUNS/eval" "$RUNS/eval/nearest"
 # run folders $RUNS/x<scale>_<name> scored when present (x8 / x16: only wo_ct_320 exists)
 X4RUNS="wo_ct_320 full_320 full_side_residual_320 full_sr_side0.1_320 wo_ct_320_seed1"
-X4RUNS="$X4RUNS wo_ct_320_seed2 aff_sp_320 wo_ct_640 wo_ct_1280"
+X4RUNS="$X4RUNS wo_ct_320_seed2 aff_sp_320 aff_sp_320_seed1 aff_sp_320_seed2 wo_ct_640 wo_ct_1280"
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -36,6 +36,10 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
   # affinity + SPNet, no side outputs (isolates L_S: DSRNet teaches, so L_A only moves DENet)
   depthduet train --config $CFG/world_x4.yaml $E engine.epochs=10 distill.output_space=false \
     --out $RUNS/x4_aff_sp_320
+  for seed in 1 2; do
+    depthduet train --config $CFG/world_x4.yaml $E engine.epochs=10 distill.output_space=false \
+      engine.seed=$seed --out $RUNS/x4_aff_sp_320_seed$seed
+  done
   # run-to-run spread of DSRNet alone (seeds 1, 2)
   for seed in 1 2; do
     depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 engine.seed=$seed \
