@@ -16,6 +16,9 @@ RUNS=${RUNS:-runs/exp_dsr}
 DATA=${DEPTHDUET_DATA:-../shared/data}
 CFG=src/depthduet/configs/dsr
 E="engine.threads=1 engine.progress=false engine.tensorboard=false optim.lr=1e-3"
+# the loss settings these runs used (the first defaults; world_x4.yaml now defaults to
+# side_residual=true, lambda_side=0.1 because of these results)
+E="$E distill.side_residual=false loss.lambda_side=0.5"
 mkdir -p "$RUNS/eval" "$RUNS/eval/nearest"
 # run folders $RUNS/x<scale>_<name> scored when present (x8 / x16: only wo_ct_320 exists)
 X4RUNS="wo_ct_320 full_320 full_side_residual_320 full_sr_side0.1_320 wo_ct_320_seed1"

@@ -168,7 +168,7 @@ def test_spnet_loss_flows_into_both_networks() -> None:
 
 
 def test_side_residual_adds_bicubic_to_dsrnet_side_outputs() -> None:
-    plain = _recipe("distill.affinity=false", "distill.spnet=false")
+    plain = _recipe("distill.affinity=false", "distill.spnet=false", "distill.side_residual=false")
     resid = _recipe("distill.affinity=false", "distill.spnet=false", "distill.side_residual=true")
     for name in plain.networks:
         resid.networks[name].load_state_dict(plain.networks[name].state_dict())

@@ -224,7 +224,7 @@ class CTKTLoss:
     """
 
     lambda_ssim: float = 1.0
-    lambda_side: float = 0.5
+    lambda_side: float = 0.1
     lambda_P: float = 0.1
     lambda_A: float = 1.0
     lambda_S: float = 0.1
@@ -266,7 +266,7 @@ class CTKTDistill:
     output_space: bool = True
     affinity: bool = True
     spnet: bool = True
-    side_residual: bool = False
+    side_residual: bool = True
     warmup_rounds: int = 1
     teacher_selection: str = "error"
 
@@ -294,7 +294,7 @@ class CTKTOptim:
             (to 0 over ``engine.epochs``).
     """
 
-    lr: float = 1e-4
+    lr: float = 1e-3
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     weight_decay: float = 0.0
     scheduler: str = "step"
