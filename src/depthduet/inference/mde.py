@@ -292,23 +292,9 @@ def read_mde_card(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises:
         UserError: unreadable file, invalid JSON, or missing keys (named).
     """
-    import json
+    from depthduet.inference.pretrained import read_card_json
 
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise UserError(f"{path}: cannot read model card: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise UserError(
-            f"{path}: model card is not valid JSON: {e.msg} (line {e.lineno})"
-        ) from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: model card must be a JSON object")
-    missing = [k for k in MDE_CARD_KEYS if k not in data]
-    if missing:
-        raise UserError(f"{path}: model card lacks key(s) {', '.join(missing)}")
-    return data
+    return read_card_json(path, MDE_CARD_KEYS)
 
 
 def export_mde_model(

@@ -79,22 +79,8 @@ class ModelCard:
     def read(cls, path: str | os.PathLike[str]) -> ModelCard:
         """Parse a card; raises :class:`UserError` naming the file and the bad key."""
         path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise UserError(f"{path}: cannot read model card: {e.strerror}") from None
-        except json.JSONDecodeError as e:
-            raise UserError(
-                f"{path}: model card is not valid JSON: {e.msg} (line {e.lineno})"
-            ) from None
-        if not isinstance(data, dict):
-            raise UserError(f"{path}: model card must be a JSON object")
+        data = read_card_json(path, ("name", "file", "sha256", "scale", "preset", "arch"))
         known = {f for f in cls.__dataclass_fields__ if f != "path"}
-        missing = [
-            k for k in ("name", "file", "sha256", "scale", "preset", "arch") if k not in data
-        ]
-        if missing:
-            raise UserError(f"{path}: model card lacks key(s) {', '.join(missing)}")
         arch = data["arch"]
         if not isinstance(arch, dict) or not {"n_feats", "n_base", "n_stages"} <= set(arch):
             raise UserError(f"{path}: model card key 'arch' needs n_feats, n_base, n_stages")
@@ -112,6 +98,32 @@ class ModelCard:
         d = asdict(self)
         d.pop("path")
         return json.dumps(d, indent=2, sort_keys=False) + "\n"
+
+
+def read_card_json(path: str | os.PathLike[str], required: tuple[str, ...]) -> dict[str, Any]:
+    """Read a model card (a JSON object) and check it holds the ``required`` keys.
+
+    Shared by the DSR cards (:class:`ModelCard`) and the monocular-depth cards
+    (:func:`depthduet.inference.mde.read_mde_card`).
+
+    Raises:
+        UserError: unreadable file, invalid JSON, not an object, or missing keys (named).
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise UserError(f"{path}: cannot read model card: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise UserError(
+            f"{path}: model card is not valid JSON: {e.msg} (line {e.lineno})"
+        ) from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: model card must be a JSON object")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise UserError(f"{path}: model card lacks key(s) {', '.join(missing)}")
+    return data
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
