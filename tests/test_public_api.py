@@ -40,3 +40,13 @@ def test_train_encoder_weights_missing_file(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "nope.pth" in err[0]
     assert not (tmp_path / "run").exists()
+
+
+def test_info_lists_shipped_weights(capsys):
+    import json
+
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert {"dsr-x4", "dsr-x8", "dsr-x16", "mde-driving"} <= set(info["pretrained_mib"])
+    assert main(["info"]) == 0
+    assert "pretrained weights: " in capsys.readouterr().out

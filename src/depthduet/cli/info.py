@@ -88,9 +88,13 @@ def collect() -> dict[str, Any]:
     import torch
 
     from depthduet import __version__
-    from depthduet.paths import data_root
+    from depthduet.paths import data_root, weights_dir
 
     root = data_root()
+    pretrained = {
+        f.stem: round(f.stat().st_size / 2**20, 2)
+        for f in sorted(weights_dir().glob("*.safetensors"))
+    }
     datasets = {}
     for name, what in SAMPLE_DATASETS.items():
         folder = root / name if root is not None else None
@@ -115,6 +119,7 @@ def collect() -> dict[str, Any]:
         "data_root_from": "DEPTHDUET_DATA" if os.environ.get("DEPTHDUET_DATA") else "default",
         "data_root_exists": root is not None and root.is_dir(),
         "datasets": datasets,
+        "pretrained_mib": pretrained,
     }
 
 
@@ -148,5 +153,10 @@ def run(args: argparse.Namespace) -> int:
     for name, d in info["datasets"].items():
         state = f"present ({d['files']} files)" if d["present"] else "missing"
         out.append(f"  {name:<{width}}  {state:<20} {d['what']}")
+    shipped = info["pretrained_mib"]
+    out.append(
+        "pretrained weights: "
+        + (", ".join(f"{k} ({v} MiB)" for k, v in shipped.items()) if shipped else "none")
+    )
     print("\n".join(out))
     return 0
