@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,17 @@ def natural_key(p: PathLike) -> list[Any]:
     """Sort key treating digit runs as numbers: ``Df_2`` < ``Df_10``."""
     name = Path(p).name
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def pick_named(
+    available: dict[str, Any], names: Sequence[str], error: Callable[[str], str]
+) -> list[Any]:
+    """``[available[n] for n in names]``; the first missing name raises ``UserError(error(name))``
+    (each loader words the message for its own layout)."""
+    missing = [n for n in names if n not in available]
+    if missing:
+        raise UserError(error(missing[0]))
+    return [available[n] for n in names]
 
 
 def neighbour_keys(offsets: Sequence[int]) -> dict[int, str]:
@@ -482,11 +493,11 @@ class DepthFolderDataset(Dataset):
             files = sorted((p for p in self.root.glob(pattern) if p.is_file()), key=natural_key)
         wanted = _read_names(names)
         if wanted is not None:
-            by_stem = {p.stem: p for p in files}
-            missing = [n for n in wanted if n not in by_stem]
-            if missing:
-                raise UserError(f"{self.root}: no depth map named {missing[0]!r}")
-            files = [by_stem[n] for n in wanted]
+            files = pick_named(
+                {p.stem: p for p in files},
+                wanted,
+                lambda n: f"{self.root}: no depth map named {n!r}",
+            )
         if not files:
             raise UserError(f"{self.root}: no depth maps matching {pattern or 'a depth suffix'}")
         if scale is not None and scale <= 0:

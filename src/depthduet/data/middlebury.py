@@ -44,6 +44,7 @@ from depthduet.data.folder import (
     depth_tensors,
     load_rgb,
     natural_key,
+    pick_named,
     require_dir,
     require_file,
 )
@@ -346,10 +347,7 @@ class MiddleburyMatDataset(Dataset):
         files = sorted(depth_dir.glob("*.mat"), key=natural_key)
         if names is not None:
             by = {f.stem: f for f in files} | {self._scene(f): f for f in files}
-            missing = [n for n in names if n not in by]
-            if missing:
-                raise UserError(f"{depth_dir}: no .mat file for {missing[0]!r}")
-            files = [by[n] for n in names]
+            files = pick_named(by, names, lambda n: f"{depth_dir}: no .mat file for {n!r}")
         if not files:
             raise UserError(f"{depth_dir}: no .mat files")
         self.files = files

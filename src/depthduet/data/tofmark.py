@@ -23,7 +23,14 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from depthduet import io as dio
-from depthduet.data.folder import depth_tensors, image_tensor, load_rgb, natural_key, require_dir
+from depthduet.data.folder import (
+    depth_tensors,
+    image_tensor,
+    load_rgb,
+    natural_key,
+    pick_named,
+    require_dir,
+)
 from depthduet.errors import UserError
 
 __all__ = ["mat_variables", "ToFMarkDataset", "ToFMarkSparseDataset"]
@@ -129,11 +136,11 @@ class ToFMarkDataset(Dataset):
         self.root = require_dir(root, "ToFMark folder")
         files = sorted(self.root.glob("*.mat"), key=natural_key)
         if names is not None:
-            by = {f.stem: f for f in files}
-            missing = [n for n in names if n not in by]
-            if missing:
-                raise UserError(f"{self.root / (missing[0] + '.mat')}: ToFMark scene not found")
-            files = [by[n] for n in names]
+            files = pick_named(
+                {f.stem: f for f in files},
+                names,
+                lambda n: f"{self.root / (n + '.mat')}: ToFMark scene not found",
+            )
         if not files:
             raise UserError(f"{self.root}: no .mat files")
         self.items: list[tuple[Path, dict[str, str]]] = []
@@ -214,12 +221,10 @@ class ToFMarkSparseDataset(Dataset):
             if imgs:
                 pairs[scene] = (imgs[0], d)
         if names is not None:
-            missing = [n for n in names if n not in pairs]
-            if missing:
-                raise UserError(
-                    f"{self.root}: no ToFMark pair {missing[0]}.bmp + {missing[0]}_depth.bmp"
-                )
-            self.pairs = [(n, *pairs[n]) for n in names]
+            found = pick_named(
+                pairs, names, lambda n: f"{self.root}: no ToFMark pair {n}.bmp + {n}_depth.bmp"
+            )
+            self.pairs = [(n, *pair) for n, pair in zip(names, found)]
         else:
             self.pairs = [(n, *p) for n, p in pairs.items()]
         if not self.pairs:
