@@ -315,7 +315,11 @@ def test_validation_median_scaling_only_for_monocular_self_supervision():
     assert not is_scale_ambiguous(s.cfg, "u") and not is_scale_ambiguous(s.cfg, "s")
     w1, w3 = s.validation_step(b), s.validation_step(b3)
     assert w1["abs_rel"] != pytest.approx(w3["abs_rel"], rel=1e-3)
-    assert "abs_rel_s" in w1 and "conf_ratio_s" in w1
+    for k in ("abs_rel", "sq_rel", "rmse", "rmse_log", "a1", "a2", "a3", "conf_ratio"):
+        assert k in w1 and f"{k}_s" in w1  # both branches, full metric set
+    # the second branch's metrics are its own, not a copy of the evaluated branch's
+    only_s = s.evaluate_branch("s", b)
+    assert w1["sq_rel_s"] == pytest.approx(only_s["sq_rel"])
 
 
 @pytest.fixture(scope="module")

@@ -681,16 +681,16 @@ class MutualRecipe(Recipe):
         return metrics
 
     def validation_step(self, batch: dict[str, Any]) -> dict[str, float]:
-        """Metrics of the evaluated branch (``abs_rel`` ... ``a3``, ``conf_ratio``); with two
-        branches the other one's ``abs_rel`` and ``conf_ratio`` too (suffix ``_u`` / ``_s``)."""
+        """Metrics of the evaluated branch (``abs_rel``, ``sq_rel``, ``rmse``, ``rmse_log``,
+        ``a1`` ... ``a3``, ``conf_ratio``, ...); with two branches the other one's full set too,
+        suffixed with its name (``abs_rel_s``, ``sq_rel_s``, ... or ``_u``)."""
         out = self.evaluate_branch(self.eval_branch, batch)
         for b in self.branches:
             if b == self.eval_branch:
                 continue
             other = self.evaluate_branch(b, batch)
-            for k in ("abs_rel", "rmse", "a1", "conf_ratio"):
-                if k in other:
-                    out[f"{k}_{b}"] = other[k]
+            for k, v in other.items():
+                out[f"{k}_{b}"] = v
         return {k: v for k, v in out.items() if not (isinstance(v, float) and math.isnan(v))}
 
     # ------------------------------------------------------------------ state
