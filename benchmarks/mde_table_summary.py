@@ -1,0 +1,85 @@
+"""Summarise METHOD B runs (benchmarks/mde_table.sh) into the markdown table of
+docs/results_mde.md: one row per run and branch, from the last line of each run's ``val.csv``.
+
+Columns: AbsRel, SqRel, RMSE (m), RMSElog, a1..a3 (protocol ``eval.protocol`` of the run), the
+confidence ratio (error of the 20 % least / 20 % most confident pixels), the step, the wall time
+(``summary.json``), and whether the branch was median-scaled (only ``N_s`` of ``mode: self,
+self_sup: M``; :func:`depthduet.recipes.mutual.is_scale_ambiguous`).
+
+Usage: ``python benchmarks/mde_table_summary.py RUNS_DIR`` (every sub-folder with a val.csv).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from depthduet.recipes.mutual import is_scale_ambiguous
+
+METRICS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "a1", "a2", "a3", "conf_ratio")
+HEADER = "| run | branch | median scaling | AbsRel | SqRel | RMSE (m) | RMSElog | a1 | a2 | a3 | conf ratio | step | wall time |"
+
+
+def branches(cfg: dict) -> list[str]:
+    """Evaluated branch first, then the other one (as the recipe's validation_step)."""
+    mode = cfg.get("mode", "semi")
+    if mode == "sup":
+        return ["u"]
+    if mode == "self":
+        return ["s"]
+    first = cfg.get("eval_branch", "auto")
+    first = "u" if first == "auto" else first
+    return [first, "s" if first == "u" else "u"]
+
+
+def rows_of(run: Path) -> list[str]:
+    """Markdown rows of one run folder (empty when it has no validation yet)."""
+    val = run / "val.csv"
+    if not val.is_file():
+        return []
+    with val.open() as f:
+        lines = list(csv.DictReader(f))
+    if not lines:
+        return []
+    last = lines[-1]
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    summary_file = run / "summary.json"
+    wall = "running"
+    if summary_file.is_file():
+        wall = f"{json.loads(summary_file.read_text())['wall_time_s'] / 60:.1f} min"
+    out = []
+    for i, b in enumerate(branches(cfg)):
+        suffix = "" if i == 0 else f"_{b}"
+
+        def fmt(key: str, suffix: str = suffix) -> str:
+            v = last.get(key + suffix, "")
+            if v in ("", None):
+                return "n/a"
+            x = float(v)
+            return f"{x:.2f}" if key in ("rmse", "conf_ratio") else f"{x:.3f}"
+
+        med = "yes" if is_scale_ambiguous(cfg, b) else "no"
+        cells = [run.name, f"N_{b}", med, *(fmt(k) for k in METRICS), last["step"], wall]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print(__doc__)
+        return 2
+    root = Path(argv[0])
+    print(HEADER)
+    print("|---|---|---|" + "---:|" * 10)
+    for run in sorted(p for p in root.iterdir() if p.is_dir()):
+        for row in rows_of(run):
+            print(row)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
