@@ -152,7 +152,7 @@ class MutualLossConfig:
     smoothness: float = 1e-3
     distill: bool = True
     lambda_ud: float = 0.1
-    lambda_sd: float = 0.1
+    lambda_sd: float = 0.01
     distill_warmup_steps: int = 0
 
     def validate(self) -> None:
