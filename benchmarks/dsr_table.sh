@@ -20,9 +20,10 @@ E="engine.threads=1 engine.progress=false engine.tensorboard=false optim.lr=1e-3
 # side_residual=true, lambda_side=0.1 because of these results)
 E="$E distill.side_residual=false loss.lambda_side=0.5"
 mkdir -p "$RUNS/eval" "$RUNS/eval/nearest"
-# run folders $RUNS/x<scale>_<name> scored when present (x8 / x16: only wo_ct_320 exists)
+# run folders $RUNS/x<scale>_<name> scored when present (x8 / x16: wo_ct_320, full_sr_side0.1_320)
 X4RUNS="wo_ct_320 full_320 full_side_residual_320 full_sr_side0.1_320 wo_ct_320_seed1"
 X4RUNS="$X4RUNS wo_ct_320_seed2 aff_sp_320 aff_sp_320_seed1 aff_sp_320_seed2 wo_ct_640 wo_ct_1280"
+X4RUNS="$X4RUNS full_sr_side0.1_320_seed1 full_sr_side0.1_320_seed2"
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -59,6 +60,15 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     data.crop=96 --out $RUNS/x8_wo_ct_320
   depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 data.scale=16 \
     data.crop=128 --out $RUNS/x16_wo_ct_320
+  # 4b. the full method with today's defaults (side_residual=true, lambda_side=0.1) at x8 / x16,
+  #     and two more seeds of it at x4 (seed 0 is x4_full_sr_side0.1_320)
+  N="distill.side_residual=true loss.lambda_side=0.1 engine.epochs=10"
+  depthduet train --config $CFG/world_x8.yaml $E $N --out $RUNS/x8_full_sr_side0.1_320
+  depthduet train --config $CFG/world_x16.yaml $E $N --out $RUNS/x16_full_sr_side0.1_320
+  for seed in 1 2; do
+    depthduet train --config $CFG/world_x4.yaml $E $N engine.seed=$seed \
+      --out $RUNS/x4_full_sr_side0.1_320_seed$seed
+  done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
