@@ -9,7 +9,7 @@
 # Budget (every row): 64 training scenes at 64x160, batch 4, 20 epochs x 16 steps = 320 Adam
 # steps, lr 1e-4, no ImageNet weights, engine.threads=1 (bitwise reproducible on CPU), seed 0;
 # validation on 16 `val` scenes every 5 epochs; the table reads the last validation (step 320).
-# SEEDS="0 1" adds seed-1 runs of the configs listed in SEED_CONFIGS (suffix _seed1).
+# SEEDS="0 1 2" adds seed-1 and seed-2 runs of the configs in SEED_CONFIGS (suffix _seed<k>).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-runs/exp_mde}
@@ -32,5 +32,10 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
   done
 fi
 
+# validation split (chose the loss weights): last line of each run's val.csv
 python benchmarks/mde_table_summary.py "$RUNS"
-python benchmarks/mde_regions.py "$RUNS"/world_*/
+# held-out test split (32 scenes never used for training, validation or tuning): the tables
+python benchmarks/mde_world_test.py --n 32 --json "$RUNS/world_test.json" "$RUNS"/world_*/
+# where the errors are (val split, seed-0 runs)
+python benchmarks/mde_regions.py "$RUNS"/world_sup "$RUNS"/world_self_ms "$RUNS"/world_semi \
+  "$RUNS"/world_semi_nopf "$RUNS"/world_semi_sharedaug
