@@ -146,7 +146,7 @@ class MutualLossConfig:
     confidence: bool = True
     point_filtering: bool = True
     pf_m: float = 1.0
-    lambda_pf: float = 1.0
+    lambda_pf: float = 0.1
     alpha: float = 0.85
     automask: bool = True
     smoothness: float = 1e-3
