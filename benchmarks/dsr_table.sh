@@ -23,7 +23,7 @@ mkdir -p "$RUNS/eval" "$RUNS/eval/nearest"
 # run folders $RUNS/x<scale>_<name> scored when present (x8 / x16: wo_ct_320, full_sr_side0.1_320)
 X4RUNS="wo_ct_320 full_320 full_side_residual_320 full_sr_side0.1_320 wo_ct_320_seed1"
 X4RUNS="$X4RUNS wo_ct_320_seed2 aff_sp_320 aff_sp_320_seed1 aff_sp_320_seed2 wo_ct_640 wo_ct_1280"
-X4RUNS="$X4RUNS full_sr_side0.1_320_seed1 full_sr_side0.1_320_seed2"
+X4RUNS="$X4RUNS full_sr_side0.1_320_seed1 full_sr_side0.1_320_seed2 full_S1.0_320"
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -65,6 +65,7 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
   N="distill.side_residual=true loss.lambda_side=0.1 engine.epochs=10"
   depthduet train --config $CFG/world_x8.yaml $E $N --out $RUNS/x8_full_sr_side0.1_320
   depthduet train --config $CFG/world_x16.yaml $E $N --out $RUNS/x16_full_sr_side0.1_320
+  depthduet train --config $CFG/world_x4.yaml $E $N loss.lambda_S=1.0 --out $RUNS/x4_full_S1.0_320
   for seed in 1 2; do
     depthduet train --config $CFG/world_x4.yaml $E $N engine.seed=$seed \
       --out $RUNS/x4_full_sr_side0.1_320_seed$seed
