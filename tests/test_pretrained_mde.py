@@ -135,3 +135,17 @@ def test_shipped_mde_driving_predicts_kitti(data_root, tmp_path):
     assert d.shape == c.shape == (375, 1242)
     assert np.isfinite(d).all() and (d >= 0.1 - 1e-3).all() and (d <= 100 + 1e-2).all()
     assert ((c > 0) & (c < 1 + 1e-6)).all()
+
+
+def test_training_record_orders_command_about_then_checkpoint_facts():
+    from depthduet.inference.pretrained import training_record
+
+    info = {"epoch": 3, "step": 40, "git": "abc", "versions": {"torch": "x"}}
+    rec = training_record(
+        info, "runs/r/checkpoints/best", "depthduet train Y", 7.5, {"recipe": "z"}
+    )
+    assert list(rec)[:2] == ["command", "recipe"]
+    assert rec["step"] == 40 and rec["epoch"] == 3 and rec["seconds"] == 7.5
+    assert rec["git"] == "abc" and rec["versions"] == {"torch": "x"}
+    assert rec["checkpoint"] == "runs/r/checkpoints/best" and rec["exported"].endswith("+00:00")
+    assert training_record({}, "c", "", None, {})["git"] == ""  # missing facts stay empty

@@ -336,14 +336,13 @@ def export_mde_model(
     Raises:
         UserError: no checkpoint, not a ``mutual`` run, or the branch is absent.
     """
-    import datetime
     import json
     import tempfile
 
     from safetensors.torch import save_file
 
     from depthduet.engine.checkpoint import load_checkpoint, read_model_info, resolve_checkpoint
-    from depthduet.inference.pretrained import file_sha256
+    from depthduet.inference.pretrained import file_sha256, training_record
     from depthduet.paths import weights_dir
 
     ckpt = resolve_checkpoint(run, prefer)
@@ -391,21 +390,19 @@ def export_mde_model(
         "dtype": "float16" if fp16 else "float32",
         "parameters": int(sum(t.numel() for t in tensors.values())),
         "model": dict(config.get("model") or {}),
-        "training": {
-            "command": command,
-            "recipe": "mutual",
-            "mode": config.get("mode"),
-            "self_sup": config.get("self_sup"),
-            "data": dict(config.get("data") or {}),
-            "batch_size": (config.get("engine") or {}).get("batch_size"),
-            "epoch": info.get("epoch"),
-            "step": info.get("step"),
-            "seconds": seconds,
-            "git": info.get("git", ""),
-            "versions": info.get("versions", {}),
-            "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "checkpoint": str(ckpt),
-        },
+        "training": training_record(
+            info,
+            ckpt,
+            command,
+            seconds,
+            {
+                "recipe": "mutual",
+                "mode": config.get("mode"),
+                "self_sup": config.get("self_sup"),
+                "data": dict(config.get("data") or {}),
+                "batch_size": (config.get("engine") or {}).get("batch_size"),
+            },
+        ),
         "metrics": {
             "run_validation": dict(info.get("metrics") or {}),
             "protocol": eval_cfg.get("protocol", ""),

@@ -38,6 +38,7 @@ __all__ = [
     "list_model_cards",
     "load_pretrained",
     "save_pretrained",
+    "training_record",
 ]
 
 #: The names the project intends to ship, and their scale factors.
@@ -288,6 +289,32 @@ def evaluate_rmse(upsampler: Any, pairs: Any, limit: int = 0) -> dict[str, float
     return {"rmse": float(np.mean(errs)) if errs else float("nan"), "samples": len(errs)}
 
 
+def training_record(
+    info: dict[str, Any],
+    ckpt: str | os.PathLike[str],
+    command: str,
+    seconds: float | None,
+    about: dict[str, Any],
+) -> dict[str, Any]:
+    """The ``training`` section of a model card: the command, what ``about`` says of the run
+    (recipe, data, ...), then epoch / step / seconds / git / versions from the checkpoint's
+    ``info`` (:func:`depthduet.engine.checkpoint.read_model_info`), the export time (UTC) and
+    the checkpoint path."""
+    import datetime
+
+    return {
+        "command": command,
+        **about,
+        "epoch": info.get("epoch"),
+        "step": info.get("step"),
+        "seconds": seconds,
+        "git": info.get("git", ""),
+        "versions": info.get("versions", {}),
+        "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "checkpoint": str(ckpt),
+    }
+
+
 def export_checkpoint(
     run: str | os.PathLike[str],
     name: str,
@@ -306,8 +333,6 @@ def export_checkpoint(
     of the *shipped* weights through :class:`DepthUpsampler` next to bicubic on the run's
     validation set (same pipeline: normalisation, filling, tiling, clamping).
     """
-    import datetime
-
     from depthduet.config import load_config
     from depthduet.engine.checkpoint import load_checkpoint, read_model_info, resolve_checkpoint
     from depthduet.inference.dsr import DepthUpsampler, infer_dsrnet_arch
@@ -332,18 +357,9 @@ def export_checkpoint(
         fp16=fp16,
         norm=cfg.model.norm,
         pct=(cfg.model.norm_pct[0], cfg.model.norm_pct[1]),
-        training={
-            "command": command,
-            "recipe": info.get("recipe", ""),
-            "data": data,
-            "epoch": info.get("epoch"),
-            "step": info.get("step"),
-            "seconds": seconds,
-            "git": info.get("git", ""),
-            "versions": info.get("versions", {}),
-            "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "checkpoint": str(ckpt),
-        },
+        training=training_record(
+            info, ckpt, command, seconds, {"recipe": info.get("recipe", ""), "data": data}
+        ),
         notes=notes,
     )
     metrics: dict[str, Any] = {"run_validation": info.get("metrics", {})}
