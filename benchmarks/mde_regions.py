@@ -22,19 +22,19 @@ import numpy as np
 import torch
 
 from depthduet.config import load_config
-from depthduet.engine.checkpoint import load_checkpoint
-from depthduet.models.mde import disp_to_depth
-from depthduet.recipes.mutual import MutualConfig, build_depth_net, is_scale_ambiguous
+from depthduet.engine.checkpoint import read_model_info, resolve_checkpoint
+from depthduet.inference.mde import DepthPredictor
+from depthduet.recipes.mutual import MutualConfig
 
 
-def predict(net: torch.nn.Module, images: torch.Tensor, d_min: float, d_max: float) -> np.ndarray:
+def predict(predictor: DepthPredictor, images: torch.Tensor) -> np.ndarray:
     """``(N, H, W)`` depth of ``images (N, 3, H, W)``, one image at a time."""
-    out = []
-    with torch.no_grad():
-        for img in images:
-            o = net(img[None])
-            out.append(disp_to_depth(o["disp"][0], d_min, d_max)[0, 0].numpy())
-    return np.stack(out)
+    return np.stack([predictor.predict_tensor(img[None])[0][0, 0].numpy() for img in images])
+
+
+def lidar_rows(lidar: np.ndarray) -> np.ndarray:
+    """``(N, H, 1)``: rows holding at least one LiDAR return in each scene."""
+    return (lidar > 0).any(axis=2, keepdims=True)
 
 
 def region_rows(pred: np.ndarray, gt: np.ndarray, lidar: np.ndarray, median: bool) -> list[str]:
@@ -45,7 +45,7 @@ def region_rows(pred: np.ndarray, gt: np.ndarray, lidar: np.ndarray, median: boo
             m = valid[i]
             pred[i] *= np.median(gt[i][m]) / np.median(pred[i][m])
     pred = np.clip(pred, 1e-3, 80)
-    rows_lidar = (lidar > 0).any(axis=2, keepdims=True) & np.ones_like(valid)
+    rows_lidar = lidar_rows(lidar) & np.ones_like(valid)
     regions = {
         "all": valid,
         "LiDAR rows": valid & rows_lidar,
@@ -81,8 +81,8 @@ def main(argv: list[str]) -> int:
         run = Path(arg)
         if not (run / "checkpoints").is_dir():
             continue
-        cfg_dict, weights = load_checkpoint(run, prefer="last")
-        cfg = load_config(MutualConfig, data=cfg_dict)
+        info = read_model_info(resolve_checkpoint(run, "last"))
+        cfg = load_config(MutualConfig, data=dict(info.get("config") or {}))
         if cfg.data.dataset != "world":
             print(f"{run.name}: dataset {cfg.data.dataset!r}, skipped (world only)")
             continue
@@ -98,17 +98,12 @@ def main(argv: list[str]) -> int:
         images, gt, lidar = cache[key]
         if shares is None:
             valid = (gt > 1e-3) & (gt < 80)
-            rows_lidar = (lidar > 0).any(axis=2, keepdims=True) & np.ones_like(valid)
-            shares = (valid & rows_lidar).sum() / valid.sum()
-        for name in sorted(weights):
-            if not name.startswith("depth_"):
-                continue
+            shares = (valid & lidar_rows(lidar)).sum() / valid.sum()
+        for name in sorted(n for n in info.get("networks") or {} if n.startswith("depth_")):
             branch = name.split("_", 1)[1]
-            net = build_depth_net(cfg.model, load_imagenet=False)
-            net.load_state_dict(weights[name])
-            net.eval()
-            pred = predict(net, images, cfg.model.d_min, cfg.model.d_max).astype(np.float64)
-            cells = region_rows(pred, gt, lidar, is_scale_ambiguous(cfg, branch))
+            predictor = DepthPredictor.from_checkpoint(run, branch, prefer="last")
+            pred = predict(predictor, images).astype(np.float64)
+            cells = region_rows(pred, gt, lidar, predictor.scale_ambiguous)
             print(f"| {run.name} | N_{branch} | " + " | ".join(cells) + " |")
     if shares is not None:
         print(f"\nLiDAR rows hold {shares:.0%} of the evaluated pixels, `above` the rest.")

@@ -16,24 +16,17 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
-
-from depthduet.recipes.mutual import is_scale_ambiguous
+from depthduet.config import load_config
+from depthduet.recipes.mutual import MutualConfig, is_scale_ambiguous
 
 METRICS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "a1", "a2", "a3", "conf_ratio")
 HEADER = "| run | branch | median scaling | AbsRel | SqRel | RMSE (m) | RMSElog | a1 | a2 | a3 | conf ratio | step | wall time |"
 
 
-def branches(cfg: dict) -> list[str]:
-    """Evaluated branch first, then the other one (as the recipe's validation_step)."""
-    mode = cfg.get("mode", "semi")
-    if mode == "sup":
-        return ["u"]
-    if mode == "self":
-        return ["s"]
-    first = cfg.get("eval_branch", "auto")
-    first = "u" if first == "auto" else first
-    return [first, "s" if first == "u" else "u"]
+def branches(cfg: MutualConfig) -> list[str]:
+    """Evaluated branch first, then the other one (the column order of ``val.csv``)."""
+    first = cfg.resolved_eval_branch()
+    return [first] + [b for b in cfg.branches() if b != first]
 
 
 def rows_of(run: Path) -> list[str]:
@@ -46,7 +39,7 @@ def rows_of(run: Path) -> list[str]:
     if not lines:
         return []
     last = lines[-1]
-    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg = load_config(MutualConfig, run / "config.yaml")
     summary_file = run / "summary.json"
     wall = "running"
     if summary_file.is_file():
