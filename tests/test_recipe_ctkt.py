@@ -76,6 +76,8 @@ def test_registered_and_shipped_configs_load() -> None:
         ("loss.affinity_loss=l2", "affinity_loss"),
         ("optim.scheduler=poly", "optim.scheduler"),
         ("loss.lambdaP=1", "lambdaP"),
+        ("distill.de_target=metric", "de_target"),
+        ("distill.de_scale=0", "de_scale"),
     ],
 )
 def test_bad_configuration_is_a_config_error(override: str, match: str) -> None:
@@ -130,11 +132,18 @@ def _grads(recipe: CTKTRecipe, batch: dict, distill: bool, teacher: str) -> dict
     }
 
 
+@pytest.mark.parametrize("target", ["normalized", "data"])
 @pytest.mark.parametrize("teacher, student", [("dsr", "de"), ("de", "dsr")])
-def test_distillation_reaches_the_student_only(teacher: str, student: str) -> None:
+def test_distillation_reaches_the_student_only(teacher: str, student: str, target: str) -> None:
     """With SPNet off, switching the distillation terms on must leave the teacher's gradients
-    unchanged (its outputs are detached) and change the student's."""
-    r = _recipe("distill.spnet=false", "loss.lambda_P=1.0", "loss.lambda_A=5.0")
+    unchanged (its outputs are detached) and change the student's, whatever space DENet
+    predicts in."""
+    r = _recipe(
+        "distill.spnet=false",
+        "loss.lambda_P=1.0",
+        "loss.lambda_A=5.0",
+        f"distill.de_target={target}",
+    )
     b = _batch()
     plain = _grads(r, b, distill=False, teacher=teacher)
     dist = _grads(r, b, distill=True, teacher=teacher)
@@ -165,6 +174,49 @@ def test_spnet_loss_flows_into_both_networks() -> None:
     for name in ("dsr", "de"):
         g = next(r2.networks[name].parameters()).grad
         assert not torch.allclose(g, with_s[name])
+
+
+def test_de_target_data_trains_denet_in_data_units() -> None:
+    """``distill.de_target=data``: DENet's L1 is against ``D_hr / de_scale``, its error for
+    teacher selection is measured after mapping into DSRNet's normalised space, and changing the
+    data's unit together with ``de_scale`` changes nothing."""
+    from depthduet.losses.distill import masked_l1
+
+    over = ("distill.affinity=false", "distill.spnet=false", "distill.de_target=data")
+    r = _recipe(*over, "distill.de_scale=2.0")
+    b = _batch()
+    out = r.training_step(b, {})
+    x, hr_n, hv, lo, hi = r._normalise(b)
+    with torch.no_grad():
+        raw = r.networks["de"](b["image"].float())
+    torch.testing.assert_close(out["l1_de"], masked_l1(raw, b["hr"].float() / 2.0, hv))
+    torch.testing.assert_close(out["e_de"], masked_l1((2.0 * raw - lo) / (hi - lo), hr_n, hv))
+    # same losses with the data in centimetres and de_scale x100
+    r_cm = _recipe(*over, "distill.de_scale=200.0")
+    for name in r.networks:
+        r_cm.networks[name].load_state_dict(r.networks[name].state_dict())
+    b_cm = dict(b, lr=b["lr"] * 100.0, hr=b["hr"] * 100.0)
+    out_cm = r_cm.training_step(b_cm, {})
+    for k in ("l1_sr", "side_sr", "l1_de", "side_de", "e_de", "e_dsr"):
+        torch.testing.assert_close(out_cm[k], out[k], rtol=1e-4, atol=1e-6)
+    # validation reports DENet in both spaces
+    for m in r.networks.values():
+        m.eval()
+    v = r.validation_step(b)
+    assert v["rmse_de"] > 0 and v["rmse_de_norm"] > 0
+
+
+def test_de_space_round_trip() -> None:
+    from depthduet.recipes.ctkt import _DESpace
+
+    lo = torch.tensor([1.0, 4.0]).view(2, 1, 1, 1)
+    hi = torch.tensor([3.0, 10.0]).view(2, 1, 1, 1)
+    y = torch.rand(2, 1, 5, 6) * 10
+    sp = _DESpace("data", 1000.0, lo, hi)
+    torch.testing.assert_close(sp.from_norm(sp.to_norm(y)), y)
+    torch.testing.assert_close(sp.to_norm(torch.full_like(y, 0.004))[1], torch.zeros(1, 5, 6))
+    ident = _DESpace("normalized", 1000.0, lo, hi)
+    assert ident.to_norm(y) is y and ident.from_norm(y) is y
 
 
 def test_side_residual_adds_bicubic_to_dsrnet_side_outputs() -> None:

@@ -19,6 +19,10 @@ valid LR pixels (min/max, or percentiles with ``model.norm=percentile``), ``x_n 
 is applied to the LR input and to the HR target, invalid LR pixels are filled before the network
 (:func:`depthduet.models.dbpn.prepare_lr`) and all losses average over valid HR pixels only.
 Validation reports the RMSE in normalised units and, after mapping back, in the data's units.
+DENet's target is the same normalised HR map by default; ``distill.de_target=data`` **[our
+reading]** makes it predict the HR depth in the data's units instead (the LR's range, which sets
+the normalisation, is not visible to an RGB network) and maps its outputs into the normalised
+space wherever they meet DSRNet's (teacher errors, ``L_P``, SPNet); see :class:`CTKTDistill`.
 
 Depth-only samples (Sintel, Middlebury 2001 depth maps): DENet needs RGB, so for those samples only
 the DSRNet terms are computed (``L1`` and, when on, ``L_side`` of DSRNet); DENet, the distillation
@@ -261,6 +265,17 @@ class CTKTDistill:
         warmup_rounds: rounds without distillation at the start.
         teacher_selection: ``error`` (lower previous-round error teaches), ``fixed_dsr``,
             ``fixed_de``.
+        de_target: what DENet (and its side heads) predict **[our reading]**, METHOD.md is
+            silent: ``normalized`` = the HR depth in DSRNet's space, normalised by the *LR
+            depth's* min/max (which DENet never sees, so it can only guess the per-crop
+            range); ``data`` = the HR depth in the data's units divided by ``de_scale``, which an
+            RGB network can learn (fixed camera, fixed units). In ``data`` mode DENet's own
+            losses (L1, SSIM, its side supervision) are computed in that space, and its outputs
+            are mapped into the normalised space (``(de_scale * D_de - lo) / (hi - lo)`` with
+            the LR's ``lo, hi``) for the teacher errors, SPNet and ``L_P``; ``L_P`` is compared in
+            the student's space (DSRNet's normalised space, or DENet's data space).
+        de_scale: data units per unit of DENet output in ``data`` mode (e.g. 1 for metres,
+            1000 for millimetre PNGs read as raw values).
     """
 
     output_space: bool = True
@@ -269,6 +284,8 @@ class CTKTDistill:
     side_residual: bool = True
     warmup_rounds: int = 1
     teacher_selection: str = "error"
+    de_target: str = "normalized"
+    de_scale: float = 1.0
 
     @property
     def cross_task(self) -> bool:
@@ -282,6 +299,12 @@ class CTKTDistill:
             )
         if self.warmup_rounds < 0:
             raise ValueError("distill.warmup_rounds: must be >= 0")
+        if self.de_target not in ("normalized", "data"):
+            raise ValueError(
+                f"distill.de_target: expected 'normalized' or 'data', got {self.de_target!r}"
+            )
+        if not (self.de_scale > 0 and math.isfinite(self.de_scale)):
+            raise ValueError(f"distill.de_scale: must be a finite number > 0, got {self.de_scale}")
 
 
 @dataclass
@@ -623,7 +646,7 @@ class CTKTRecipe(Recipe):
     # -- engine contract
     def training_step(self, batch: dict[str, Any], state: dict[str, Any]) -> StepOutput:
         lc, dist = self.cfg.loss, self.cfg.distill
-        x, hr_n, hv, _, _ = self._normalise(batch)
+        x, hr_n, hv, lo, hi = self._normalise(batch)
         d_sr, f_sr = self.net("dsr").forward_features(x)
         l_sr = masked_l1(d_sr, hr_n, hv)
         total = l_sr
@@ -649,36 +672,43 @@ class CTKTRecipe(Recipe):
             image = sel(batch["image"].float())
             hr_c, hv_c, d_sr_c = sel(hr_n), sel(hv), sel(d_sr)
             f_sr_c = [sel(f) for f in f_sr]
-            d_de, f_de = self.net("de").forward_features(image)
-            l_de = masked_l1(d_de, hr_c, hv_c)
+            space = _DESpace(dist.de_target, dist.de_scale, sel(lo), sel(hi))
+            # DENet's own target: normalised HR, or HR in data units / de_scale
+            de_tgt = space.from_norm(hr_c)
+            de_raw, f_de = self.net("de").forward_features(image)
+            d_de = space.to_norm(de_raw)  # in DSRNet's normalised space
+            l_de = masked_l1(de_raw, de_tgt, hv_c)
             total = total + l_de
             out["l1_de"] = l_de.detach()
             if lc.lambda_ssim > 0:
                 from depthduet.losses.photometric import ssim
 
-                target = _filled(hr_c, hv_c)
-                l_ssim = masked_mean(ssim(d_de, target), hv_c)
+                target = _filled(de_tgt, hv_c)
+                l_ssim = masked_mean(ssim(de_raw, target), hv_c)
                 total = total + lc.lambda_ssim * l_ssim
                 out["ssim_de"] = l_ssim.detach()
-            # round statistics for teacher selection (METHOD.md A.3)
+            # round statistics for teacher selection (METHOD.md A.3), in normalised units
             e_dsr = masked_l1(d_sr_c.detach(), hr_c, hv_c)
             e_de = masked_l1(d_de.detach(), hr_c, hv_c)
             self.selector.update(float(e_dsr), float(e_de), weight=float(hv_c.sum().clamp_min(1)))
             out["e_dsr"], out["e_de"] = e_dsr, e_de
 
-            side_de = None
+            side_de_raw = None
             if dist.output_space:
-                side_de = self.net("de_heads")(f_de)
-                l_side_de = sum(masked_l1(p, hr_c, hv_c) for p in side_de)
+                side_de_raw = self.net("de_heads")(f_de)
+                l_side_de = sum(masked_l1(p, de_tgt, hv_c) for p in side_de_raw)
                 total = total + lc.lambda_side * l_side_de
                 out["side_de"] = l_side_de.detach()
 
             if self.selector.distill:
                 sr_teaches = self.selector.teacher == "dsr"
                 out["teacher_dsr"] = 1.0 if sr_teaches else 0.0
-                if dist.output_space and side_sr is not None and side_de is not None:
+                if dist.output_space and side_sr is not None and side_de_raw is not None:
                     p_sr = [sel(p) for p in side_sr]
-                    stu, tea = (side_de, p_sr) if sr_teaches else (p_sr, side_de)
+                    if sr_teaches:  # compared in DENet's space
+                        stu, tea = side_de_raw, [space.from_norm(p) for p in p_sr]
+                    else:  # compared in DSRNet's normalised space
+                        stu, tea = p_sr, [space.to_norm(p) for p in side_de_raw]
                     l_p = output_space_loss(stu, tea, hv_c, scales=lc.side_scales)
                     total = total + lc.lambda_P * l_p
                     out["distill_P"] = l_p.detach()
@@ -705,7 +735,8 @@ class CTKTRecipe(Recipe):
     def validation_step(self, batch: dict[str, Any]) -> dict[str, float]:
         """RMSE / MAE of DSRNet vs HR in the data's units (``rmse``, ``mae``) and normalised
         units (``rmse_norm``), and the bicubic upsampling of the same filled LR for reference
-        (``rmse_bicubic``, ``rmse_bicubic_norm``); per-sample values averaged over the batch."""
+        (``rmse_bicubic``, ``rmse_bicubic_norm``), and DENet's RMSE on the RGB-D samples in both
+        (``rmse_de``, ``rmse_de_norm``); per-sample values averaged over the batch."""
         x, hr_n, hv, lo, hi = self._normalise(batch)
         hr = batch["hr"].float()
         d_n = self.net("dsr")(x)
@@ -722,8 +753,11 @@ class CTKTRecipe(Recipe):
         if "de" in self.networks:
             rows = self._rgb_rows(batch, x.shape[0], x.device)
             if bool(rows.any()):
-                d_de = self.net("de")(batch["image"].float()[rows])
+                dist = self.cfg.distill
+                space = _DESpace(dist.de_target, dist.de_scale, lo[rows], hi[rows])
+                d_de = space.to_norm(self.net("de")(batch["image"].float()[rows]))
                 m["rmse_de_norm"] = _rmse(d_de, hr_n[rows], hv[rows])
+                m["rmse_de"] = _rmse(denormalize_depth(d_de, lo[rows], hi[rows]), hr[rows], hv[rows])
         return m
 
     # -- rounds
@@ -753,6 +787,26 @@ class CTKTRecipe(Recipe):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if "selector" in state:
             self.selector.load_state_dict(state["selector"])
+
+
+class _DESpace:
+    """Maps between DSRNet's normalised space and DENet's output space (``distill.de_target``).
+
+    ``normalized``: the identity. ``data``: DENet outputs ``depth / scale`` in the data's units,
+    and ``to_norm(y) = (scale * y - lo) / (hi - lo)``, ``from_norm(z) = (z * (hi - lo) + lo) /
+    scale`` with the per-sample LR ``lo, hi (B,1,1,1)``. Both maps are affine per sample, so
+    they commute with the average pooling of ``L_P``.
+    """
+
+    def __init__(self, mode: str, scale: float, lo: Tensor, hi: Tensor) -> None:
+        self.data = mode == "data"
+        self.scale, self.lo, self.span = float(scale), lo, hi - lo
+
+    def to_norm(self, y: Tensor) -> Tensor:
+        return (y * self.scale - self.lo) / self.span if self.data else y
+
+    def from_norm(self, z: Tensor) -> Tensor:
+        return (z * self.span + self.lo) / self.scale if self.data else z
 
 
 def _filled(x: Tensor, valid: Tensor) -> Tensor:
