@@ -757,7 +757,9 @@ class CTKTRecipe(Recipe):
                 space = _DESpace(dist.de_target, dist.de_scale, lo[rows], hi[rows])
                 d_de = space.to_norm(self.net("de")(batch["image"].float()[rows]))
                 m["rmse_de_norm"] = _rmse(d_de, hr_n[rows], hv[rows])
-                m["rmse_de"] = _rmse(denormalize_depth(d_de, lo[rows], hi[rows]), hr[rows], hv[rows])
+                m["rmse_de"] = _rmse(
+                    denormalize_depth(d_de, lo[rows], hi[rows]), hr[rows], hv[rows]
+                )
         return m
 
     # -- rounds
