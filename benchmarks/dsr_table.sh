@@ -24,6 +24,9 @@ mkdir -p "$RUNS/eval" "$RUNS/eval/nearest"
 X4RUNS="wo_ct_320 full_320 full_side_residual_320 full_sr_side0.1_320 wo_ct_320_seed1"
 X4RUNS="$X4RUNS wo_ct_320_seed2 aff_sp_320 aff_sp_320_seed1 aff_sp_320_seed2 wo_ct_640 wo_ct_1280"
 X4RUNS="$X4RUNS full_sr_side0.1_320_seed1 full_sr_side0.1_320_seed2 full_S1.0_320"
+X4RUNS="$X4RUNS full_data_320 full_fixedde_320 output_320 affinity_320 both_320"
+X4RUNS="$X4RUNS full_1280 full_1280_seed1 full_1280_seed2 wo_ct_1280_seed1 wo_ct_1280_seed2"
+X4RUNS="$X4RUNS aff_sp_1280"
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -70,6 +73,26 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $E $N engine.seed=$seed \
       --out $RUNS/x4_full_sr_side0.1_320_seed$seed
   done
+  # 4c. third session: DENet predicting depth in the data's units (distill.de_target=data,
+  #     [our reading]) at x4 and x16; DENet as the fixed teacher; the paper's ablation rows
+  #     (+ output space, + affinity, + both) with today's defaults; four times the budget
+  #     (1280 steps) for the full method and DSRNet alone over three seeds
+  depthduet train --config $CFG/world_x4.yaml $E $N distill.de_target=data --out $RUNS/x4_full_data_320
+  depthduet train --config $CFG/world_x16.yaml $E $N distill.de_target=data --out $RUNS/x16_full_data_320
+  depthduet train --config $CFG/world_x4.yaml $E $N distill.teacher_selection=fixed_de \
+    --out $RUNS/x4_full_fixedde_320
+  for a in output affinity both; do
+    depthduet train --config $CFG/world_x4_$a.yaml $E $N --out $RUNS/x4_${a}_320
+  done
+  depthduet train --config $CFG/world_x4.yaml $E $N engine.epochs=40 --out $RUNS/x4_full_1280
+  for seed in 1 2; do
+    depthduet train --config $CFG/world_x4.yaml $E $N engine.epochs=40 engine.seed=$seed \
+      --out $RUNS/x4_full_1280_seed$seed
+    depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=40 engine.seed=$seed \
+      --out $RUNS/x4_wo_ct_1280_seed$seed
+  done
+  depthduet train --config $CFG/world_x4.yaml $E $N engine.epochs=40 distill.output_space=false \
+    --out $RUNS/x4_aff_sp_1280
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"

@@ -78,6 +78,7 @@ def test_registered_and_shipped_configs_load() -> None:
         ("loss.lambdaP=1", "lambdaP"),
         ("distill.de_target=metric", "de_target"),
         ("distill.de_scale=0", "de_scale"),
+        ("distill.side_into_dsr=maybe", "side_into_dsr"),
     ],
 )
 def test_bad_configuration_is_a_config_error(override: str, match: str) -> None:
@@ -237,6 +238,22 @@ def test_side_residual_adds_bicubic_to_dsrnet_side_outputs() -> None:
     expect_resid = n * ((bic - hr_n).abs() * hv).sum() / hv.sum()
     torch.testing.assert_close(a["side_sr"], expect_plain)
     torch.testing.assert_close(c["side_sr"], expect_resid)
+
+
+@pytest.mark.parametrize("into", [True, False])
+def test_side_supervision_into_dsrnet_features_switch(into: bool) -> None:
+    """``distill.side_into_dsr=false``: L_side trains DSRNet's side heads but leaves DSRNet's own
+    gradient exactly that of DSRNet alone (warm-up round, output space only); ``true`` changes
+    it. Either way the heads learn."""
+    alone = _recipe("distill.output_space=false", "distill.affinity=false", "distill.spnet=false")
+    r = _recipe("distill.affinity=false", "distill.spnet=false", f"distill.side_into_dsr={into}")
+    r.networks["dsr"].load_state_dict(alone.networks["dsr"].state_dict())
+    b = _batch()
+    g_alone = _grads(alone, b, distill=False, teacher="dsr")["dsr"]
+    g = _grads(r, b, distill=False, teacher="dsr")
+    same = all(torch.equal(a, c) for a, c in zip(g_alone, g["dsr"]))
+    assert same != into
+    assert all(x is not None and x.abs().sum() > 0 for x in g["dsr_heads"])
 
 
 def test_depth_only_samples_train_dsrnet_alone() -> None:

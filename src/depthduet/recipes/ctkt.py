@@ -262,6 +262,10 @@ class CTKTDistill:
         side_residual: DSRNet's side outputs add the bicubic upsampling of the LR input,
             ``P_sr^t = head_t(F_sr^t) + bicubic_up(D_lr)`` **[our reading]**, like its final
             output (METHOD.md A.1); off = plain ``head_t(F_sr^t)`` as DENet's.
+        side_into_dsr: the deep supervision of DSRNet's side outputs (``lambda_side``, **[our
+            reading]**) reaches DSRNet's stage features (true), or trains its side heads only
+            (false: ``F_sr^t`` detached inside that term; ``L_P`` still reaches the features when
+            DSRNet is the student). DENet's side supervision always reaches DENet.
         warmup_rounds: rounds without distillation at the start.
         teacher_selection: ``error`` (lower previous-round error teaches), ``fixed_dsr``,
             ``fixed_de``.
@@ -282,6 +286,7 @@ class CTKTDistill:
     affinity: bool = True
     spnet: bool = True
     side_residual: bool = True
+    side_into_dsr: bool = True
     warmup_rounds: int = 1
     teacher_selection: str = "error"
     de_target: str = "normalized"
@@ -654,11 +659,18 @@ class CTKTRecipe(Recipe):
 
         side_sr = None
         if dist.output_space:
-            side_sr = self.net("dsr_heads")(f_sr)
+            heads = self.net("dsr_heads")
+            side_sr = heads(f_sr)
+            up = None
             if dist.side_residual:
                 up = F.interpolate(x, size=d_sr.shape[-2:], mode="bicubic", align_corners=False)
                 side_sr = [p + up for p in side_sr]
-            l_side_sr = sum(masked_l1(p, hr_n, hv) for p in side_sr)
+            side_sup = side_sr
+            if not dist.side_into_dsr:  # deep supervision trains the heads only
+                side_sup = heads([f.detach() for f in f_sr])
+                if up is not None:
+                    side_sup = [p + up for p in side_sup]
+            l_side_sr = sum(masked_l1(p, hr_n, hv) for p in side_sup)
             total = total + lc.lambda_side * l_side_sr
             out["side_sr"] = l_side_sr.detach()
 
