@@ -17,8 +17,9 @@ DATA=${DEPTHDUET_DATA:-../shared/data}
 CFG=src/depthduet/configs/dsr
 E="engine.threads=1 engine.progress=false engine.tensorboard=false optim.lr=1e-3"
 # the loss settings these runs used (the first defaults; world_x4.yaml now defaults to
-# side_residual=true, lambda_side=0.1 because of these results)
-E="$E distill.side_residual=false loss.lambda_side=0.5"
+# side_residual=true, lambda_side=0.1 and, since the third session, side_into_dsr=false
+# because of these results; the runs that use another setting say so)
+E="$E distill.side_residual=false loss.lambda_side=0.5 distill.side_into_dsr=true"
 mkdir -p "$RUNS/eval" "$RUNS/eval/nearest"
 # run folders $RUNS/x<scale>_<name> scored when present (x8 / x16: wo_ct_320, full_sr_side0.1_320)
 X4RUNS="wo_ct_320 full_320 full_side_residual_320 full_sr_side0.1_320 wo_ct_320_seed1"
@@ -26,7 +27,7 @@ X4RUNS="$X4RUNS wo_ct_320_seed2 aff_sp_320 aff_sp_320_seed1 aff_sp_320_seed2 wo_
 X4RUNS="$X4RUNS full_sr_side0.1_320_seed1 full_sr_side0.1_320_seed2 full_S1.0_320"
 X4RUNS="$X4RUNS full_data_320 full_fixedde_320 output_320 affinity_320 both_320"
 X4RUNS="$X4RUNS full_1280 full_1280_seed1 full_1280_seed2 wo_ct_1280_seed1 wo_ct_1280_seed2"
-X4RUNS="$X4RUNS aff_sp_1280"
+X4RUNS="$X4RUNS aff_sp_1280 full_headsup_320 full_headsup_320_seed1 full_headsup_320_seed2"
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -93,6 +94,27 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
   done
   depthduet train --config $CFG/world_x4.yaml $E $N engine.epochs=40 distill.output_space=false \
     --out $RUNS/x4_aff_sp_1280
+  # side-output deep supervision that trains DSRNet's heads only (distill.side_into_dsr=false,
+  # [our reading], the default since these runs): x4 seeds 0-2, x8, x16
+  H="$N distill.side_into_dsr=false"
+  depthduet train --config $CFG/world_x4.yaml $E $H --out $RUNS/x4_full_headsup_320
+  for seed in 1 2; do
+    depthduet train --config $CFG/world_x4.yaml $E $H engine.seed=$seed \
+      --out $RUNS/x4_full_headsup_320_seed$seed
+  done
+  depthduet train --config $CFG/world_x8.yaml $E $H --out $RUNS/x8_full_headsup_320
+  depthduet train --config $CFG/world_x16.yaml $E $H --out $RUNS/x16_full_headsup_320
+  # seeds 1, 2 at x8 / x16: DSRNet alone and the heads-only full method
+  for seed in 1 2; do
+    depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 data.scale=8 \
+      data.crop=96 engine.seed=$seed --out $RUNS/x8_wo_ct_320_seed$seed
+    depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 data.scale=16 \
+      data.crop=128 engine.seed=$seed --out $RUNS/x16_wo_ct_320_seed$seed
+    for s in 8 16; do
+      depthduet train --config $CFG/world_x$s.yaml $E $H engine.seed=$seed \
+        --out $RUNS/x${s}_full_headsup_320_seed$seed
+    done
+  done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
