@@ -21,13 +21,14 @@ E="engine.threads=1 engine.progress=false engine.tensorboard=false optim.lr=1e-3
 # because of these results; the runs that use another setting say so)
 E="$E distill.side_residual=false loss.lambda_side=0.5 distill.side_into_dsr=true"
 mkdir -p "$RUNS/eval" "$RUNS/eval/nearest"
-# run folders $RUNS/x<scale>_<name> scored when present (x8 / x16: wo_ct_320, full_sr_side0.1_320)
+# run folders $RUNS/x<scale>_<name> scored when present, at every scale that has them
 X4RUNS="wo_ct_320 full_320 full_side_residual_320 full_sr_side0.1_320 wo_ct_320_seed1"
 X4RUNS="$X4RUNS wo_ct_320_seed2 aff_sp_320 aff_sp_320_seed1 aff_sp_320_seed2 wo_ct_640 wo_ct_1280"
 X4RUNS="$X4RUNS full_sr_side0.1_320_seed1 full_sr_side0.1_320_seed2 full_S1.0_320"
 X4RUNS="$X4RUNS full_data_320 full_fixedde_320 output_320 affinity_320 both_320"
 X4RUNS="$X4RUNS full_1280 full_1280_seed1 full_1280_seed2 wo_ct_1280_seed1 wo_ct_1280_seed2"
 X4RUNS="$X4RUNS aff_sp_1280 full_headsup_320 full_headsup_320_seed1 full_headsup_320_seed2"
+X4RUNS="$X4RUNS full_headsup_1280 full_headsup_1280_seed1 full_headsup_1280_seed2"
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -104,6 +105,12 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
   done
   depthduet train --config $CFG/world_x8.yaml $E $H --out $RUNS/x8_full_headsup_320
   depthduet train --config $CFG/world_x16.yaml $E $H --out $RUNS/x16_full_headsup_320
+  # the heads-only full method at 1280 steps, seeds 0-2 (compare x4_wo_ct_1280*)
+  depthduet train --config $CFG/world_x4.yaml $E $H engine.epochs=40 --out $RUNS/x4_full_headsup_1280
+  for seed in 1 2; do
+    depthduet train --config $CFG/world_x4.yaml $E $H engine.epochs=40 engine.seed=$seed \
+      --out $RUNS/x4_full_headsup_1280_seed$seed
+  done
   # seeds 1, 2 at x8 / x16: DSRNet alone and the heads-only full method
   for seed in 1 2; do
     depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 data.scale=8 \
