@@ -1,0 +1,56 @@
+"""The shipped dsr-x4/x8/x16 weights, run through ``depthduet upsample`` on a real map they never
+trained on (Middlebury 2003 cones, held out of ``configs/dsr/real_x4.yaml``), beat bicubic.
+
+The LR input is made from the ground truth by the evaluation's antialiased bicubic downsampling
+and written as a float ``.npy`` file; the CLI upsamples it once with ``--model dsr-xS`` and once
+with ``--baseline bicubic``, and both outputs are scored against the ground truth over its valid
+pixels. ``benchmarks/dsr_shipped_eval.sh`` gives the full table (more maps, more datasets).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from depthduet.cli import main
+from depthduet.evaluation.baselines import downsample_depth
+from depthduet.io import read_depth, write_depth
+
+pytestmark = pytest.mark.realdata
+
+
+def _rmse(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((pred[valid] - gt[valid]) ** 2)))
+
+
+@pytest.mark.parametrize("scale", [4, 8, 16])
+def test_shipped_model_beats_bicubic_on_held_out_map(
+    scale: int, data_root: Path, tmp_path: Path
+) -> None:
+    src = data_root / "middlebury_2001_2003" / "Depth" / "cones_2.mat"
+    if not src.is_file():
+        pytest.skip(f"{src} not found")
+    gt = read_depth(src, key="img_double")
+    lr, lr_valid = downsample_depth(gt.values, gt.valid, scale, "bicubic")
+    h, w = lr.shape[0] * scale, lr.shape[1] * scale
+    gt_values, gt_valid = gt.values[:h, :w].astype(np.float64), gt.valid[:h, :w]
+    lr_path = write_depth(tmp_path / "lr.npy", lr.astype(np.float32), lr_valid)
+
+    outs = {}
+    for label, how in (
+        ("model", ["--model", f"dsr-x{scale}"]),
+        ("bicubic", ["--baseline", "bicubic"]),
+    ):
+        out = tmp_path / f"{label}.npy"
+        rc = main(["upsample", str(lr_path), "--scale", str(scale), *how, "-o", str(out)])
+        assert rc == 0
+        outs[label] = read_depth(out)
+        assert outs[label].values.shape == (h, w)
+    # invalid pixels stay invalid, and the model is scored where both outputs and the GT are valid
+    both = gt_valid & outs["model"].valid & outs["bicubic"].valid
+    assert both.mean() > 0.9
+    ours = _rmse(outs["model"].values, gt_values, both)
+    base = _rmse(outs["bicubic"].values, gt_values, both)
+    assert ours < 0.97 * base, f"x{scale}: model RMSE {ours:.3f} vs bicubic {base:.3f}"
