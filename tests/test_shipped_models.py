@@ -16,13 +16,10 @@ import pytest
 
 from depthduet.cli import main
 from depthduet.evaluation.baselines import downsample_depth
+from depthduet.evaluation.metrics import dsr_errors
 from depthduet.io import read_depth, write_depth
 
 pytestmark = pytest.mark.realdata
-
-
-def _rmse(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((pred[valid] - gt[valid]) ** 2)))
 
 
 @pytest.mark.parametrize("scale", [4, 8, 16])
@@ -51,6 +48,6 @@ def test_shipped_model_beats_bicubic_on_held_out_map(
     # invalid pixels stay invalid, and the model is scored where both outputs and the GT are valid
     both = gt_valid & outs["model"].valid & outs["bicubic"].valid
     assert both.mean() > 0.9
-    ours = _rmse(outs["model"].values, gt_values, both)
-    base = _rmse(outs["bicubic"].values, gt_values, both)
+    ours = dsr_errors(gt_values[both], outs["model"].values[both])["rmse"]
+    base = dsr_errors(gt_values[both], outs["bicubic"].values[both])["rmse"]
     assert ours < 0.97 * base, f"x{scale}: model RMSE {ours:.3f} vs bicubic {base:.3f}"
