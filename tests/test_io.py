@@ -454,3 +454,28 @@ def test_write_depth_shape_checks(tmp_path: Path) -> None:
     # (1, H, W) tensors-as-arrays are accepted
     p = io.write_depth(tmp_path / "b.npy", np.ones((1, 2, 3)))
     assert io.read_depth(p).values.shape == (2, 3)
+
+
+def test_invalid_marker_and_write_fill(tmp_path) -> None:
+    from depthduet.io import invalid_marker, read_depth_stored, write_depth
+
+    a = np.array([[1.0, np.nan], [2.0, np.nan]], np.float32)
+    assert np.isnan(invalid_marker(a))
+    assert invalid_marker(np.array([[1.0, np.inf]])) == np.inf
+    assert invalid_marker(np.array([[1.0, np.nan], [0.0, 2.0]])) == 0.0  # mixed -> 0
+    assert invalid_marker(np.array([[1, 0]], np.uint16)) == 0.0
+    assert invalid_marker(np.array([[1.0, 2.0]])) == 0.0
+    assert invalid_marker(np.array([[1, 9]], np.uint16), invalid=9) == 9.0
+    v = np.array([[1.0, 0.0], [2.0, 3.0]], np.float32)
+    write_depth(tmp_path / "a.pfm", v, fill=float("nan"))
+    got = read_depth_stored(tmp_path / "a.pfm")
+    assert np.isnan(got[0, 1]) and got[0, 0] == 1.0
+    write_depth(tmp_path / "b.png", v, fill=9)
+    assert read_depth_stored(tmp_path / "b.png")[0, 1] == 9
+    with pytest.raises(DepthIOError, match="cannot be stored in a 16-bit"):
+        write_depth(tmp_path / "c.png", v, fill=float("nan"))
+    with pytest.raises(DepthIOError, match="invalid-pixel value"):
+        write_depth(tmp_path / "d.png", v, fill=2)
+    with pytest.raises(DepthIOError, match="invalid-pixel value"):
+        write_depth(tmp_path / "e.npy", v, fill=3.0)
+    assert not (tmp_path / "d.png").exists() and not (tmp_path / "e.npy").exists()

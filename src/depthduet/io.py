@@ -47,6 +47,8 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "ENCODINGS",
     "read_depth",
+    "read_depth_stored",
+    "invalid_marker",
     "write_depth",
     "make_depth_map",
     "read_image",
@@ -573,7 +575,9 @@ def _pick_key(path: PathLike, names: dict[str, tuple[int, ...]], key: str | None
         return cands[0]
     if not cands:
         raise _err(path, "no 2-D array found")
-    raise _err(path, f"several arrays ({', '.join(sorted(cands))}); pick one with key")
+    raise _err(
+        path, f"several arrays ({', '.join(sorted(cands))}); pick one by name (key= / --key)"
+    )
 
 
 def read_mat(path: PathLike, key: str | None = None, index: int | None = None) -> np.ndarray:
@@ -734,6 +738,48 @@ def _stored_array(p: Path, suffix: str, key: str | None, index: int | None) -> n
     raise _err(p, f"unsupported depth format {suffix!r} (supported: {' '.join(DEPTH_SUFFIXES)})")
 
 
+def read_depth_stored(
+    path: PathLike, *, key: str | None = None, index: int | None = None
+) -> np.ndarray:
+    """The raw stored 2-D array of a depth file: no scaling, no masking.
+
+    Use it with :func:`make_depth_map` when the stored values themselves matter, e.g. to find
+    how the file marks missing data (:func:`invalid_marker`). Arguments as :func:`read_depth`.
+
+    Returns:
+        ``(H, W)`` array in the file's own dtype.
+    """
+    p = _check_readable(Path(path))
+    return _stored_array(p, p.suffix.lower(), key, index)
+
+
+def invalid_marker(stored: np.ndarray, invalid: float | None = None) -> float:
+    """The stored value a file uses for missing data, so that outputs can use the same one.
+
+    ``invalid`` (a user-given sentinel) wins. Otherwise: NaN when every invalid pixel of a
+    float map is NaN, +inf when every one is +inf, else 0 (integer files, zeros, negative
+    values, mixtures). A map without invalid pixels gives 0.
+
+    Args:
+        stored: ``(H, W)`` stored array (:func:`read_depth_stored`).
+        invalid: the sentinel given to :func:`read_depth`, if any.
+    """
+    if invalid is not None:
+        return float(invalid)
+    a = np.asarray(stored)
+    if a.dtype.kind != "f":
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        bad = a[~(np.isfinite(a) & (a > 0))]
+    if bad.size == 0:
+        return 0.0
+    if np.isnan(bad).all():
+        return float("nan")
+    if np.isposinf(bad).all():
+        return float("inf")
+    return 0.0
+
+
 def read_depth(
     path: PathLike,
     *,
@@ -826,13 +872,14 @@ def write_depth(
     scale: float | None = None,
     bits: int = 16,
     key: str = "depth",
+    fill: float = 0.0,
 ) -> Path:
     """Write a depth map (atomically); the format follows the suffix.
 
     ``.png`` / ``.pgm``: integers ``round(values * scale)`` (``scale`` None = 1), 16-bit
     unless ``bits=8``; invalid pixels are 0; raises when a valid value would not fit or would
-    round to 0. Float formats (``.pfm .npy .npz .mat .dpt``) store ``values * scale`` with
-    invalid pixels as 0 (``.pfm`` and ``.dpt``: +inf is *not* used, 0 marks invalid).
+    round to 0. Float formats (``.pfm .npy .npz .mat .dpt``) store ``values * scale``.
+    Invalid pixels are stored as ``fill`` (default 0).
 
     Args:
         path: output file.
@@ -841,6 +888,9 @@ def write_depth(
         scale: stored units per unit of ``values``.
         bits: 8 or 16 for integer formats.
         key: variable name in ``.npz`` / ``.mat``.
+        fill: stored value of invalid pixels (default 0). Float formats take any value
+            (NaN, inf, a sentinel); integer formats an integer in the format's range that no
+            valid pixel takes. :func:`invalid_marker` finds the one an input file used.
 
     Returns:
         The written path.
@@ -864,8 +914,18 @@ def write_depth(
         ok &= m
     if bits not in (8, 16):
         raise _err(p, f"unsupported bit depth {bits} (8 or 16)")
+    fill = float(fill)
     if suffix in (".png", ".pgm"):
         q = _integer_payload(p, v, ok, scale, bits)
+        if fill != 0.0:
+            top = (1 << bits) - 1
+            if not (np.isfinite(fill) and fill == round(fill) and 0 <= fill <= top):
+                raise _err(
+                    p, f"invalid-pixel value {fill:g} cannot be stored in a {bits}-bit image"
+                )
+            if (q[ok] == fill).any():
+                raise _err(p, f"a valid pixel is stored as {fill:g}, the invalid-pixel value")
+            q[~ok] = int(fill)
         if suffix == ".pgm":
             return write_pnm(p, q)
         return _write_pil(p, q)
@@ -873,6 +933,10 @@ def write_depth(
     if not np.isfinite(s) or s <= 0:
         raise _err(p, f"scale must be a positive number, got {scale}")
     out = np.where(ok, v * s, 0.0).astype(np.float32)
+    if fill != 0.0:
+        if np.isfinite(fill) and (out[ok] == np.float32(fill)).any():
+            raise _err(p, f"a valid pixel is stored as {fill:g}, the invalid-pixel value")
+        out[~ok] = fill
     if suffix == ".pfm":
         return write_pfm(p, out)
     if suffix == ".dpt":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -22,8 +23,10 @@ blended with a cosine ramp, so memory stays bounded.
 Units: the map is normalised per image from its valid pixels (min..max), so the same
 weights serve 8-bit disparity PNGs, millimetre PNGs and metric float maps; the output is in
 the input's unit and clipped to the input's valid range. Invalid pixels (0, negative,
-NaN/inf) are filled before the network so they never affect valid neighbours; an output
-pixel is invalid iff the input pixel containing it is invalid.
+NaN/inf, or the --invalid sentinel) are filled before the network so they never affect
+valid neighbours; an output pixel is invalid iff the input pixel containing it is invalid,
+and it is stored the way the input marks missing data (the --invalid value, NaN or inf for
+float maps whose holes are all NaN / inf, else 0; 0 where the output format cannot hold it).
 
 Output: the format follows OUT's suffix (default: the input's format; .bmp/.tif become
 .png). Integer formats store round(value * out-scale): pass e.g. --out-scale 16 to keep
@@ -159,15 +162,31 @@ def _build_upsampler(args: argparse.Namespace):  # -> DepthUpsampler
     return up
 
 
+def _output_fill(marker: float, dst: Path) -> float:
+    """The input's invalid-pixel value where the output format can store it, else 0."""
+    if dst.suffix.lower() in (".png", ".pgm"):
+        ok = math.isfinite(marker) and marker == round(marker) and 0 <= marker <= 65535
+        return marker if ok else 0.0
+    return marker
+
+
 def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Namespace) -> str:
-    from depthduet.io import read_depth, write_depth
+    from depthduet.io import invalid_marker, make_depth_map, read_depth_stored, write_depth
 
     t0 = time.perf_counter()
-    lr = read_depth(src, scale=args.in_scale, key=args.key, invalid=args.invalid)
+    stored = read_depth_stored(src, key=args.key)
+    lr = make_depth_map(stored, args.in_scale, args.invalid, path=src)
+    if not lr.valid.any():
+        print(
+            f"depthduet upsample: warning: {src}: no valid pixel; the output is all invalid",
+            file=sys.stderr,
+            flush=True,
+        )
     hr = up.upsample(lr.values, lr.valid)
     out_scale = args.out_scale if args.out_scale is not None else args.in_scale
+    fill = _output_fill(invalid_marker(stored, args.invalid), dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    write_depth(dst, hr.values, hr.valid, scale=out_scale, key=args.key or "depth")
+    write_depth(dst, hr.values, hr.valid, scale=out_scale, key=args.key or "depth", fill=fill)
     if preview is not None:
         from depthduet.io import write_image
         from depthduet.viz import colorize_depth
