@@ -39,8 +39,13 @@ def test_unknown_key_named(tmp_path):
     p.write_text("optim:\n  lrr: 1\n")
     with pytest.raises(ConfigError, match="lrr"):
         load_config(Cfg, p)
-    with pytest.raises(ConfigError, match="nope"):
+    with pytest.raises(ConfigError, match="nope") as e:
         load_config(Cfg, None, ["nope=1"])
+    assert "\n" not in str(e.value)  # one line
+    with pytest.raises(ConfigError, match=r"valid keys here: lr") as e:
+        load_config(Cfg, None, ["optim.lrr=1"])
+    with pytest.raises(ConfigError, match=r"valid keys here: .*optim"):
+        load_config(Cfg, None, ["optim2.lr=1"])
 
 
 def test_wrong_type_named():

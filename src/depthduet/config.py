@@ -157,10 +157,17 @@ def merge_overrides(base: dict[str, Any], overrides: Sequence[str]) -> dict[str,
     return out
 
 
-def _schema_error(e: OmegaConfBaseException, source: str) -> ConfigError:
+def _schema_error(
+    e: OmegaConfBaseException, source: str, cfg: DictConfig | None = None
+) -> ConfigError:
+    """One-line error naming the key; for an unknown key, the keys that exist at its level."""
     key = getattr(e, "full_key", None) or ""
-    msg = getattr(e, "msg", None) or str(e).splitlines()[0]
+    msg = (getattr(e, "msg", None) or str(e) or type(e).__name__).splitlines()[0]
     where = f" (from {source})" if source else ""
+    if key and cfg is not None and "not in" in msg:
+        parent = OmegaConf.select(cfg, key.rpartition(".")[0]) if "." in key else cfg
+        if isinstance(parent, DictConfig):
+            msg += f" (valid keys here: {', '.join(str(k) for k in parent.keys())})"
     if key:
         return ConfigError(f"config key {key!r}{where}: {msg}")
     return ConfigError(f"config{where}: {msg}")
@@ -199,13 +206,13 @@ def load_config(
         try:
             cfg = OmegaConf.merge(cfg, OmegaConf.create(layer))
         except OmegaConfBaseException as e:
-            raise _schema_error(e, source) from None
+            raise _schema_error(e, source, cfg) from None
     for item in overrides:
         key, value = _parse_override(item)
         try:
             cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist([f"{key}={_dump(value)}"]))
         except OmegaConfBaseException as e:
-            raise _schema_error(e, f"override {item!r}") from None
+            raise _schema_error(e, f"override {item!r}", cfg) from None
     try:
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as e:
