@@ -18,6 +18,7 @@ Examples (the CPU is small; limit what runs)::
 
     python benchmarks/dsr_speed.py --presets tiny --scales 4
     python benchmarks/dsr_speed.py --presets tiny small --scales 4 8 --recipe --big
+    python benchmarks/dsr_speed.py --presets tiny --no-train --compare-layout --infer-lr 128
 """
 
 from __future__ import annotations
@@ -151,7 +152,10 @@ def _work_infer(p: dict[str, Any]) -> dict[str, Any]:
         up = DepthUpsampler.bicubic(s, tile=p["tile"], overlap=p["overlap"], device="cpu")
     else:
         net = DSRNet.from_preset(s, p["preset"])
-        up = DepthUpsampler(net, s, tile=p["tile"], overlap=p["overlap"], device="cpu")
+        cl = p.get("channels_last", True)
+        up = DepthUpsampler(
+            net, s, tile=p["tile"], overlap=p["overlap"], device="cpu", channels_last=cl
+        )
     x = _smooth(n, n)
     up.upsample(x[: min(n, 24), : min(n, 24)])  # warm-up
     t0 = time.perf_counter()
@@ -164,6 +168,7 @@ def _work_infer(p: dict[str, Any]) -> dict[str, Any]:
         "out_size": list(out.values.shape),
         "seconds": dt,
         "s_per_out_mp": dt / mp,
+        "channels_last": getattr(up, "channels_last", None),
     }
 
 
@@ -230,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-train", action="store_true")
     ap.add_argument("--no-infer", action="store_true")
     ap.add_argument("--infer-lr", type=int, default=64, help="inference LR map side")
+    ap.add_argument(
+        "--compare-layout",
+        action="store_true",
+        help="time inference in both memory layouts (channels-last, the default, and contiguous)",
+    )
     ap.add_argument("--tile", type=int, default=None, help="LR tile (default: per scale)")
     ap.add_argument("--overlap", type=int, default=None, help="LR overlap (default: per scale)")
     ap.add_argument("--big", action="store_true", help="4096x4096 output at x4 through tiling")
@@ -275,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
                     "tile": args.tile,
                     "overlap": args.overlap,
                 }
-                results["inference"].append(_spawn(ip, args.timeout))
+                layouts = [True, False] if args.compare_layout else [True]
+                for cl in layouts:
+                    results["inference"].append(_spawn({**ip, "channels_last": cl}, args.timeout))
             print(f"done {preset} x{scale}", file=sys.stderr, flush=True)
     if args.big:
         bp = {

@@ -133,6 +133,20 @@ def test_tiled_network_close_to_untiled() -> None:
     assert np.abs(full - tiled).max() < 2e-5 * np.abs(full).max()
 
 
+@pytest.mark.parametrize("scale", [2, 4, 8, 16])
+def test_channels_last_same_numbers(scale: int) -> None:
+    x = smooth_map(20, 18)
+    net = tiny_net(scale)
+    fast = DepthUpsampler(net, scale, tile=0, device="cpu", channels_last=True)
+    a = fast.upsample(x).values
+    plain = DepthUpsampler(net, scale, tile=0, device="cpu", channels_last=False)
+    w = next(p for p in net.parameters() if p.dim() == 4)
+    assert w.is_contiguous()  # switched back to the plain layout
+    b = plain.upsample(x).values
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max())
+    assert fast.describe()["channels_last"] and not plain.describe()["channels_last"]
+
+
 def test_bad_inputs_and_settings() -> None:
     up = DepthUpsampler.bicubic(2, device="cpu")
     with pytest.raises(UserError, match="2-D"):

@@ -171,6 +171,9 @@ class DepthUpsampler:
             ``overlap``).
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
         clamp: clip the output to the valid LR range.
+        channels_last: run the network in channels-last memory format (same numbers up to
+            float rounding; on CPU 1.7-2.7x faster at x2-x8 with oneDNN, see
+            ``benchmarks/dsr_speed.py --compare-layout``).
         name: a label (model name or checkpoint path) for logs and parameter files.
     """
 
@@ -187,6 +190,7 @@ class DepthUpsampler:
         device: str | torch.device | None = "auto",
         clamp: bool = True,
         name: str = "",
+        channels_last: bool = True,
     ) -> None:
         scale = int(scale)
         if scale not in SUPPORTED_SCALES:
@@ -206,7 +210,11 @@ class DepthUpsampler:
         if overlap < 0 or (blend is not None and blend < 0):
             raise UserError("--overlap and blend must be >= 0")
         self.device = resolve_device(device)
+        self.channels_last = bool(channels_last)
         self.network = network.to(self.device).eval() if network is not None else None
+        if self.network is not None:
+            fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+            self.network = self.network.to(memory_format=fmt)
         self.scale = scale
         self.norm = norm
         self.pct = (float(pct[0]), float(pct[1]))
@@ -300,7 +308,9 @@ class DepthUpsampler:
     def _run_tile(self, x: torch.Tensor) -> torch.Tensor:
         if self.network is None:
             return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
-        return self.network(x)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.network(x).contiguous()
 
     def describe(self) -> dict[str, Any]:
         """The settings, for parameter files and logs."""
@@ -314,6 +324,7 @@ class DepthUpsampler:
             "blend": self.overlap if self.blend is None else self.blend,
             "clamp": self.clamp,
             "device": str(self.device),
+            "channels_last": self.channels_last,
             "invalid_policy": "HR pixel invalid iff the LR pixel containing it is invalid",
         }
 
