@@ -172,7 +172,7 @@ class DepthUpsampler:
         device: ``"auto"``, ``"cpu"``, ``"cuda"``...
         clamp: clip the output to the valid LR range.
         channels_last: run the network in channels-last memory format (same numbers up to
-            float rounding; on CPU 1.7-2.7x faster at x2-x8 with oneDNN, see
+            float rounding; on CPU 1.5-2.5x faster at every scale with oneDNN, see
             ``benchmarks/dsr_speed.py --compare-layout``).
         name: a label (model name or checkpoint path) for logs and parameter files.
     """
