@@ -45,6 +45,7 @@ def test_predictor_matches_the_network(semi_run):
     run, r = semi_run
     p = DepthPredictor.from_checkpoint(run)
     assert p.branch == "u" and p.size == (64, 96) and not p.scale_ambiguous
+    assert p.channels_last  # the default layout; the reference below runs the plain layout
     img = np.random.default_rng(0).random((64, 96, 3)).astype(np.float32)
     depth, conf = p.predict(img)
     with torch.no_grad():

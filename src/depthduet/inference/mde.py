@@ -63,6 +63,8 @@ class DepthPredictor:
         scale_ambiguous: depth is relative (monocular-only self-supervision).
         device: torch device.
         info: where the weights came from (recorded next to outputs).
+        channels_last: run the network in channels-last memory format (same numbers up to
+            float rounding; about 1.2x faster on CPU for the ResNet-18 depth network).
     """
 
     def __init__(
@@ -73,12 +75,15 @@ class DepthPredictor:
         scale_ambiguous: bool = False,
         device: str | torch.device = "cpu",
         info: dict[str, Any] | None = None,
+        channels_last: bool = True,
     ) -> None:
         h, w = int(size[0]), int(size[1])
         if h % DepthNet.stride or w % DepthNet.stride:
             raise UserError(f"network input size {h}x{w}: must be multiples of {DepthNet.stride}")
         self.device = torch.device(device)
-        self.net = net.to(self.device).eval()
+        self.channels_last = bool(channels_last)
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.net = net.to(self.device).eval().to(memory_format=fmt)
         self.size = (h, w)
         self.branch = branch
         self.scale_ambiguous = bool(scale_ambiguous)
@@ -258,13 +263,15 @@ class DepthPredictor:
             x = F.interpolate(
                 x, size=self.size, mode="bilinear", align_corners=False, antialias=True
             ).clamp(0, 1)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         out = self.net(x)
         disp, conf = out["disp"][0], out["conf"][0]
         if (h, w) != self.size:
             disp = F.interpolate(disp, size=(h, w), mode="bilinear", align_corners=False)
             conf = F.interpolate(conf, size=(h, w), mode="bilinear", align_corners=False)
         depth = disp_to_depth(disp, self.net.d_min, self.net.d_max)
-        return depth, conf
+        return depth.contiguous(), conf.contiguous()
 
     def predict(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Depth and confidence of one image.
