@@ -63,6 +63,8 @@ def _work_train(p: dict[str, Any]) -> dict[str, Any]:
 
     s, b, h = p["scale"], p["batch"], p["crop_lr"]
     net = DSRNet.from_preset(s, p["preset"])
+    if p.get("train_channels_last"):
+        net = net.to(memory_format=torch.channels_last)  # as engine.channels_last=true
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
     lr = torch.rand(b, 1, h, h)
     hr = torch.rand(b, 1, s * h, s * h)
@@ -80,6 +82,7 @@ def _work_train(p: dict[str, Any]) -> dict[str, Any]:
     dt = time.perf_counter() - t0
     return {
         "what": "train_dsrnet",
+        "channels_last": bool(p.get("train_channels_last")),
         "params": sum(x.numel() for x in net.parameters()),
         "samples_per_s": b * p["steps"] / dt,
         "s_per_step": dt / p["steps"],
@@ -101,6 +104,10 @@ def _work_recipe(p: dict[str, Any]) -> dict[str, Any]:
         [f"model.preset={p['preset']}", f"data.scale={s}", f"data.crop={s * h}"],
     )
     recipe = CTKTRecipe.from_config(cfg)
+    cl = bool(p.get("train_channels_last"))
+    if cl:  # as the engine does with engine.channels_last=true
+        for n in recipe.networks.values():
+            n.to(memory_format=torch.channels_last)
     hr = torch.rand(b, 1, s * h, s * h) + 0.5
     batch = {
         "lr": torch.nn.functional.avg_pool2d(hr, s),
@@ -110,6 +117,13 @@ def _work_recipe(p: dict[str, Any]) -> dict[str, Any]:
         "image": torch.rand(b, 3, s * h, s * h),
         "scale": torch.full((b,), s),
     }
+    if cl:
+        batch = {
+            k: v.contiguous(memory_format=torch.channels_last)
+            if v.ndim == 4 and v.is_floating_point()
+            else v
+            for k, v in batch.items()
+        }
     state: dict[str, Any] = {"epoch": 0, "step": 0, "round": 1}
     recipe.on_round_start(state)
     for n in recipe.networks.values():
@@ -135,6 +149,7 @@ def _work_recipe(p: dict[str, Any]) -> dict[str, Any]:
     dt = time.perf_counter() - t0
     return {
         "what": "train_recipe",
+        "channels_last": cl,
         "distilling": distilling,
         "networks": sorted(recipe.networks),
         "params": sum(x.numel() for n in recipe.networks.values() for x in n.parameters()),
@@ -236,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-infer", action="store_true")
     ap.add_argument("--infer-lr", type=int, default=64, help="inference LR map side")
     ap.add_argument(
+        "--train-channels-last",
+        action="store_true",
+        help="train in channels-last layout (engine.channels_last=true); default: plain layout",
+    )
+    ap.add_argument(
         "--compare-layout",
         action="store_true",
         help="time inference in both memory layouts (channels-last, the default, and contiguous)",
@@ -273,7 +293,13 @@ def main(argv: list[str] | None = None) -> int:
         for scale in args.scales:
             common = {**base, "preset": preset, "scale": scale}
             if not args.no_train:
-                tp = {**common, "batch": args.batch, "crop_lr": args.crop_lr, "steps": args.steps}
+                tp = {
+                    **common,
+                    "batch": args.batch,
+                    "crop_lr": args.crop_lr,
+                    "steps": args.steps,
+                    "train_channels_last": args.train_channels_last,
+                }
                 results["train"].append(_spawn({**tp, "kind": "train"}, args.timeout))
                 if args.recipe:
                     results["train_recipe"].append(_spawn({**tp, "kind": "recipe"}, args.timeout))

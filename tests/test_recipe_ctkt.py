@@ -345,6 +345,49 @@ def test_trainer_fit_two_epochs(tmp_path: Path) -> None:
     assert (tmp_path / "summary.json").is_file()
 
 
+def _fit_ctkt(out: Path, *overrides: str) -> tuple[CTKTRecipe, dict]:
+    from depthduet.engine.trainer import Trainer
+
+    cfg = load_config(
+        CTKTConfig,
+        None,
+        [
+            *TINY,
+            "engine.device=cpu",
+            f"engine.out_dir={out}",
+            "engine.tensorboard=false",
+            "engine.progress=false",
+            *overrides,
+        ],
+    )
+    torch.manual_seed(0)  # the same initial weights in every run (the CLI seeds likewise)
+    recipe = CTKTRecipe.from_config(cfg)
+    train = _RGBFlag(DepthSRPairs(_Scenes(8), 4, crop=16))
+    val = _RGBFlag(DepthSRPairs(_Scenes(4), 4, crop=None, train=False))
+    return recipe, Trainer(recipe, train, val, config=cfg).fit()
+
+
+def test_channels_last_training_on_cpu_resumes_exactly(tmp_path: Path) -> None:
+    """engine.channels_last applies on CPU too: the networks train in that layout, checkpoints
+    stay loadable, and a resumed run equals a straight one."""
+    straight, s1 = _fit_ctkt(tmp_path / "a", "engine.epochs=3", "engine.channels_last=true")
+    conv = straight.networks["dsr"].shallow[1][0].weight  # F -> F: the layouts differ
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    _fit_ctkt(tmp_path / "b", "engine.epochs=2", "engine.channels_last=true")
+    resumed, s2 = _fit_ctkt(
+        tmp_path / "b", "engine.epochs=3", "engine.channels_last=true", "engine.resume=last"
+    )
+    assert s1["steps"] == s2["steps"] == 6
+    for name, net in straight.networks.items():
+        other = resumed.networks[name].state_dict()
+        for k, v in net.state_dict().items():
+            assert torch.equal(v, other[k]), f"{name}.{k}"
+    plain, _ = _fit_ctkt(tmp_path / "c", "engine.epochs=3")
+    a = plain.networks["dsr"].state_dict()
+    for k, v in straight.networks["dsr"].state_dict().items():  # same training, other layout
+        torch.testing.assert_close(v, a[k], rtol=1e-3, atol=1e-4)
+
+
 def test_world_datasets() -> None:
     cfg = load_config(
         CTKTConfig,

@@ -22,7 +22,11 @@ class EngineConfig:
         device: ``auto`` (cuda if present, else cpu), ``cpu``, ``cuda``, ``cuda:1``...
         precision: ``fp32`` or ``bf16`` (bf16 autocast on CUDA; on CPU training stays fp32 and
             a log line says so).
-        channels_last: use channels-last memory format on GPU.
+        channels_last: networks and image batches in channels-last memory format, on any
+            device (meant for GPUs with tensor cores; on CPU the METHOD A recipe measured
+            0.9-1.5x the plain layout's speed depending on preset and scale,
+            ``benchmarks/dsr_speed.py --train-channels-last``). Off by default, so documented
+            runs reproduce bit for bit.
         grad_clip: max gradient norm per optimiser (0 = off).
         threads: torch intra-op threads on CPU (0 = torch default).
         out_dir: run folder (checkpoints, logs, resolved config).

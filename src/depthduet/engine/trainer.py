@@ -270,7 +270,7 @@ class Trainer:
         self.dist = init_distributed(cfg.dist_backend, self.device)
         self.config_dict = self._config_dict(config)
         self.use_bf16 = cfg.precision == "bf16" and self.device.type == "cuda"
-        self.channels_last = cfg.channels_last and self.device.type == "cuda"
+        self.channels_last = bool(cfg.channels_last)
         #: the loop state handed to the recipe (``epoch``, ``step``, ``round`` ...)
         self.state: dict[str, Any] = {
             "epoch": 0,
