@@ -133,6 +133,42 @@ def test_cli_predict_folder_with_camera(tmp_path, semi_run, capsys):
     assert "no such file" in err and "fx,fy,cx,cy" in err
 
 
+def test_cli_predict_bad_and_grey_files_in_a_folder(tmp_path, semi_run, capsys, monkeypatch):
+    run, _ = semi_run
+    src = tmp_path / "imgs"
+    src.mkdir()
+    rng = np.random.default_rng(3)
+    write_image(src / "a.png", rng.random((40, 60, 3)).astype(np.float32))
+    (src / "b.png").write_bytes(b"")  # empty
+    from PIL import Image
+
+    Image.fromarray((rng.random((40, 60)) * 60000).astype(np.uint16)).save(src / "c.png")
+    out = tmp_path / "out"
+    assert main(["predict", str(src), "--checkpoint", str(run), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {src / 'b.png'}: empty file" in err and err.count(str(src / "b.png")) == 1
+    assert "grey image, replicated to RGB" in err and "depth map rather than a photo" in err
+    assert (out / "a_depth.npy").is_file() and (out / "c_depth.npy").is_file()
+    assert not (out / "b_depth.npy").exists()
+    assert not list(out.glob(".*.tmp"))
+    # an unexpected failure in one file (here: the network) is reported, the rest go on
+    from depthduet.inference import mde
+
+    calls = []
+
+    def flaky(self, image):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("out of memory")
+        return np.ones(image.shape[:2], np.float32), np.full(image.shape[:2], 0.5, np.float32)
+
+    monkeypatch.setattr(mde.DepthPredictor, "predict", flaky)
+    out2 = tmp_path / "out2"
+    assert main(["predict", str(src), "--checkpoint", str(run), "-o", str(out2)]) == 1
+    assert "RuntimeError: out of memory" in capsys.readouterr().err
+    assert not (out2 / "a_depth.npy").exists() and (out2 / "c_depth.npy").is_file()
+
+
 @pytest.mark.realdata
 def test_predict_real_kitti_frame(data_root, semi_run, tmp_path):
     """A real 1242x375 KITTI image through the CLI with the object calibration's P2 as K."""

@@ -6,8 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from depthduet.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HELP = "predict depth and confidence maps (and a point cloud) from RGB images (METHOD B)"
 
@@ -101,6 +105,35 @@ def _intrinsics(args: argparse.Namespace, src: Path):
     return None, ""
 
 
+def _read_colour(path: Path) -> np.ndarray:
+    """An ``(H, W, 3)`` image in [0, 1]; a grey file is replicated to three channels with a
+    warning (the networks were trained on colour), and a 16-bit grey file is flagged as a
+    likely depth map."""
+    import numpy as np
+
+    from depthduet import io as dio
+
+    image = dio.read_image(path, grey=None)
+    if image.ndim == 2:
+        from PIL import Image
+
+        hint = ""
+        try:
+            with Image.open(path) as im:
+                if im.mode.startswith("I"):
+                    hint = " (16-bit single channel: is this a depth map rather than a photo?)"
+        except OSError:
+            pass
+        print(
+            f"depthduet predict: warning: {path}: grey image, replicated to RGB; the networks "
+            f"were trained on colour images{hint}",
+            file=sys.stderr,
+            flush=True,
+        )
+        image = np.repeat(image[..., None], 3, axis=-1)
+    return image
+
+
 def run(args: argparse.Namespace) -> int:
     """Predict every input image and write the maps; exit 1 if some image failed."""
     import numpy as np
@@ -129,11 +162,14 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.time()
     for f in files:
         try:
-            image = dio.read_image(f, grey=False)
+            image = _read_colour(f)
             depth, conf = predictor.predict(image)
             stem = f.stem
-            np.save(out / f"{stem}_depth.npy", depth.astype(np.float32))
-            np.save(out / f"{stem}_conf.npy", conf.astype(np.float32))
+            for name, arr in (("depth", depth), ("conf", conf)):
+                a = np.ascontiguousarray(arr, np.float32)
+                dio.atomic_write(
+                    out / f"{stem}_{name}.npy", lambda fh, a=a: np.save(fh, a, allow_pickle=False)
+                )
             dio.write_depth(out / f"{stem}_depth.png", depth, scale=256.0)
             dio.write_depth(
                 out / f"{stem}_conf.png", np.clip(conf, 1.0 / 65535, 1.0), scale=65535.0
@@ -149,9 +185,13 @@ def run(args: argparse.Namespace) -> int:
             if K is not None:
                 viz.save_depth_ply(out / f"{stem}.ply", depth, K, rgb=image)
             print(f"{f} -> {out / (stem + '_depth.png')}")
-        except UserError as e:
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # keep going: report the file, fail at the end
             failed += 1
-            print(f"depthduet predict: {f}: {e}", file=sys.stderr)
+            text = str(e) if isinstance(e, UserError) else f"{type(e).__name__}: {e}"
+            msg = text if str(f) in text else f"{f}: {text}"
+            print(f"depthduet predict: error: {msg}", file=sys.stderr, flush=True)
     save_config(
         {
             "input": str(src),
