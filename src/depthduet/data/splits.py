@@ -131,11 +131,12 @@ def read_kitti_split(path: PathLike) -> list[KittiSplitEntry]:
 
 
 def write_kitti_split(path: PathLike, entries: list[KittiSplitEntry]) -> Path:
-    """Write entries in the monodepth format (frame numbers zero-padded to 10 digits)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text("".join(f"{e.folder} {e.frame:010d} {e.side}\n" for e in entries))
-    return p
+    """Write entries in the monodepth format (frame numbers zero-padded to 10 digits),
+    atomically."""
+    from depthduet.io import atomic_write
+
+    text = "".join(f"{e.folder} {e.frame:010d} {e.side}\n" for e in entries).encode()
+    return atomic_write(path, lambda f: f.write(text))
 
 
 def read_index_split(path: PathLike, base: int = 1) -> list[int]:
