@@ -122,6 +122,14 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
         --out $RUNS/x${s}_full_headsup_320_seed$seed
     done
   done
+  # 4d. fourth session: the small preset (F=64, b=32, N=3) at x4, 320 steps, seeds 0-2,
+  #     DSRNet alone and the heads-only full method
+  for seed in 0 1 2; do
+    depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 model.preset=small \
+      engine.seed=$seed --out $RUNS/x4_small_wo_ct_320_seed$seed
+    depthduet train --config $CFG/world_x4.yaml $E $H model.preset=small engine.seed=$seed \
+      --out $RUNS/x4_small_full_headsup_320_seed$seed
+  done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"

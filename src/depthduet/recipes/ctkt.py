@@ -217,8 +217,14 @@ class CTKTModel:
 
 @dataclass
 class CTKTLoss:
-    """Loss weights (``loss:`` section), METHOD.md A.5. PROVISIONAL defaults, to be fixed by the
-    ablations (see configs/dsr/*.yaml).
+    """Loss weights (``loss:`` section), METHOD.md A.5.
+
+    Defaults and the measurements behind them (docs/results_dsr.md, docs/READINGS.md):
+    ``lambda_side`` 0.1 (0.5 starved DSRNet's residual: 0.999x bicubic vs 0.790x);
+    ``lambda_S`` 0.1 (1.0 was not better, 0.0893 vs 0.0842 m). ``lambda_P``, ``lambda_A`` and
+    ``lambda_ssim`` are unmeasured starting values: with METHOD.md A.3's teacher rule DSRNet
+    taught in every round of every run, so these terms only ever trained DENet and cannot
+    change DSRNet's result.
 
     Attributes:
         lambda_ssim: DENet SSIM term weight. lambda_side: side-output deep supervision.
