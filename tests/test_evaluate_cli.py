@@ -210,6 +210,14 @@ def test_given_lr_folder(tmp_path: Path, capsys) -> None:
     assert row["degradation"]["lr_from"] == "given" and row["metrics"]["rmse"] == 0.0
     settings = yaml.safe_load((tmp_path / "g.settings.yaml").read_text())
     assert settings["lr_from"] == "given"
+    # a given LR map of the wrong size names both files
+    bad = sorted(lr_dir.iterdir())[-1]
+    np.save(bad, np.load(bad)[:-1])
+    rc, _, err = run_cli(
+        capsys, "--protocol", "middlebury-dsr", "--gt", gt, "--baseline", "nearest",
+        "--scale", "4", "--lr", lr_dir,
+    )  # fmt: skip
+    assert rc == 2 and str(bad) in err and str(gt / bad.name) in err and "paired wrongly" in err
 
 
 @pytest.mark.parametrize(

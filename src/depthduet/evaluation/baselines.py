@@ -173,7 +173,7 @@ def upsample_depth(
     H, W = size
     if abs(H - h * s) >= s or abs(W - w * s) >= s:
         raise UserError(
-            f"an {h}x{w} LR map upsampled x{s} gives {h * s}x{w * s}, which does not match "
+            f"a {h}x{w} LR map upsampled x{s} gives {h * s}x{w * s}, which does not match "
             f"{H}x{W} (wrong --scale?)"
         )
 

@@ -168,6 +168,13 @@ def _lr_provider(
 
         def given(gi: int, gt: Any) -> tuple[np.ndarray, np.ndarray]:
             m = lr_set.read(pairs[gi])
+            (h, w), (H, W) = m.values.shape, gt.values.shape
+            if abs(H - h * scale) >= scale or abs(W - w * scale) >= scale:
+                raise UserError(
+                    f"{lr_set.sources[pairs[gi]]}: a {h}x{w} LR map upsampled x{scale} gives "
+                    f"{h * scale}x{w * scale}, but its ground truth {gt_set.sources[gi]} is "
+                    f"{H}x{W} (wrong --scale, or LR and GT files paired wrongly?)"
+                )
             return m.values.astype(np.float64), m.valid
 
         rec = degradation_record("given", scale)
