@@ -67,6 +67,9 @@ def test_bad_yaml_and_missing(tmp_path):
         load_yaml(p)
     with pytest.raises(ConfigError, match="not found"):
         load_yaml(tmp_path / "missing.yaml")
+    # a shipped config named without its folder: the error points to it
+    with pytest.raises(ConfigError, match="shipped configs of that name: dsr/world_x4.yaml"):
+        load_yaml("world_x4")
 
 
 def test_save_roundtrip(tmp_path):

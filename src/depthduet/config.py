@@ -81,7 +81,12 @@ def resolve_config_path(name: str | os.PathLike[str]) -> Path:
             return c
     if p.is_dir():
         raise ConfigError(f"{p}: is a directory, expected a YAML configuration file")
-    raise ConfigError(f"{p}: configuration file not found (looked in . and {config_dir()})")
+    names = {p.name, p.with_suffix(".yaml").name}
+    similar = sorted(
+        str(f.relative_to(config_dir())) for f in config_dir().rglob("*.yaml") if f.name in names
+    )
+    hint = f"; shipped configs of that name: {', '.join(similar)}" if similar else ""
+    raise ConfigError(f"{p}: configuration file not found (looked in . and {config_dir()}){hint}")
 
 
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
