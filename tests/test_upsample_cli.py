@@ -351,6 +351,13 @@ def test_middlebury_mat_bicubic(data_root: Path, tmp_path: Path) -> None:
     assert np.median(np.abs(blocks[m] - lr.values[m])) < 0.05 * np.median(lr.values[m])
 
 
+def bicubic_x2(src: Path, out: Path, *extra: str) -> int:
+    """``depthduet upsample SRC --scale 2 --baseline bicubic -o OUT [extra]``."""
+    return main(
+        ["upsample", str(src), "--scale", "2", "--baseline", "bicubic", "-o", str(out), *extra]
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "hole", "expect"),
     [("nan.npy", np.nan, "nan"), ("inf.pfm", np.inf, "inf"), ("zero.npy", 0.0, 0.0)],
@@ -358,21 +365,17 @@ def test_middlebury_mat_bicubic(data_root: Path, tmp_path: Path) -> None:
 def test_output_keeps_the_inputs_invalid_marker(
     tmp_path: Path, name: str, hole: float, expect: object
 ) -> None:
+    from depthduet.io import read_depth_stored, write_pfm
+
     x = depth_map()
     x[4:6, 3:5] = hole
     src = tmp_path / name
     if name.endswith(".npy"):
         np.save(src, x)
     else:
-        from depthduet.io import write_pfm
-
         write_pfm(src, x)
     out = tmp_path / f"out_{name}"
-    assert (
-        main(["upsample", str(src), "--scale", "2", "--baseline", "bicubic", "-o", str(out)]) == 0
-    )
-    from depthduet.io import read_depth_stored
-
+    assert bicubic_x2(src, out) == 0
     got = read_depth_stored(out)
     holes = np.kron(~np.isfinite(x) | (x <= 0), np.ones((2, 2), bool))
     if expect == "nan":
@@ -391,52 +394,23 @@ def test_sentinel_is_kept_in_png_and_dropped_where_it_cannot_be_stored(tmp_path:
     x[2:4, 2:4] = 65535
     src = tmp_path / "mm.png"
     Image.fromarray(x).save(src)
-    out = tmp_path / "o.png"
-    args = ["upsample", str(src), "--scale", "2", "--baseline", "bicubic", "--invalid", "65535"]
-    assert main([*args, "-o", str(out)]) == 0
-    got = np.asarray(Image.open(out))
+    assert bicubic_x2(src, tmp_path / "o.png", "--invalid", "65535") == 0
+    got = np.asarray(Image.open(tmp_path / "o.png"))
     holes = np.kron(x == 65535, np.ones((2, 2), bool))
     assert (got[holes] == 65535).all() and (got[~holes] < 65535).all() and (got[~holes] > 0).all()
     # a float output keeps the sentinel too; a NaN marker cannot go into a PNG: 0 there
-    assert main([*args, "-o", str(tmp_path / "o.npy")]) == 0
+    assert bicubic_x2(src, tmp_path / "o.npy", "--invalid", "65535") == 0
     assert (np.load(tmp_path / "o.npy")[holes] == 65535).all()
     y = depth_map()
     y[0, 0] = np.nan
     np.save(tmp_path / "f.npy", y)
-    main(
-        [
-            "upsample",
-            str(tmp_path / "f.npy"),
-            "--scale",
-            "2",
-            "--baseline",
-            "bicubic",
-            "--out-scale",
-            "1000",
-            "-o",
-            str(tmp_path / "f.png"),
-        ]
-    )
+    assert bicubic_x2(tmp_path / "f.npy", tmp_path / "f.png", "--out-scale", "1000") == 0
     assert (np.asarray(Image.open(tmp_path / "f.png"))[:2, :2] == 0).all()
 
 
 def test_all_invalid_map_warns_and_writes_all_invalid(tmp_path: Path, capsys) -> None:
     np.save(tmp_path / "none.npy", np.full((6, 5), np.nan, np.float32))
     out = tmp_path / "none_x2.npy"
-    assert (
-        main(
-            [
-                "upsample",
-                str(tmp_path / "none.npy"),
-                "--scale",
-                "2",
-                "--baseline",
-                "bicubic",
-                "-o",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert bicubic_x2(tmp_path / "none.npy", out) == 0
     assert "no valid pixel" in capsys.readouterr().err
     assert np.isnan(np.load(out)).all()
