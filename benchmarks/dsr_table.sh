@@ -29,6 +29,7 @@ X4RUNS="$X4RUNS full_data_320 full_fixedde_320 output_320 affinity_320 both_320"
 X4RUNS="$X4RUNS full_1280 full_1280_seed1 full_1280_seed2 wo_ct_1280_seed1 wo_ct_1280_seed2"
 X4RUNS="$X4RUNS aff_sp_1280 full_headsup_320 full_headsup_320_seed1 full_headsup_320_seed2"
 X4RUNS="$X4RUNS full_headsup_1280 full_headsup_1280_seed1 full_headsup_1280_seed2"
+for seed in 0 1 2 3 4 5; do X4RUNS="$X4RUNS small_wo_ct_320_seed$seed small_full_headsup_320_seed$seed"; done
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -122,9 +123,9 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
         --out $RUNS/x${s}_full_headsup_320_seed$seed
     done
   done
-  # 4d. fourth session: the small preset (F=64, b=32, N=3) at x4, 320 steps, seeds 0-2,
+  # 4d. fourth session: the small preset (F=64, b=32, N=3) at x4, 320 steps, seeds 0-5,
   #     DSRNet alone and the heads-only full method
-  for seed in 0 1 2; do
+  for seed in 0 1 2 3 4 5; do
     depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 model.preset=small \
       engine.seed=$seed --out $RUNS/x4_small_wo_ct_320_seed$seed
     depthduet train --config $CFG/world_x4.yaml $E $H model.preset=small engine.seed=$seed \
@@ -193,3 +194,6 @@ for r in wo_ct_320 full_320; do  # last checkpoint: no selection on the held-out
   fi
 done
 python benchmarks/dsr_table_summary.py "$RUNS/eval"
+# paired seeds: the small preset's full method (B) against DSRNet alone (A)
+python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
+  --seeds 0 1 2 3 4 5 --a "small_wo_ct_320_seed{seed}" --b "small_full_headsup_320_seed{seed}"
