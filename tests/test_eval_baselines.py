@@ -12,6 +12,7 @@ from depthduet.evaluation.baselines import (
     degradation_record,
     downsample_depth,
     fit_to_size,
+    lr_size_mismatch,
     upsample_depth,
 )
 
@@ -71,6 +72,10 @@ def test_upsample_bicubic_constant_and_size_fit() -> None:
     np.testing.assert_array_equal(up[:, 8], up[:, 7])  # the extra column repeats the last
     with pytest.raises(UserError, match="does not match 20x17"):
         upsample_depth(lr, None, 4, (20, 17), "bicubic")
+    # the rule: |H - h s| < s and |W - w s| < s
+    assert lr_size_mismatch((3, 4), (15, 19), 4) == ""
+    assert lr_size_mismatch((3, 4), (16, 16), 4) != ""  # 4 rows more than 3 * 4
+    assert lr_size_mismatch((3, 4), (12, 12), 4) != ""  # 4 columns fewer than 4 * 4
     with pytest.raises(UserError, match="unknown upsampling 'lanczos'"):
         upsample_depth(lr, None, 4, (12, 16), "lanczos")
 

@@ -479,3 +479,8 @@ def test_invalid_marker_and_write_fill(tmp_path) -> None:
     with pytest.raises(DepthIOError, match="invalid-pixel value"):
         write_depth(tmp_path / "e.npy", v, fill=3.0)
     assert not (tmp_path / "d.png").exists() and not (tmp_path / "e.npy").exists()
+    from depthduet.io import fill_fits
+
+    assert fill_fits(".npy", float("nan")) and fill_fits(".PNG", 65535)
+    assert not fill_fits(".png", 65536) and not fill_fits(".pgm", 1.5)
+    assert not fill_fits(".png", -1) and not fill_fits(".png", 256, bits=8)

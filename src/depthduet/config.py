@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from depthduet.errors import UserError
 
@@ -169,7 +169,7 @@ def _schema_error(
     key = getattr(e, "full_key", None) or ""
     msg = (getattr(e, "msg", None) or str(e) or type(e).__name__).splitlines()[0]
     where = f" (from {source})" if source else ""
-    if key and cfg is not None and "not in" in msg:
+    if key and cfg is not None and isinstance(e, ConfigKeyError):
         parent = OmegaConf.select(cfg, key.rpartition(".")[0]) if "." in key else cfg
         if isinstance(parent, DictConfig):
             msg += f" (valid keys here: {', '.join(str(k) for k in parent.keys())})"

@@ -49,6 +49,7 @@ __all__ = [
     "read_depth",
     "read_depth_stored",
     "invalid_marker",
+    "fill_fits",
     "write_depth",
     "make_depth_map",
     "read_image",
@@ -780,6 +781,14 @@ def invalid_marker(stored: np.ndarray, invalid: float | None = None) -> float:
     return 0.0
 
 
+def fill_fits(suffix: str, fill: float, bits: int = 16) -> bool:
+    """Whether :func:`write_depth` can store ``fill`` as the invalid-pixel value of a ``suffix``
+    file: any value in float formats, an integer in ``0 .. 2**bits - 1`` in PNG / PGM."""
+    if suffix.lower() not in (".png", ".pgm"):
+        return True
+    return bool(np.isfinite(fill) and fill == round(fill) and 0 <= fill <= (1 << bits) - 1)
+
+
 def read_depth(
     path: PathLike,
     *,
@@ -918,8 +927,7 @@ def write_depth(
     if suffix in (".png", ".pgm"):
         q = _integer_payload(p, v, ok, scale, bits)
         if fill != 0.0:
-            top = (1 << bits) - 1
-            if not (np.isfinite(fill) and fill == round(fill) and 0 <= fill <= top):
+            if not fill_fits(suffix, fill, bits):
                 raise _err(
                     p, f"invalid-pixel value {fill:g} cannot be stored in a {bits}-bit image"
                 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from dataclasses import dataclass
@@ -162,16 +161,14 @@ def _build_upsampler(args: argparse.Namespace):  # -> DepthUpsampler
     return up
 
 
-def _output_fill(marker: float, dst: Path) -> float:
-    """The input's invalid-pixel value where the output format can store it, else 0."""
-    if dst.suffix.lower() in (".png", ".pgm"):
-        ok = math.isfinite(marker) and marker == round(marker) and 0 <= marker <= 65535
-        return marker if ok else 0.0
-    return marker
-
-
 def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Namespace) -> str:
-    from depthduet.io import invalid_marker, make_depth_map, read_depth_stored, write_depth
+    from depthduet.io import (
+        fill_fits,
+        invalid_marker,
+        make_depth_map,
+        read_depth_stored,
+        write_depth,
+    )
 
     t0 = time.perf_counter()
     stored = read_depth_stored(src, key=args.key)
@@ -184,7 +181,8 @@ def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Name
         )
     hr = up.upsample(lr.values, lr.valid)
     out_scale = args.out_scale if args.out_scale is not None else args.in_scale
-    fill = _output_fill(invalid_marker(stored, args.invalid), dst)
+    marker = invalid_marker(stored, args.invalid)  # the input's own; 0 where OUT cannot hold it
+    fill = marker if fill_fits(dst.suffix, marker) else 0.0
     dst.parent.mkdir(parents=True, exist_ok=True)
     write_depth(dst, hr.values, hr.valid, scale=out_scale, key=args.key or "depth", fill=fill)
     if preview is not None:

@@ -50,6 +50,7 @@ __all__ = [
     "UPSAMPLERS",
     "downsample_depth",
     "upsample_depth",
+    "lr_size_mismatch",
     "fit_to_size",
     "degradation_record",
 ]
@@ -137,6 +138,18 @@ def fit_to_size(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return a
 
 
+def lr_size_mismatch(lr_shape: tuple[int, ...], hr_shape: tuple[int, ...], scale: int) -> str:
+    """Why an ``(h, w)`` LR map cannot be the x``scale`` input of an ``(H, W)`` map, or ``""``.
+
+    They fit when ``|H - h s| < s`` and ``|W - w s| < s`` (HR sizes that are not multiples of
+    the scale lose their last rows / columns in the LR map).
+    """
+    (h, w), (H, W), s = lr_shape[-2:], hr_shape[-2:], int(scale)
+    if abs(H - h * s) < s and abs(W - w * s) < s:
+        return ""
+    return f"a {h}x{w} LR map upsampled x{s} gives {h * s}x{w * s}, which does not match {H}x{W}"
+
+
 def upsample_depth(
     lr: np.ndarray,
     lr_valid: np.ndarray | None,
@@ -169,13 +182,10 @@ def upsample_depth(
     m = (np.isfinite(v) & (v > 0)) if lr_valid is None else np.asarray(lr_valid, bool)
     m = m & np.isfinite(v)
     v = np.where(m, v, 0.0)
-    h, w = v.shape
     H, W = size
-    if abs(H - h * s) >= s or abs(W - w * s) >= s:
-        raise UserError(
-            f"a {h}x{w} LR map upsampled x{s} gives {h * s}x{w * s}, which does not match "
-            f"{H}x{W} (wrong --scale?)"
-        )
+    problem = lr_size_mismatch(v.shape, size, s)
+    if problem:
+        raise UserError(f"{problem} (wrong --scale?)")
 
     def up(a: np.ndarray) -> np.ndarray:
         out = F.interpolate(_t(a), scale_factor=s, mode=method, **_align(method))

@@ -25,6 +25,7 @@ from depthduet.evaluation.baselines import (
     degradation_record,
     downsample_depth,
     fit_to_size,
+    lr_size_mismatch,
     upsample_depth,
 )
 from depthduet.evaluation.predictions import MapSet, match_sets, natural_key, open_set
@@ -168,12 +169,11 @@ def _lr_provider(
 
         def given(gi: int, gt: Any) -> tuple[np.ndarray, np.ndarray]:
             m = lr_set.read(pairs[gi])
-            (h, w), (H, W) = m.values.shape, gt.values.shape
-            if abs(H - h * scale) >= scale or abs(W - w * scale) >= scale:
+            problem = lr_size_mismatch(m.values.shape, gt.values.shape, scale)
+            if problem:
                 raise UserError(
-                    f"{lr_set.sources[pairs[gi]]}: a {h}x{w} LR map upsampled x{scale} gives "
-                    f"{h * scale}x{w * scale}, but its ground truth {gt_set.sources[gi]} is "
-                    f"{H}x{W} (wrong --scale, or LR and GT files paired wrongly?)"
+                    f"{lr_set.sources[pairs[gi]]}: {problem}, the size of its ground truth "
+                    f"{gt_set.sources[gi]} (wrong --scale, or LR and GT files paired wrongly?)"
                 )
             return m.values.astype(np.float64), m.valid
 
