@@ -83,7 +83,7 @@ def test_synth_resume_and_settings_guard(tmp_path, capsys):
     _synth(tmp_path, n=1)
     capsys.readouterr()
     rc, out = _synth(tmp_path, n=2)
-    assert rc == 0 and "1 samples written, 1 kept" in capsys.readouterr().out
+    assert rc == 0 and "1 samples written, 1 already there and kept" in capsys.readouterr().out
     rc, _ = _synth(tmp_path, "--set", "lidar_noise=0.02", n=2)  # other settings: refused
     assert rc == 2
     assert "other settings" in capsys.readouterr().err

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         write_image(args.preview, preview_panel(render_sequence(args.kind, args.seed, cfg)))
         print(f"{args.preview}: preview of {args.kind} seed {args.seed}")
     print(
-        f"{args.out}: {res['written']} samples written, {res['skipped']} kept "
+        f"{args.out}: {res['written']} samples written, {res['skipped']} already there and kept "
         f"({args.kind}, {cfg.height}x{cfg.width}, {cfg.frames} frames, seeds "
         f"{args.seed}..{args.seed + args.n - 1})"
     )
