@@ -30,6 +30,7 @@ X4RUNS="$X4RUNS full_1280 full_1280_seed1 full_1280_seed2 wo_ct_1280_seed1 wo_ct
 X4RUNS="$X4RUNS aff_sp_1280 full_headsup_320 full_headsup_320_seed1 full_headsup_320_seed2"
 X4RUNS="$X4RUNS full_headsup_1280 full_headsup_1280_seed1 full_headsup_1280_seed2"
 for seed in 0 1 2 3 4 5; do X4RUNS="$X4RUNS small_wo_ct_320_seed$seed small_full_headsup_320_seed$seed"; done
+for seed in 0 1 2; do X4RUNS="$X4RUNS small_wo_ct_640_seed$seed small_full_headsup_640_seed$seed"; done
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -131,6 +132,13 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $E $H model.preset=small engine.seed=$seed \
       --out $RUNS/x4_small_full_headsup_320_seed$seed
   done
+  #     and twice the budget (640 steps: 20 epochs, lr halved after epoch 10), seeds 0-2
+  for seed in 0 1 2; do
+    depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=20 model.preset=small \
+      engine.seed=$seed --out $RUNS/x4_small_wo_ct_640_seed$seed
+    depthduet train --config $CFG/world_x4.yaml $E $H engine.epochs=20 model.preset=small \
+      engine.seed=$seed --out $RUNS/x4_small_full_headsup_640_seed$seed
+  done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
@@ -197,3 +205,5 @@ python benchmarks/dsr_table_summary.py "$RUNS/eval"
 # paired seeds: the small preset's full method (B) against DSRNet alone (A)
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 3 4 5 --a "small_wo_ct_320_seed{seed}" --b "small_full_headsup_320_seed{seed}"
+python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
+  --seeds 0 1 2 --a "small_wo_ct_640_seed{seed}" --b "small_full_headsup_640_seed{seed}"
