@@ -466,6 +466,8 @@ def test_invalid_marker_and_write_fill(tmp_path) -> None:
     assert invalid_marker(np.array([[1, 0]], np.uint16)) == 0.0
     assert invalid_marker(np.array([[1.0, 2.0]])) == 0.0
     assert invalid_marker(np.array([[1, 9]], np.uint16), invalid=9) == 9.0
+    b = np.array([[1.0, np.nan], [5.0, 2.0]])  # a caller's mask wins: 5.0 is a hole
+    assert invalid_marker(b, np.array([[True, False], [False, True]])) == 0.0
     v = np.array([[1.0, 0.0], [2.0, 3.0]], np.float32)
     write_depth(tmp_path / "a.pfm", v, fill=float("nan"))
     got = read_depth_stored(tmp_path / "a.pfm")

@@ -754,7 +754,9 @@ def read_depth_stored(
     return _stored_array(p, p.suffix.lower(), key, index)
 
 
-def invalid_marker(stored: np.ndarray, invalid: float | None = None) -> float:
+def invalid_marker(
+    stored: np.ndarray, valid: np.ndarray | None = None, invalid: float | None = None
+) -> float:
     """The stored value a file uses for missing data, so that outputs can use the same one.
 
     ``invalid`` (a user-given sentinel) wins. Otherwise: NaN when every invalid pixel of a
@@ -763,6 +765,7 @@ def invalid_marker(stored: np.ndarray, invalid: float | None = None) -> float:
 
     Args:
         stored: ``(H, W)`` stored array (:func:`read_depth_stored`).
+        valid: ``(H, W)`` validity of ``stored`` (default: :func:`make_depth_map`'s rule).
         invalid: the sentinel given to :func:`read_depth`, if any.
     """
     if invalid is not None:
@@ -770,8 +773,9 @@ def invalid_marker(stored: np.ndarray, invalid: float | None = None) -> float:
     a = np.asarray(stored)
     if a.dtype.kind != "f":
         return 0.0
-    with np.errstate(invalid="ignore"):
-        bad = a[~(np.isfinite(a) & (a > 0))]
+    if valid is None:
+        valid = make_depth_map(a).valid
+    bad = a[~np.asarray(valid, bool)]
     if bad.size == 0:
         return 0.0
     if np.isnan(bad).all():
@@ -822,10 +826,9 @@ def read_depth(
     """
     p = Path(path)
     _check_readable(p)
-    suffix = p.suffix.lower()
     if encoding not in ENCODINGS:
         raise _err(p, f"unknown encoding {encoding!r} (choose from {', '.join(ENCODINGS)})")
-    stored = _stored_array(p, suffix, key, index)
+    stored = read_depth_stored(p, key=key, index=index)
     if encoding == "plain":
         return make_depth_map(stored, scale, invalid, path=p)
     if scale is not None:
@@ -871,6 +874,16 @@ def _integer_payload(
                 "reads back as invalid; use a larger scale",
             )
     return q.astype(np.uint16 if bits == 16 else np.uint8)
+
+
+def _fill_invalid(path: Path, stored: np.ndarray, ok: np.ndarray, fill: float) -> None:
+    """Set the invalid pixels of a stored array (integer or float) to ``fill``, in place; raise
+    when a valid pixel holds that value (it would read back as invalid). 0 is already there."""
+    if fill == 0.0:
+        return
+    if np.isfinite(fill) and (stored[ok] == stored.dtype.type(fill)).any():
+        raise _err(path, f"a valid pixel is stored as {fill:g}, the invalid-pixel value")
+    stored[~ok] = fill
 
 
 def write_depth(
@@ -926,14 +939,9 @@ def write_depth(
     fill = float(fill)
     if suffix in (".png", ".pgm"):
         q = _integer_payload(p, v, ok, scale, bits)
-        if fill != 0.0:
-            if not fill_fits(suffix, fill, bits):
-                raise _err(
-                    p, f"invalid-pixel value {fill:g} cannot be stored in a {bits}-bit image"
-                )
-            if (q[ok] == fill).any():
-                raise _err(p, f"a valid pixel is stored as {fill:g}, the invalid-pixel value")
-            q[~ok] = int(fill)
+        if not fill_fits(suffix, fill, bits):
+            raise _err(p, f"invalid-pixel value {fill:g} cannot be stored in a {bits}-bit image")
+        _fill_invalid(p, q, ok, fill)
         if suffix == ".pgm":
             return write_pnm(p, q)
         return _write_pil(p, q)
@@ -941,10 +949,7 @@ def write_depth(
     if not np.isfinite(s) or s <= 0:
         raise _err(p, f"scale must be a positive number, got {scale}")
     out = np.where(ok, v * s, 0.0).astype(np.float32)
-    if fill != 0.0:
-        if np.isfinite(fill) and (out[ok] == np.float32(fill)).any():
-            raise _err(p, f"a valid pixel is stored as {fill:g}, the invalid-pixel value")
-        out[~ok] = fill
+    _fill_invalid(p, out, ok, fill)
     if suffix == ".pfm":
         return write_pfm(p, out)
     if suffix == ".dpt":

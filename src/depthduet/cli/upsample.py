@@ -181,7 +181,7 @@ def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Name
         )
     hr = up.upsample(lr.values, lr.valid)
     out_scale = args.out_scale if args.out_scale is not None else args.in_scale
-    marker = invalid_marker(stored, args.invalid)  # the input's own; 0 where OUT cannot hold it
+    marker = invalid_marker(stored, lr.valid, args.invalid)  # 0 where OUT cannot hold it
     fill = marker if fill_fits(dst.suffix, marker) else 0.0
     dst.parent.mkdir(parents=True, exist_ok=True)
     write_depth(dst, hr.values, hr.valid, scale=out_scale, key=args.key or "depth", fill=fill)
