@@ -319,32 +319,6 @@ def test_manual_steps_reduce_the_loss() -> None:
     assert losses[-1] < 0.7 * losses[0]
 
 
-def test_trainer_fit_two_epochs(tmp_path: Path) -> None:
-    trainer_mod = pytest.importorskip("depthduet.engine.trainer")
-    cfg = load_config(
-        CTKTConfig,
-        None,
-        [
-            *TINY,
-            "engine.epochs=2",
-            "engine.device=cpu",
-            f"engine.out_dir={tmp_path}",
-            "engine.tensorboard=false",
-            "engine.progress=false",
-            "engine.log_every=1",
-            "optim.lr=1e-3",
-        ],
-    )
-    recipe = CTKTRecipe.from_config(cfg)
-    train = _RGBFlag(DepthSRPairs(_Scenes(8), 4, crop=16))
-    val = _RGBFlag(DepthSRPairs(_Scenes(4), 4, crop=None, train=False))
-    summary = trainer_mod.Trainer(recipe, train, val, config=cfg).fit()
-    assert summary["epochs"] == 2 and summary["steps"] == 4  # 8 samples / batch 4, 2 epochs
-    assert summary["monitor"] == "rmse" and summary["last_val"]["rmse"] > 0
-    assert recipe.selector.rounds_done == 2 and len(recipe.selector.history) == 2
-    assert (tmp_path / "summary.json").is_file()
-
-
 def _fit_ctkt(out: Path, *overrides: str) -> tuple[CTKTRecipe, dict]:
     from depthduet.engine.trainer import Trainer
 
@@ -365,6 +339,14 @@ def _fit_ctkt(out: Path, *overrides: str) -> tuple[CTKTRecipe, dict]:
     train = _RGBFlag(DepthSRPairs(_Scenes(8), 4, crop=16))
     val = _RGBFlag(DepthSRPairs(_Scenes(4), 4, crop=None, train=False))
     return recipe, Trainer(recipe, train, val, config=cfg).fit()
+
+
+def test_trainer_fit_two_epochs(tmp_path: Path) -> None:
+    recipe, summary = _fit_ctkt(tmp_path, "engine.epochs=2", "engine.log_every=1", "optim.lr=1e-3")
+    assert summary["epochs"] == 2 and summary["steps"] == 4  # 8 samples / batch 4, 2 epochs
+    assert summary["monitor"] == "rmse" and summary["last_val"]["rmse"] > 0
+    assert recipe.selector.rounds_done == 2 and len(recipe.selector.history) == 2
+    assert (tmp_path / "summary.json").is_file()
 
 
 def test_channels_last_training_on_cpu_resumes_exactly(tmp_path: Path) -> None:
