@@ -20,6 +20,8 @@ E="engine.threads=1 engine.progress=false engine.tensorboard=false optim.lr=1e-3
 # side_residual=true, lambda_side=0.1 and, since the third session, side_into_dsr=false
 # because of these results; the runs that use another setting say so)
 E="$E distill.side_residual=false loss.lambda_side=0.5 distill.side_into_dsr=true"
+# and the affinity loss of those runs (l1_row; world_x4.yaml now uses A.3's entry mean, l1)
+E="$E loss.affinity_loss=l1_row"
 mkdir -p "$RUNS/eval" "$RUNS/eval/nearest"
 # run folders $RUNS/x<scale>_<name> scored when present, at every scale that has them
 X4RUNS="wo_ct_320 full_320 full_side_residual_320 full_sr_side0.1_320 wo_ct_320_seed1"

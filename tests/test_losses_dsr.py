@@ -78,7 +78,10 @@ def test_affinity_loss_values_and_teacher_detached() -> None:
     a_s = torch.tensor([[[0.5, 0.5], [1.0, 0.0]]], requires_grad=True)
     a_t = torch.tensor([[[1.0, 0.0], [1.0, 0.0]]], requires_grad=True)
     l1 = affinity_loss(a_s, a_t, "l1")
-    assert l1.item() == pytest.approx((1.0 + 0.0) / 2)  # row L1 distances 1 and 0, mean over rows
+    assert l1.item() == pytest.approx((0.5 + 0.5 + 0 + 0) / 4)  # A.3: mean over all entries
+    row = affinity_loss(a_s, a_t, "l1_row")
+    assert row.item() == pytest.approx((1.0 + 0.0) / 2)  # row L1 distances 1 and 0, mean over rows
+    assert row.item() == pytest.approx(2 * l1.item())  # n = 2 times the entry mean
     l1.backward()
     assert a_t.grad is None and a_s.grad is not None
     kl = affinity_loss(a_s.detach(), a_t.detach(), "kl")
@@ -86,6 +89,7 @@ def test_affinity_loss_values_and_teacher_detached() -> None:
     same = torch.softmax(torch.randn(1, 4, 4), -1)
     assert affinity_loss(same, same, "kl").item() == pytest.approx(0.0, abs=1e-6)
     assert affinity_loss(same, same, "l1").item() == 0.0
+    assert affinity_loss(same, same, "l1_row").item() == 0.0
     with pytest.raises(UserError, match="affinity_loss"):
         affinity_loss(same, same, "l2")
 

@@ -75,6 +75,9 @@ def output_space_loss(
     return total
 
 
+AFFINITY_LOSSES = ("l1", "l1_row", "kl")
+
+
 def affinity_matrix(feat: Tensor, pool: int = 32, temperature: float = 0.1) -> Tensor:
     """Row-stochastic affinity of a feature map (METHOD.md A.3)::
 
@@ -101,12 +104,14 @@ def affinity_matrix(feat: Tensor, pool: int = 32, temperature: float = 0.1) -> T
 
 
 def affinity_loss(a_student: Tensor, a_teacher: Tensor, kind: str = "l1") -> Tensor:
-    """Distance between affinity matrices ``(B, n, n)``; the teacher is detached.
+    """Distance between affinity matrices ``(B, n, n)``; the teacher is detached (METHOD.md A.3).
 
-    ``kind="l1"``: mean over rows of the row's L1 distance ``sum_j |A_s[i,j] - A_t[i,j]|`` (in
-    [0, 2]); **[our reading]** of METHOD.md A.3's ``mean |A_s - A_t|``, scaled by ``n`` so that the
-    loss does not shrink with the pooled size ``p``.
-    ``kind="kl"``: mean over rows of ``KL(A_t[i] || A_s[i])``.
+    ``kind="l1"``: ``mean |A_s - A_t|`` over all ``B * n * n`` entries, METHOD.md A.3 as written.
+    Its size falls as ``1 / n`` (rows sum to 1, so each entry is about ``1 / n``).
+    ``kind="l1_row"``: mean over rows of the row's L1 distance ``sum_j |A_s[i,j] - A_t[i,j]|``
+    (in [0, 2]): ``n`` times ``"l1"``, independent of the pooled size ``p`` (an option; the
+    runs of docs/results_dsr.md before 2026-11-22 used it, with ``lambda_A`` 1).
+    ``kind="kl"``: mean over rows of ``KL(A_t[i] || A_s[i])`` (METHOD.md A.3's "KL per row").
     """
     if a_student.shape != a_teacher.shape:
         raise ValueError(
@@ -114,6 +119,8 @@ def affinity_loss(a_student: Tensor, a_teacher: Tensor, kind: str = "l1") -> Ten
         )
     t = a_teacher.detach()
     if kind == "l1":
+        return (a_student - t).abs().mean()
+    if kind == "l1_row":
         return (a_student - t).abs().sum(dim=-1).mean()
     if kind == "kl":
         eps = 1e-12
@@ -122,7 +129,7 @@ def affinity_loss(a_student: Tensor, a_teacher: Tensor, kind: str = "l1") -> Ten
             .sum(dim=-1)
             .mean()
         )
-    raise UserError(f"loss.affinity_loss: expected 'l1' or 'kl', got {kind!r}")
+    raise UserError(f"loss.affinity_loss: expected one of {AFFINITY_LOSSES}, got {kind!r}")
 
 
 @dataclass

@@ -68,6 +68,7 @@ from depthduet.engine.config import EngineConfig
 from depthduet.engine.recipe import Recipe, StepOutput
 from depthduet.errors import UserError
 from depthduet.losses.distill import (
+    AFFINITY_LOSSES,
     TeacherSelector,
     affinity_loss,
     affinity_matrix,
@@ -230,7 +231,9 @@ class CTKTLoss:
         lambda_ssim: DENet SSIM term weight. lambda_side: side-output deep supervision.
         lambda_P: output-space distillation. lambda_A: affinity distillation.
         lambda_S: structure loss. side_scales: pooling factors of L_P.
-        affinity_pool: ``p``. temperature: ``T_a``. affinity_loss: ``l1`` or ``kl``.
+        affinity_pool: ``p``. temperature: ``T_a``. affinity_loss: ``l1`` (A.3's
+        ``mean |A_s - A_t|``), ``l1_row`` (``p^2`` times that) or ``kl`` (see
+        :func:`~depthduet.losses.distill.affinity_loss`).
     """
 
     lambda_ssim: float = 1.0
@@ -247,9 +250,10 @@ class CTKTLoss:
         for k in ("lambda_ssim", "lambda_side", "lambda_P", "lambda_A", "lambda_S"):
             if getattr(self, k) < 0:
                 raise ValueError(f"loss.{k}: must be >= 0")
-        if self.affinity_loss not in ("l1", "kl"):
+        if self.affinity_loss not in AFFINITY_LOSSES:
             raise ValueError(
-                f"loss.affinity_loss: expected 'l1' or 'kl', got {self.affinity_loss!r}"
+                f"loss.affinity_loss: expected one of {AFFINITY_LOSSES}, "
+                f"got {self.affinity_loss!r}"
             )
         if self.temperature <= 0 or self.affinity_pool < 1:
             raise ValueError("loss.temperature must be > 0 and loss.affinity_pool >= 1")
