@@ -303,6 +303,23 @@ def test_round_hooks_log_teacher_and_errors() -> None:
     assert r2.selector.teacher == "dsr" and r2.selector.rounds_done == 1
 
 
+def test_round_end_decides_from_errors_over_all_processes() -> None:
+    """Under DDP the teacher comes from the round errors of every process (reduce_mean), so a
+    process whose own shard favours DSRNet still follows the whole round (METHOD.md A.3)."""
+    r = _recipe()
+    r.selector.update(0.10, 0.20, weight=1.0)  # this process alone: DSRNet better
+    other = torch.tensor([0.90, 0.10, 3.0], dtype=torch.float64)  # the other process's sums
+
+    def mean_over_two(sums: torch.Tensor) -> torch.Tensor:
+        return (sums + other) / 2
+
+    r.reduce_mean = mean_over_two  # what Recipe.reduce_mean does with two processes
+    rec = r.on_round_end({})
+    assert rec["round_e_dsr"] == pytest.approx((0.10 + 0.90) / 4)  # 0.25
+    assert rec["round_e_de"] == pytest.approx((0.20 + 0.10) / 4)  # 0.075
+    assert rec["next_teacher_dsr"] == 0.0 and r.selector.teacher == "de"
+
+
 def test_manual_steps_reduce_the_loss() -> None:
     torch.manual_seed(0)
     r = _recipe("optim.lr=1e-3")

@@ -6,7 +6,7 @@ Every distillation term detaches the teacher, so gradients reach the student onl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -191,6 +191,18 @@ class TeacherSelector:
         if self._count <= 0:
             return float("nan"), float("nan")
         return self._sum_dsr / self._count, self._sum_de / self._count
+
+    def reduce(self, mean: Callable[[Tensor], Tensor]) -> None:
+        """Replace this process's round sums by their mean over processes.
+
+        Under DistributedDataParallel each process sees a shard of the round; calling this with
+        :meth:`~depthduet.engine.recipe.Recipe.reduce_mean` before :meth:`end_round` makes every
+        process pick the teacher from the errors over the whole round (sum over shards of the
+        weighted errors / sum of the weights: the means of both give the same ratio), so the
+        processes agree. With one process ``mean`` is the identity.
+        """
+        sums = torch.tensor([self._sum_dsr, self._sum_de, self._count], dtype=torch.float64)
+        self._sum_dsr, self._sum_de, self._count = (float(v) for v in mean(sums))
 
     def end_round(self) -> dict:
         """Close the round, choose the teacher of the next one; returns the round's record.

@@ -798,9 +798,14 @@ class CTKTRecipe(Recipe):
         }
 
     def on_round_end(self, state: dict[str, Any]) -> dict[str, Any]:
-        """Closes the round: logs its mean ``e_dsr`` / ``e_de`` and the next teacher."""
+        """Closes the round: logs its mean ``e_dsr`` / ``e_de`` and the next teacher.
+
+        The round errors are first averaged over all training processes
+        (:meth:`~depthduet.engine.recipe.Recipe.reduce_mean`), so that under DDP every process
+        picks the same teacher from the errors over the whole round (METHOD.md A.3)."""
         if not self.cfg.distill.cross_task:
             return {}
+        self.selector.reduce(self.reduce_mean)
         rec = self.selector.end_round()
         return {
             "round_e_dsr": rec["e_dsr"],
