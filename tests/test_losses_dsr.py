@@ -151,6 +151,18 @@ def test_structure_gt_flat_zero_and_max_one() -> None:
     torch.testing.assert_close(s2, s)
 
 
+def test_structure_gt_unnormalised_switch() -> None:
+    ramp = torch.arange(6.0).view(1, 1, 1, 6).expand(1, 1, 5, 6) * 0.05  # Sobel magnitude 0.4
+    s, v = structure_gt(ramp, mode="sobel")
+    torch.testing.assert_close(s[..., 1:-1, 1:-1], torch.full((1, 1, 3, 4), 0.4))
+    s_big, _ = structure_gt(ramp * 10.0, mode="sobel")  # magnitude 4 is clipped to 1
+    assert s_big.max().item() == 1.0
+    s_max, _ = structure_gt(ramp)  # the default divides by the per-sample maximum
+    assert s_max.max().item() == pytest.approx(1.0)
+    with pytest.raises(UserError, match="structure_gt"):
+        structure_gt(ramp, mode="canny")
+
+
 def test_structure_gt_ignores_invalid_pixels() -> None:
     d = torch.full((1, 1, 8, 8), 2.0)
     valid = torch.ones_like(d, dtype=torch.bool)

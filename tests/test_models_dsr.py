@@ -173,6 +173,26 @@ def test_spnet_invalid_pixels_give_zero_error() -> None:
     torch.testing.assert_close(u_sr, u_ref)
 
 
+def test_spnet_sigmoid_uncertainty_and_plain_fusion_switches() -> None:
+    sp = SPNet(3, 3, 3, 1, uncertainty="sigmoid", fuse_act=False)
+    assert isinstance(sp.fuse, torch.nn.Conv2d)  # METHOD.md A.4's plain conv3x3
+    with torch.no_grad():
+        sp.unc_sr.weight.fill_(2.0)
+        sp.unc_sr.bias.zero_()
+    d_hr = torch.zeros(1, 1, 2, 2)
+    d_sr = torch.tensor([[[[0.0, 1.0], [-1.0, 0.5]]]])
+    u_sr, u_de = sp.uncertainty(d_sr, d_hr, d_hr)
+    expected = torch.sigmoid(2.0 * d_sr).expand(1, 3, 2, 2)  # element-wise, per channel
+    torch.testing.assert_close(u_sr, expected)
+    assert u_de.shape == (1, 3, 2, 2) and bool(((u_de > 0) & (u_de < 1)).all())
+    f = torch.rand(1, 3, 2, 2, requires_grad=True)
+    sp(f, torch.rand(1, 3, 2, 2), d_sr, d_hr, d_hr).sum().backward()
+    assert f.grad is not None and f.grad.abs().sum() > 0
+    assert isinstance(SPNet(3, 3).fuse, torch.nn.Sequential)  # default: conv + PReLU
+    with pytest.raises(UserError, match="spnet_uncertainty"):
+        SPNet(3, 3, uncertainty="softmax")
+
+
 def test_normalize_depth_minmax_and_constant() -> None:
     depth = torch.tensor([[[[2.0, 4.0], [6.0, 100.0]]], [[[3.0, 3.0], [3.0, 3.0]]]])
     valid = torch.tensor([[[[True, True], [True, False]]], [[[True, True], [True, True]]]])

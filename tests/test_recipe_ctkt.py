@@ -79,6 +79,8 @@ def test_registered_and_shipped_configs_load() -> None:
         ("distill.de_target=metric", "de_target"),
         ("distill.de_scale=0", "de_scale"),
         ("distill.side_into_dsr=maybe", "side_into_dsr"),
+        ("model.spnet_uncertainty=softmax", "spnet_uncertainty"),
+        ("loss.structure_gt=canny", "structure_gt"),
     ],
 )
 def test_bad_configuration_is_a_config_error(override: str, match: str) -> None:

@@ -1,7 +1,9 @@
 """Structure ground truth and loss of SPNet (METHOD.md A.4).
 
 **[our reading]** ``S_gt`` = Sobel gradient magnitude of ``D_hr`` divided by its per-sample maximum
-(0 where the map is flat); ``L_S = mean_valid |S - S_gt|``.
+(0 where the map is flat); ``L_S = mean_valid |S - S_gt|``. Alternative (``loss.structure_gt=
+sobel``): the magnitude itself, clipped to [0, 1] (in DSRNet's LR-normalised depth units, so a
+jump of a quarter of the crop's range saturates it).
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from depthduet.errors import UserError
 from depthduet.losses.distill import masked_mean
 
-__all__ = ["sobel_magnitude", "structure_gt", "structure_loss"]
+__all__ = ["STRUCTURE_GT", "sobel_magnitude", "structure_gt", "structure_loss"]
 
 _SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
@@ -28,7 +31,12 @@ def sobel_magnitude(x: Tensor) -> Tensor:
     return torch.hypot(F.conv2d(xp, kx), F.conv2d(xp, ky))
 
 
-def structure_gt(depth: Tensor, valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
+STRUCTURE_GT = ("sobel_max", "sobel")
+
+
+def structure_gt(
+    depth: Tensor, valid: Tensor | None = None, mode: str = "sobel_max"
+) -> tuple[Tensor, Tensor]:
     """Structure ground truth ``S_gt`` of METHOD.md A.4.
 
     Invalid pixels are filled first (:func:`depthduet.models.dbpn.fill_invalid`) and the result
@@ -37,11 +45,16 @@ def structure_gt(depth: Tensor, valid: Tensor | None = None) -> tuple[Tensor, Te
     Args:
         depth: ``(B, 1, H, W)`` ground-truth depth (any affine unit; the result is scale-free).
         valid: ``(B, 1, H, W)`` bool or ``None``.
+        mode: ``"sobel_max"`` (divided by the per-sample maximum, the [our reading] of A.4) or
+            ``"sobel"`` (the magnitude clipped to [0, 1]; not scale-free).
 
     Returns:
-        ``(S_gt, s_valid)``: ``S_gt (B, 1, H, W)`` in ``[0, 1]``, max 1 over ``s_valid`` for every
-        non-flat sample, all 0 for a flat one; ``s_valid (B, 1, H, W)`` bool.
+        ``(S_gt, s_valid)``: ``S_gt (B, 1, H, W)`` in ``[0, 1]`` (with ``sobel_max``: max 1 over
+        ``s_valid`` for every non-flat sample, all 0 for a flat one); ``s_valid (B, 1, H, W)``
+        bool.
     """
+    if mode not in STRUCTURE_GT:
+        raise UserError(f"loss.structure_gt: expected one of {STRUCTURE_GT}, got {mode!r}")
     with torch.no_grad():
         if valid is None:
             s_valid = torch.ones_like(depth, dtype=torch.bool)
@@ -54,6 +67,8 @@ def structure_gt(depth: Tensor, valid: Tensor | None = None) -> tuple[Tensor, Te
             eroded = -F.max_pool2d(-F.pad(v, (1, 1, 1, 1), mode="replicate"), 3, 1)
             s_valid = eroded > 0.5
         mag = sobel_magnitude(filled) * s_valid
+        if mode == "sobel":
+            return mag.clamp(0.0, 1.0), s_valid
         peak = mag.flatten(1).amax(dim=1).view(-1, 1, 1, 1)
         s_gt = torch.where(peak > 0, mag / peak.clamp_min(1e-30), torch.zeros_like(mag))
     return s_gt.clamp(0.0, 1.0), s_valid

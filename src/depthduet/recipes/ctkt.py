@@ -76,7 +76,7 @@ from depthduet.losses.distill import (
     masked_mean,
     output_space_loss,
 )
-from depthduet.losses.structure import structure_gt, structure_loss
+from depthduet.losses.structure import STRUCTURE_GT, structure_gt, structure_loss
 from depthduet.models.blocks import SideHeads
 from depthduet.models.dbpn import DSRNet, denormalize_depth, get_preset, prepare_lr
 from depthduet.recipes import RECIPES
@@ -182,6 +182,10 @@ class CTKTModel:
         preset: ``paper`` (F=256, b=64, N=7), ``small`` (64, 32, 3) or ``tiny`` (32, 16, 2).
         n_feats: ``F``. n_base: ``b``. n_stages: ``N``. de_width: DENet ``b'``.
         spnet_width: SPNet ``c``. spnet_layers: conv layers of the structure CNN.
+        spnet_uncertainty: ``softmax_c`` (softmax over the ``c`` channels, METHOD.md A.4's
+            [our reading]) or ``sigmoid`` (element-wise).
+        spnet_fuse_act: a PReLU after the fusion conv ``F_fuse`` (default, as every other conv
+            of the three networks) or the plain conv METHOD.md A.4 writes (false).
         norm: depth normalisation ``minmax`` or ``percentile``; norm_pct: its percentiles.
     """
 
@@ -192,12 +196,21 @@ class CTKTModel:
     de_width: int = 0
     spnet_width: int = 0
     spnet_layers: int = 3
+    spnet_uncertainty: str = "softmax_c"
+    spnet_fuse_act: bool = True
     norm: str = "minmax"
     norm_pct: list[float] = field(default_factory=lambda: [1.0, 99.0])
 
     def validate(self) -> None:
         if self.norm not in ("minmax", "percentile"):
             raise ValueError(f"model.norm: expected 'minmax' or 'percentile', got {self.norm!r}")
+        from depthduet.models.spnet import SPNet
+
+        if self.spnet_uncertainty not in SPNet.UNCERTAINTY:
+            raise ValueError(
+                f"model.spnet_uncertainty: expected one of {SPNet.UNCERTAINTY}, "
+                f"got {self.spnet_uncertainty!r}"
+            )
         if len(self.norm_pct) != 2 or not 0 <= self.norm_pct[0] < self.norm_pct[1] <= 100:
             raise ValueError("model.norm_pct: expected [lo, hi] with 0 <= lo < hi <= 100")
         for k in ("n_feats", "n_base", "n_stages", "de_width", "spnet_width", "spnet_layers"):
@@ -231,6 +244,8 @@ class CTKTLoss:
         lambda_ssim: DENet SSIM term weight. lambda_side: side-output deep supervision.
         lambda_P: output-space distillation. lambda_A: affinity distillation.
         lambda_S: structure loss. side_scales: pooling factors of L_P.
+        structure_gt: ``sobel_max`` (Sobel magnitude / its per-sample maximum, METHOD.md A.4's
+            [our reading]) or ``sobel`` (the magnitude clipped to [0, 1]).
         affinity_pool: ``p``. temperature: ``T_a``. affinity_loss: ``l1`` (A.3's
         ``mean |A_s - A_t|``), ``l1_row`` (``p^2`` times that) or ``kl`` (see
         :func:`~depthduet.losses.distill.affinity_loss`).
@@ -245,6 +260,7 @@ class CTKTLoss:
     affinity_pool: int = 32
     temperature: float = 0.1
     affinity_loss: str = "l1"
+    structure_gt: str = "sobel_max"
 
     def validate(self) -> None:
         for k in ("lambda_ssim", "lambda_side", "lambda_P", "lambda_A", "lambda_S"):
@@ -254,6 +270,10 @@ class CTKTLoss:
             raise ValueError(
                 f"loss.affinity_loss: expected one of {AFFINITY_LOSSES}, "
                 f"got {self.affinity_loss!r}"
+            )
+        if self.structure_gt not in STRUCTURE_GT:
+            raise ValueError(
+                f"loss.structure_gt: expected one of {STRUCTURE_GT}, got {self.structure_gt!r}"
             )
         if self.temperature <= 0 or self.affinity_pool < 1:
             raise ValueError("loss.temperature must be > 0 and loss.affinity_pool >= 1")
@@ -570,7 +590,12 @@ class CTKTRecipe(Recipe):
             from depthduet.models.spnet import SPNet
 
             self.networks["sp"] = SPNet(
-                sz["n_base"], sz["de_width"], sz["spnet_width"], cfg.model.spnet_layers
+                sz["n_base"],
+                sz["de_width"],
+                sz["spnet_width"],
+                cfg.model.spnet_layers,
+                uncertainty=cfg.model.spnet_uncertainty,
+                fuse_act=cfg.model.spnet_fuse_act,
             )
         self.inference_networks = ["dsr"]
         o = cfg.optim
@@ -749,7 +774,7 @@ class CTKTRecipe(Recipe):
 
             if dist.spnet:
                 s_pred = self.net("sp")(f_sr_c[-1], f_de[-1], d_sr_c, d_de, hr_c, hv_c)
-                s_gt, s_valid = structure_gt(hr_c, hv_c)
+                s_gt, s_valid = structure_gt(hr_c, hv_c, lc.structure_gt)
                 l_s = structure_loss(s_pred, s_gt, s_valid)
                 total = total + lc.lambda_S * l_s
                 out["structure"] = l_s.detach()
