@@ -134,6 +134,11 @@ def test_distillation_zero_when_equal_and_mask():
     t = d * 2
     out = uncertainty_distillation(d, t, c, mask)
     assert out.item() == pytest.approx(c[0, 0, 1, 1].item() * math.log(2), rel=1e-5)
+    # space="linear": |D - D'| in the depth's units (here D' = 2 D, so |D - 2D| = D)
+    lin = uncertainty_distillation(d, t, c, mask, space="linear")
+    assert lin.item() == pytest.approx((c * d)[0, 0, 1, 1].item(), rel=1e-5)
+    with pytest.raises(ValueError, match="distill_space"):
+        uncertainty_distillation(d, t, c, space="sqrt")
 
 
 def test_median_alignment():

@@ -74,6 +74,9 @@ def test_bad_configuration_values():
         _cfg("loss.lambda_c_u=0")
     with pytest.raises(ConfigError, match="scales"):
         _cfg("model.scales=[1,2]")
+    for key in ("loss.automask_mean", "loss.su_error", "loss.distill_space"):
+        with pytest.raises(ConfigError, match=key):
+            _cfg(f"{key}=other")
 
 
 def test_shipped_configs_and_ablations():
@@ -193,6 +196,9 @@ def test_supervised_loss_by_hand():
     r2 = MutualRecipe(_cfg("mode=sup", "loss.confidence=false"))
     l_su2, l_pf2 = r2.supervised_loss([(depth, conf)], lidar)
     assert l_su2.item() == pytest.approx(1.0) and l_pf2.item() == 0.0
+    # loss.su_error=absolute: |D_u - D*| in metres (4 m) instead of the relative error
+    r3 = MutualRecipe(_cfg("mode=sup", "loss.confidence=false", "loss.su_error=absolute"))
+    assert r3.supervised_loss([(depth, conf)], lidar)[0].item() == pytest.approx(4.0)
 
 
 def test_automasked_pixels_keep_their_identity_error():
@@ -226,6 +232,21 @@ def test_automasked_pixels_keep_their_identity_error():
     assert kept0.item() == 0.0 and l0.item() == 0.0
     (g,) = torch.autograd.grad(l0, depth, allow_unused=True)
     assert g is None or g.abs().max() == 0
+    # loss.automask_mean=kept (METHOD.md B.3 as written): the mean over the kept pixels only
+    kept_cfg = ["mode=self", "self_sup=S", "model.scales=[0]", "loss.smoothness=0"]
+    r_kept = MutualRecipe(_cfg(*kept_cfg, "loss.confidence=false", "loss.automask_mean=kept"))
+    l_k, _, _ = r_kept.self_supervised_loss(
+        {"disp": [disp]}, [(depth, conf)], target, [(src, T)], b["K"]
+    )
+    keep = pe < ident
+    assert l_k.item() == pytest.approx(pe[keep].mean().item(), rel=1e-5)
+    # with confidence: L_conf(pe_min, C_s) averaged over the kept pixels
+    r_kc = MutualRecipe(_cfg(*kept_cfg, "loss.automask_mean=kept", "loss.lambda_c_s=0.2"))
+    l_kc, _, _ = r_kc.self_supervised_loss(
+        {"disp": [disp]}, [(depth, conf)], target, [(src, T)], b["K"]
+    )
+    expected = (0.5 * pe[keep] - 0.2 * math.log(0.5)).mean().item()
+    assert l_kc.item() == pytest.approx(expected, rel=1e-5)
 
 
 def test_training_step_reaches_every_network():

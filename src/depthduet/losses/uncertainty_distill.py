@@ -8,7 +8,8 @@ student::
     L_s,d = mean_p C_u.detach() |log D_s - log D_u.detach()|       (teaches N_s)
 
 ``D~_s`` is ``D_s`` scaled by the per-image median ratio to ``D_u`` (:func:`median_align`) when
-``N_s`` is trained on monocular video alone (scale ambiguity).
+``N_s`` is trained on monocular video alone (scale ambiguity). Log-depth differences are B.4's
+**[our reading]**; ``space="linear"`` compares depths in metres instead.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ import torch
 
 from depthduet.losses.confidence import masked_mean
 
-__all__ = ["uncertainty_distillation", "median_align", "median_scale"]
+__all__ = ["DISTILL_SPACES", "uncertainty_distillation", "median_align", "median_scale"]
+
+DISTILL_SPACES = ("log", "linear")
 
 
 def median_scale(
     depth: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Per-image ratio ``median(reference) / median(depth)`` over ``mask``.
+    """Per-image ratio ``median(reference) / median(depth)`` over ``mask`` (the scale of
+    METHOD.md B.4's ``D~_s``).
 
     Args:
         depth: ``(B, 1, H, W)`` depth to be scaled (positive).
@@ -53,7 +57,7 @@ def median_align(
     depth: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor | None = None
 ) -> torch.Tensor:
     """``depth`` scaled per image so that its median matches ``reference``'s (no gradient
-    through the ratio)."""
+    through the ratio): METHOD.md B.4's ``D~_s`` for ``N_s`` trained on "M" alone."""
     with torch.no_grad():
         s = median_scale(depth, reference, mask)
     return depth * s
@@ -64,6 +68,7 @@ def uncertainty_distillation(
     teacher_depth: torch.Tensor,
     teacher_confidence: torch.Tensor,
     mask: torch.Tensor | None = None,
+    space: str = "log",
 ) -> torch.Tensor:
     """``mean_p C_t.detach() |log D_student - log D_teacher.detach()|`` (METHOD.md B.4).
 
@@ -73,6 +78,7 @@ def uncertainty_distillation(
             median-aligned when needed).
         teacher_confidence: ``(B, 1, H, W)`` the other branch's confidence.
         mask: optional ``(B, 1, H, W)`` bool pixels to average over.
+        space: ``"log"`` (B.4's [our reading]) or ``"linear"`` (``|D_student - D_teacher|``).
 
     Returns:
         Scalar tensor; gradients reach ``student_depth`` only.
@@ -83,5 +89,10 @@ def uncertainty_distillation(
             f"{tuple(student_depth.shape)}, {tuple(teacher_depth.shape)}, "
             f"{tuple(teacher_confidence.shape)}"
         )
-    diff = (torch.log(student_depth) - torch.log(teacher_depth.detach())).abs()
+    if space == "log":
+        diff = (torch.log(student_depth) - torch.log(teacher_depth.detach())).abs()
+    elif space == "linear":
+        diff = (student_depth - teacher_depth.detach()).abs()
+    else:
+        raise ValueError(f"loss.distill_space: expected one of {DISTILL_SPACES}, got {space!r}")
     return masked_mean(teacher_confidence.detach() * diff, mask)

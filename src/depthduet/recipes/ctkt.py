@@ -268,8 +268,7 @@ class CTKTLoss:
                 raise ValueError(f"loss.{k}: must be >= 0")
         if self.affinity_loss not in AFFINITY_LOSSES:
             raise ValueError(
-                f"loss.affinity_loss: expected one of {AFFINITY_LOSSES}, "
-                f"got {self.affinity_loss!r}"
+                f"loss.affinity_loss: expected one of {AFFINITY_LOSSES}, got {self.affinity_loss!r}"
             )
         if self.structure_gt not in STRUCTURE_GT:
             raise ValueError(

@@ -57,7 +57,11 @@ from depthduet.losses.confidence import (
 )
 from depthduet.losses.photometric import identity_error, min_reprojection
 from depthduet.losses.smoothness import edge_aware_smoothness
-from depthduet.losses.uncertainty_distill import median_align, uncertainty_distillation
+from depthduet.losses.uncertainty_distill import (
+    DISTILL_SPACES,
+    median_align,
+    uncertainty_distillation,
+)
 from depthduet.models.mde import DepthNet, confidence_informativeness, disp_to_depth
 from depthduet.models.pose import PoseNet
 from depthduet.recipes import RECIPES
@@ -132,8 +136,16 @@ class MutualLossConfig:
         lambda_pf: weight of ``L_pf``.
         alpha: SSIM weight of the photometric error.
         automask: monodepth2 auto-masking: pixels whose un-warped (identity) error is lower
-            than the best warped error carry that constant identity error instead, so they
-            give no gradient to depth and pose (mean over all pixels, as monodepth2).
+            than the best warped error are masked out.
+        automask_mean: how ``L_ss`` averages under auto-masking: ``all`` (default, as
+            monodepth2's implementation: a masked pixel keeps its constant, gradient-free
+            identity error and the mean runs over all pixels) or ``kept`` (METHOD.md B.3 as
+            written: ``L_conf(pe_min, C_s)`` over the kept pixels only).
+        su_error: the per-pixel error of ``L_su``: ``relative`` ``|D_u - D*| / D*`` (B.2's
+            [our reading]) or ``absolute`` ``|D_u - D*|`` in metres (then ``lambda_c_u`` and
+            ``pf_m`` are in metres too).
+        distill_space: the distance of ``L_u,d`` / ``L_s,d``: ``log`` ``|log D - log D'|``
+            (B.4's [our reading]) or ``linear`` ``|D - D'|`` in metres.
         smoothness: edge-aware smoothness weight at scale 0 (scale s uses ``w / 2^s``).
         distill: mutual distillation (B.4); ablation switch (only in ``semi`` mode).
         lambda_ud: weight of ``L_u,d`` (teaches ``N_u``).
@@ -149,6 +161,9 @@ class MutualLossConfig:
     lambda_pf: float = 0.1
     alpha: float = 0.85
     automask: bool = True
+    automask_mean: str = "all"
+    su_error: str = "relative"
+    distill_space: str = "log"
     smoothness: float = 1e-3
     distill: bool = True
     lambda_ud: float = 0.1
@@ -166,6 +181,15 @@ class MutualLossConfig:
             raise ValueError(f"loss.alpha: must be in [0, 1], got {self.alpha}")
         if self.distill_warmup_steps < 0:
             raise ValueError("loss.distill_warmup_steps: must be >= 0")
+        for key, allowed in (
+            ("automask_mean", ("all", "kept")),
+            ("su_error", ("relative", "absolute")),
+            ("distill_space", DISTILL_SPACES),
+        ):
+            if getattr(self, key) not in allowed:
+                raise ValueError(
+                    f"loss.{key}: expected one of {allowed}, got {getattr(self, key)!r}"
+                )
 
 
 def _strong() -> ColorJitterConfig:
@@ -501,7 +525,10 @@ class MutualRecipe(Recipe):
         l_su = lidar.new_zeros(())
         l_pf = lidar.new_zeros(())
         for depth, conf in full:
-            err = relative_error(depth, lidar, valid)
+            if lc.su_error == "relative":
+                err = relative_error(depth, lidar, valid)
+            else:
+                err = torch.where(valid, (depth - lidar).abs(), torch.zeros_like(depth))
             if lc.confidence:
                 l_su = l_su + confidence_loss(err, conf, lc.lambda_c_u, valid)
                 if lc.point_filtering:
@@ -536,15 +563,21 @@ class MutualRecipe(Recipe):
         for i, (s, (depth, conf)) in enumerate(zip(self.scales, full)):
             warped = [warp(img, depth, K, T) for img, T in sources]
             pe, mask = min_reprojection(target, warped, ident, alpha=lc.alpha)
-            # auto-masking as monodepth2 implements it: a masked pixel keeps its (constant,
-            # gradient-free) identity error and the mean runs over all pixels. A mean over the
-            # kept pixels alone would reward masking pixels out (the depth then collapses so
-            # that only a few easy pixels stay, observed on the driving world).
-            per_pixel = pe if ident is None else torch.where(mask, pe, ident)
-            if lc.confidence:
-                l_ph = l_ph + confidence_loss(per_pixel, conf, lc.lambda_c_s)
+            # auto-masking as monodepth2 implements it (automask_mean=all): a masked pixel keeps
+            # its (constant, gradient-free) identity error and the mean runs over all pixels.
+            # The mean over the kept pixels alone (automask_mean=kept, B.3 as written) rewards
+            # masking pixels out (the depth collapsed to d_min on the world).
+            over = None
+            if ident is None:
+                per_pixel = pe
+            elif lc.automask_mean == "kept":
+                per_pixel, over = pe, mask
             else:
-                l_ph = l_ph + per_pixel.mean()
+                per_pixel = torch.where(mask, pe, ident)
+            if lc.confidence:
+                l_ph = l_ph + confidence_loss(per_pixel, conf, lc.lambda_c_s, over)
+            else:
+                l_ph = l_ph + masked_mean(per_pixel, over)
             kept = kept + mask.float().mean()
             disp = out["disp"][i]
             img_s = _up(target, tuple(disp.shape[-2:])) if s else target
@@ -629,8 +662,9 @@ class MutualRecipe(Recipe):
             d_u, c_u = full_u[0]
             d_s, c_s = full_s[0]
             d_s_t = median_align(d_s, d_u) if cfg.self_sup == "M" else d_s
-            l_ud = uncertainty_distillation(d_u, d_s_t, c_s)
-            l_sd = uncertainty_distillation(d_s, d_u, c_u)
+            space = lc.distill_space
+            l_ud = uncertainty_distillation(d_u, d_s_t, c_s, space=space)
+            l_sd = uncertainty_distillation(d_s, d_u, c_u, space=space)
             total = total + lc.lambda_ud * l_ud + lc.lambda_sd * l_sd
             logs["l_ud"] = l_ud.detach()
             logs["l_sd"] = l_sd.detach()
