@@ -56,6 +56,8 @@ def test_protocol_table_is_as_documented() -> None:
     )
     kb = PROTOCOLS["kitti-eigen-benchmark"]
     assert (kb.crop, kb.min_depth, kb.max_depth, kb.clamp_pred) == ("none", 1e-3, 80.0, True)
+    kg = PROTOCOLS["kitti-eigen-benchmark-garg"]  # METHOD.md B.6: Garg crop on improved GT too
+    assert (kg.crop, kg.min_depth, kg.max_depth, kg.clamp_pred) == ("garg", 1e-3, 80.0, True)
     n = PROTOCOLS["nyu-eigen"]
     assert (n.crop, n.min_depth, n.max_depth, n.clamp_pred) == ("eigen-nyu", 1e-3, 10.0, True)
     nd = PROTOCOLS["nyu-dsr"]

@@ -18,6 +18,7 @@ Evaluate depth predictions under a named protocol and print a table (the protoco
 Protocols (details: depthduet.evaluation.protocols):
   kitti-eigen            Garg crop, 1e-3 < gt < 80 m, predictions clamped, per image then mean
   kitti-eigen-benchmark  improved GT, full image, gt > 0 and 1e-3 < gt < 80 m, clamped
+  kitti-eigen-benchmark-garg  improved GT with the Garg crop (METHOD.md B.6 as written)
   nyu-eigen              Eigen crop (45:471, 41:601 on 480x640), 1e-3 < gt < 10 m, clamped
   nyu-dsr                6-pixel border crop, RMSE / MAD in cm (inputs in metres unless --unit)
   middlebury-dsr         RMSE / MAD on disparity values, full image

@@ -17,6 +17,9 @@ fixes all of them and every result records them (see :func:`summarize`):
     KITTI Eigen split with the improved (accumulated) ground truth (652 images; monodepth2
     ``eigen_benchmark``). No crop; ground truth kept where ``gt > 0`` and inside the same caps
     ``1e-3 < gt < 80`` m; predictions clamped to ``[1e-3, 80]``; per image, then averaged.
+``kitti-eigen-benchmark-garg``
+    The same with the Garg crop, as METHOD.md B.6 writes it ("Garg crop" for both ground-truth
+    sets). Papers differ on this; report which of the two a number uses.
 ``nyu-eigen``
     NYU Depth v2 Eigen test split (654 images; BTS). Eigen crop (:func:`eigen_nyu_crop_box`),
     ground truth kept where ``1e-3 < gt < 10`` m, predictions clamped to ``[1e-3, 10]``;
@@ -293,6 +296,16 @@ PROTOCOLS: dict[str, Protocol] = {
             max_depth=80.0,
             clamp_pred=True,
             reference="Uhrig et al. 3DV 2017 (improved GT); monodepth2 'eigen_benchmark'",
+        ),
+        Protocol(
+            name="kitti-eigen-benchmark-garg",
+            task="depth",
+            description="KITTI Eigen split, improved GT, Garg crop, 1e-3 < gt < 80 m",
+            crop="garg",
+            min_depth=1e-3,
+            max_depth=80.0,
+            clamp_pred=True,
+            reference="METHOD.md B.6 (Garg crop for both GT sets); Uhrig et al. 3DV 2017",
         ),
         Protocol(
             name="nyu-eigen",
