@@ -110,7 +110,8 @@ def photometric_error(
 def identity_error(
     target: torch.Tensor, sources: Sequence[torch.Tensor], alpha: float = 0.85
 ) -> torch.Tensor:
-    """Minimum over sources of the un-warped ("identity") photometric error (no gradient).
+    """Minimum over sources of the un-warped ("identity") photometric error (no gradient): the
+    reference of METHOD.md B.3's auto-masking.
 
     It does not depend on depth or pose, so a training step computes it once for all scales.
 

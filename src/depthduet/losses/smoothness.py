@@ -18,7 +18,9 @@ def normalise_disparity(disp: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
 
 
 def edge_aware_smoothness(disp: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-    """Edge-aware first-order smoothness of the mean-normalised disparity.
+    """Edge-aware first-order smoothness of the mean-normalised disparity (METHOD.md B.3)::
+
+        mean |dx d*| exp(-mean_c |dx I|) + mean |dy d*| exp(-mean_c |dy I|),  d* = d / mean(d)
 
     Args:
         disp: ``(B, 1, H, W)`` disparity (positive).

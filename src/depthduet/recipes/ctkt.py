@@ -687,6 +687,28 @@ class CTKTRecipe(Recipe):
 
     # -- engine contract
     def training_step(self, batch: dict[str, Any], state: dict[str, Any]) -> StepOutput:
+        """The loss of METHOD.md A.5 on one batch, with the switches of :class:`CTKTDistill`::
+
+            L = |D_sr - D_hr|_1 + (|D_de - D_hr|_1 + lambda_ssim (1 - SSIM(D_de, D_hr)) / 2)
+                + lambda_side L_side + lambda_P L_P + lambda_A L_A + lambda_S L_S
+
+        in DSRNet's LR-normalised units (DENet's own terms in its ``distill.de_target`` space),
+        means over valid HR pixels. DENet, ``L_P``, ``L_A``
+        and SPNet only use the batch's RGB-D samples (``has_rgb``); the round's teacher
+        (:class:`~depthduet.losses.distill.TeacherSelector`, A.3) decides who is detached in
+        ``L_P`` / ``L_A``, and warm-up rounds skip them. The batch's mean absolute errors of
+        both networks are added to the round statistics that pick the next teacher.
+
+        Args:
+            batch: ``lr (B,1,h,w)``, ``lr_valid``, ``hr (B,1,sh,sw)``, ``hr_valid``, and for
+                RGB-D samples ``image (B,3,sh,sw)`` and ``has_rgb (B,)``.
+            state: the engine's step state (unused).
+
+        Returns:
+            ``loss`` and every term (detached) for logging: ``l1_sr``, ``side_sr``, ``l1_de``,
+            ``ssim_de``, ``side_de``, ``distill_P``, ``distill_A``, ``structure``, ``e_dsr``,
+            ``e_de``, ``teacher_dsr``.
+        """
         lc, dist = self.cfg.loss, self.cfg.distill
         x, hr_n, hv, lo, hi = self._normalise(batch)
         d_sr, f_sr = self.net("dsr").forward_features(x)
