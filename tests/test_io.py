@@ -416,6 +416,32 @@ def test_bad_dpt_and_mat_and_npy(tmp_path: Path) -> None:
     _one_line(e, tmp_path / "a.npy")
 
 
+def test_garbage_truncated_and_corrupt_numpy_files(tmp_path: Path) -> None:
+    (tmp_path / "html.npy").write_bytes(b"<html>404 not found</html>")  # a failed download
+    with pytest.raises(DepthIOError, match="not a NumPy .npy file") as e:
+        io.read_depth(tmp_path / "html.npy")
+    _one_line(e, tmp_path / "html.npy")
+    assert "pickle" not in str(e.value)
+    (tmp_path / "junk.npz").write_bytes(b"junk" * 10)
+    with pytest.raises(DepthIOError, match="not an .npz") as e:
+        io.read_depth(tmp_path / "junk.npz")
+    _one_line(e, tmp_path / "junk.npz")
+    np.savez(tmp_path / "ok.npz", depth=np.arange(64, dtype=np.float32).reshape(8, 8))
+    raw = (tmp_path / "ok.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(raw[:-100])  # interrupted download: no central directory
+    with pytest.raises(DepthIOError, match="npz") as e:
+        io.read_depth(tmp_path / "cut.npz")
+    _one_line(e, tmp_path / "cut.npz")
+    np.savez(tmp_path / "crc.npz", depth=np.zeros((8, 8), np.float32))  # stored, not deflated
+    raw = bytearray((tmp_path / "crc.npz").read_bytes())
+    i = raw.index(b"\x00" * 64)  # inside the member's zero data: breaks its CRC only
+    raw[i + 10] = 1
+    (tmp_path / "crc.npz").write_bytes(bytes(raw))
+    with pytest.raises(DepthIOError, match="corrupt .npz") as e:
+        io.read_depth(tmp_path / "crc.npz")
+    _one_line(e, tmp_path / "crc.npz")
+
+
 def test_rgb_png_is_not_depth_and_unknown_suffix(tmp_path: Path) -> None:
     io.write_image(tmp_path / "rgb.png", np.zeros((2, 2, 3), np.uint8))
     with pytest.raises(DepthIOError, match="single-channel"):

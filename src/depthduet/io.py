@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -713,6 +714,7 @@ def _stored_array(p: Path, suffix: str, key: str | None, index: int | None) -> n
         return _pil_depth_array(p)
     if suffix == ".npy":
         _check_readable(p)
+        check_numpy_magic(p)
         try:
             arr = np.load(p, allow_pickle=False)
         except (ValueError, OSError, EOFError) as e:
@@ -720,16 +722,17 @@ def _stored_array(p: Path, suffix: str, key: str | None, index: int | None) -> n
         return _to_2d(arr, p, index, axis=0)
     if suffix == ".npz":
         _check_readable(p)
+        check_numpy_magic(p)
         try:
             z = np.load(p, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise _err(p, f"not a readable .npz file: {str(e).splitlines()[0]}") from e
         if not hasattr(z, "files"):
             raise _err(p, "not an .npz archive")
         with z:
             try:
                 shapes = {k: z[k].shape for k in z.files}
-            except (ValueError, OSError, EOFError) as e:
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
                 raise _err(p, f"corrupt .npz archive: {str(e).splitlines()[0]}") from e
             k = _pick_key(p, shapes, key) if (key is not None or len(shapes) != 1) else z.files[0]
             arr = z[k]
@@ -737,6 +740,45 @@ def _stored_array(p: Path, suffix: str, key: str | None, index: int | None) -> n
     if suffix == ".mat":
         return _to_2d(read_mat(p, key, index), p, None, axis=-1)
     raise _err(p, f"unsupported depth format {suffix!r} (supported: {' '.join(DEPTH_SUFFIXES)})")
+
+
+#: depth formats that store integers (``round(values * scale)``).
+INTEGER_DEPTH_SUFFIXES = (".png", ".pgm")
+#: largest relative rounding error accepted silently when integers are written without a scale.
+MAX_ROUNDING = 0.01
+
+
+def integer_rounding_error(values: np.ndarray, valid: np.ndarray) -> float:
+    """Largest relative change ``|round(v) - v| / |v|`` over the valid non-zero pixels: what
+    writing ``values`` to an integer format (``.png`` / ``.pgm``) unscaled would do to them."""
+    v = np.asarray(values, np.float64)[np.asarray(valid, bool)]
+    v = v[np.isfinite(v) & (v != 0)]
+    if v.size == 0:
+        return 0.0
+    return float(np.max(np.abs(np.round(v) - v) / np.abs(v)))
+
+
+_NUMPY_MAGIC = {
+    ".npy": (b"\x93NUMPY", "a NumPy .npy file"),
+    ".npz": (b"PK", "an .npz (zip) archive"),
+}
+
+
+def check_numpy_magic(path: PathLike) -> None:
+    """Raise :class:`UserError` naming ``path`` when a ``.npy`` / ``.npz`` file does not start
+    with its format's signature (a truncated download, an HTML error page, a renamed file), so
+    that numpy's misleading "pickled data" message never reaches the user."""
+    p = Path(path)
+    magic, what = _NUMPY_MAGIC.get(p.suffix.lower(), (None, ""))
+    if magic is None:
+        return
+    try:
+        with open(p, "rb") as f:
+            head = f.read(len(magic))
+    except OSError as e:
+        raise _err(p, f"cannot read: {e.strerror or e}") from e
+    if head != magic:
+        raise _err(p, f"not {what} (bad header: {head[:8]!r})")
 
 
 def read_depth_stored(
