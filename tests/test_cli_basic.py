@@ -138,6 +138,18 @@ def test_convert_disparity_to_depth(tmp_path: Path, capsys: pytest.CaptureFixtur
     rc, _, err = _run(args + ["--focal", "100"], capsys)
     assert rc == 2
     _stderr_one_line(err, "--in-encoding disparity")
+    # --calib without --in-encoding disparity is refused, not silently ignored
+    rc, _, err = _run(args + ["--calib", str(tmp_path / "calib.txt")], capsys)
+    assert rc == 2
+    _stderr_one_line(err, "--in-encoding disparity")
+    # a calib file without a baseline names the file and the missing entry
+    (tmp_path / "nob.txt").write_text("cam0=[100 0 5; 0 100 5; 0 0 1]\nbaseline=abc\n")
+    rc, _, err = _run(
+        args + ["--in-encoding", "disparity", "--calib", str(tmp_path / "nob.txt")], capsys
+    )
+    assert rc == 2
+    _stderr_one_line(err, "nob.txt", "baseline")
+    assert "no numeric baseline entry" in err  # the focal length was found
 
 
 def test_convert_npz_key_and_mat_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -200,6 +212,20 @@ def test_convert_via_subprocess_exit_status(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ show
 
 
+def test_show_never_overwrites_its_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    io.write_depth(tmp_path / "d.png", np.full((4, 4), 1.5), scale=1000)
+    io.write_image(tmp_path / "rgb.png", np.full((4, 4, 3), 0.5, np.float32))
+    before = {n: (tmp_path / n).read_bytes() for n in ("d.png", "rgb.png")}
+    for out, needle in (("d.png", "depth input"), ("rgb.png", "--rgb image")):
+        argv = ["show", str(tmp_path / "d.png"), "--rgb", str(tmp_path / "rgb.png")]
+        rc, _, err = _run([*argv, "-o", str(tmp_path / out)], capsys)
+        assert rc == 2
+        _stderr_one_line(err, "depthduet show: error:", needle)
+    assert {n: (tmp_path / n).read_bytes() for n in before} == before
+
+
 def test_show_writes_panel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     depth = np.zeros((6, 8), np.float32)
     depth[:, 4:] = np.linspace(1, 2, 24).reshape(6, 4)
@@ -226,3 +252,13 @@ def test_show_writes_panel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     rc, _, err = _run(["show", str(tmp_path / "nope.pfm"), "-o", str(out)], capsys)
     assert rc == 2
     _stderr_one_line(err, "nope.pfm", "no such file")
+
+
+def test_os_errors_are_one_line_naming_the_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "afile").write_text("x")
+    bad = tmp_path / "afile" / "sub"  # a folder cannot be made under a file
+    rc, _, err = _run(["synth", "--kind", "indoor", "--n", "1", "--out", str(bad)], capsys)
+    assert rc == 2
+    _stderr_one_line(err, "depthduet synth: error:", "afile", "Not a directory")

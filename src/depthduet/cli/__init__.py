@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -86,3 +87,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"depthduet {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `depthduet info --json | head`: the reader went away
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 0
+    except OSError as e:  # a folder that cannot be created, a read-only disk, ...
+        where = e.filename if e.filename is not None else ""
+        what = e.strerror or str(e)
+        print(
+            f"depthduet {args.command}: error: {where}: {what}"
+            if where
+            else f"depthduet {args.command}: error: {what}",
+            file=sys.stderr,
+        )
+        return 2

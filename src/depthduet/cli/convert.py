@@ -33,11 +33,6 @@ examples:
   depthduet convert cones_2.mat cones_disp.pfm --in-scale 4
 """
 
-#: output formats that store integers.
-INTEGER_SUFFIXES = (".png", ".pgm")
-#: largest relative rounding error accepted silently when writing integers without --out-scale.
-MAX_ROUNDING = 0.01
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from depthduet.io import ENCODINGS
@@ -102,6 +97,13 @@ def _stereo(args: argparse.Namespace) -> tuple[float, float, float]:
         if doffs is None and "doffs" in cal:
             doffs = float(cal["doffs"][0])
     if f is None or b is None:
+        if args.calib:
+            missing = [k for k, v in (("cam0 (focal length)", f), ("baseline", b)) if v is None]
+            raise UserError(
+                f"{args.calib}: no numeric {' or '.join(missing)} entry for --in-encoding "
+                "disparity (Middlebury calib.txt style: cam0=[f 0 cx; ...], baseline=...); "
+                "or pass --focal / --baseline"
+            )
         raise UserError("--in-encoding disparity needs --focal and --baseline (or --calib)")
     if f <= 0 or b <= 0:
         raise UserError(f"--focal and --baseline must be positive, got {f} and {b}")
@@ -111,14 +113,23 @@ def _stereo(args: argparse.Namespace) -> tuple[float, float, float]:
 def convert(args: argparse.Namespace) -> dict[str, Any]:
     """Read, decode and write; returns the parameters and a summary (saved as YAML)."""
     from depthduet.errors import UserError
-    from depthduet.io import disparity_to_depth, read_depth, write_depth
+    from depthduet.io import (
+        INTEGER_DEPTH_SUFFIXES,
+        MAX_ROUNDING,
+        disparity_to_depth,
+        integer_rounding_error,
+        read_depth,
+        write_depth,
+    )
 
     src, dst = Path(args.input), Path(args.output)
     if src.resolve() == dst.resolve():
         raise UserError(f"{dst}: output would overwrite the input")
     disparity = args.in_encoding == "disparity"
-    if not disparity and any(x is not None for x in (args.focal, args.baseline, args.doffs)):
-        raise UserError("--focal/--baseline/--doffs only apply to --in-encoding disparity")
+    if not disparity and any(
+        x is not None for x in (args.focal, args.baseline, args.doffs, args.calib)
+    ):
+        raise UserError("--calib/--focal/--baseline/--doffs only apply to --in-encoding disparity")
     stereo = _stereo(args) if disparity else None
     dm = read_depth(
         src,
@@ -132,9 +143,9 @@ def convert(args: argparse.Namespace) -> dict[str, Any]:
     if stereo is not None:
         values = disparity_to_depth(values, *stereo, valid=valid)
         valid = values > 0
-    if dst.suffix.lower() in INTEGER_SUFFIXES and args.out_scale is None and valid.any():
+    if dst.suffix.lower() in INTEGER_DEPTH_SUFFIXES and args.out_scale is None and valid.any():
         v = values[valid].astype(np.float64)
-        rel = float(np.max(np.abs(np.round(v) - v) / v))
+        rel = integer_rounding_error(values, valid)
         if rel > MAX_ROUNDING:
             raise UserError(
                 f"{dst}: {dst.suffix} stores integers and rounding these values "

@@ -50,6 +50,9 @@ def show(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.output)
     if out.suffix.lower() != ".png":
         raise UserError(f"{out}: the picture is written as PNG; use a .png name")
+    for src, what in ((args.depth, "the depth input"), (args.rgb, "the --rgb image")):
+        if src and Path(src).resolve() == out.resolve():
+            raise UserError(f"{out}: the picture would overwrite {what}; choose another -o")
     import matplotlib
 
     if args.cmap not in matplotlib.colormaps:
