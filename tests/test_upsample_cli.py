@@ -270,6 +270,20 @@ def test_folder_with_corrupt_file(tmp_path: Path, capsys) -> None:
         (["IN", "--scale", "2", "--baseline", "bicubic", "-o", "IN"], "overwrite"),
         (["IN", "--scale", "2", "--baseline", "bicubic", "-o", "o.npy", "--tile", "10"], "tile"),
         (["IN", "--scale", "2", "--baseline", "bicubic", "-o", "x/", "--format", "jpg"], "format"),
+        (
+            ["IN", "--scale", "2", "--baseline", "bicubic", "-o", "o.npy", "--preview", "IN"],
+            "input",
+        ),
+        (
+            ["IN", "--scale", "2", "--baseline", "bicubic", "-o", "o.npy", "--preview", "o.npy"],
+            "depth output",
+        ),
+        (
+            ["IN", "--scale", "2", "--baseline", "bicubic", "-o", "o.npy", "--preview", "o_p.npy"],
+            "picture name",
+        ),
+        # metres in a float file written as integer PNG unscaled: refused, not rounded
+        (["IN", "--scale", "2", "--baseline", "bicubic", "-o", "o.png"], "--out-scale"),
     ],
 )
 def test_user_errors(tmp_path: Path, capsys, argv: list[str], message: str) -> None:
@@ -281,6 +295,32 @@ def test_user_errors(tmp_path: Path, capsys, argv: list[str], message: str) -> N
     err = capsys.readouterr().err
     assert "depthduet upsample: error:" in err and message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_integer_output_of_float_map_with_out_scale_and_stack_index(tmp_path: Path) -> None:
+    stack = np.stack([depth_map(6, 5, seed=i) + i for i in range(3)])  # (3, 6, 5) metres
+    np.save(tmp_path / "stack.npy", stack)
+    out = tmp_path / "mm.png"
+    argv = ["upsample", str(tmp_path / "stack.npy"), "--scale", "2", "--baseline", "bicubic"]
+    assert main([*argv, "--index", "2", "-o", str(out), "--out-scale", "1000"]) == 0
+    mm = read_depth(out, scale=1000).values  # millimetre PNG read back in metres
+    ref = DepthUpsampler.bicubic(2).upsample(stack[2]).values
+    np.testing.assert_allclose(mm, ref, atol=6e-4)
+    assert main([*argv, "-o", str(tmp_path / "x.npy")]) == 2  # a stack needs --index
+
+
+def test_folder_output_never_overwrites_another_input(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    write_depth(src / "a.pfm", depth_map(5, 5))
+    write_depth(src / "a.npy", depth_map(5, 5, seed=1))
+    before = (src / "a.npy").read_bytes()
+    argv = ["upsample", str(src), "--scale", "2", "--baseline", "bicubic", "-o", str(src)]
+    assert main([*argv, "--format", "npy", "--device", "cpu"]) == 1
+    assert "another input file" in capsys.readouterr().err
+    assert (src / "a.npy").read_bytes() == before  # the input a.npy is untouched
+    assert main([*argv, "--format", "pfm", "--preview", str(src)]) == 2
+    assert "preview folder is the input" in capsys.readouterr().err
 
 
 def test_empty_folder_and_conflicting_sources(tmp_path: Path, capsys) -> None:

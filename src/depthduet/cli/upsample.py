@@ -84,6 +84,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--key", default=None, help="array name in .npz/.mat input (and output)")
     p.add_argument(
+        "--index",
+        type=int,
+        default=None,
+        metavar="I",
+        help="which map of a stacked input (.npy/.npz (N,H,W), .mat (H,W,N), e.g. NYU v2 .mat)",
+    )
+    p.add_argument(
         "--invalid", type=float, default=None, metavar="V", help="stored value meaning 'no data'"
     )
     p.add_argument(
@@ -125,6 +132,7 @@ class UpsampleParams:
     baseline: str | None
     in_scale: float | None
     out_scale: float | None
+    index: int | None
     key: str | None
     invalid: float | None
     format: str | None
@@ -163,7 +171,10 @@ def _build_upsampler(args: argparse.Namespace):  # -> DepthUpsampler
 
 def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Namespace) -> str:
     from depthduet.io import (
+        INTEGER_DEPTH_SUFFIXES,
+        MAX_ROUNDING,
         fill_fits,
+        integer_rounding_error,
         invalid_marker,
         make_depth_map,
         read_depth_stored,
@@ -171,8 +182,22 @@ def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Name
     )
 
     t0 = time.perf_counter()
-    stored = read_depth_stored(src, key=args.key)
+    stored = read_depth_stored(src, key=args.key, index=args.index)
     lr = make_depth_map(stored, args.in_scale, args.invalid, path=src)
+    out_scale = args.out_scale if args.out_scale is not None else args.in_scale
+    if dst.suffix.lower() in INTEGER_DEPTH_SUFFIXES and args.out_scale is None:
+        # the input's own values would not survive an integer format (e.g. metres in a .npy
+        # written as .png): refuse before the work, as `depthduet convert` does
+        stored_values = lr.values * (1.0 if out_scale is None else out_scale)
+        rel = integer_rounding_error(stored_values, lr.valid)
+        if rel > MAX_ROUNDING:
+            v = stored_values[lr.valid]
+            raise UserError(
+                f"{src}: {dst.suffix} output stores integers and rounding this map's values "
+                f"({v.min():.4g}..{v.max():.4g}) would change them by up to {100 * rel:.0f}%; "
+                "pass --out-scale (e.g. 1000 to store metres as millimetres) or write "
+                ".pfm/.npy/.npz/.mat/.dpt"
+            )
     if not lr.valid.any():
         print(
             f"depthduet upsample: warning: {src}: no valid pixel; the output is all invalid",
@@ -180,7 +205,6 @@ def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Name
             flush=True,
         )
     hr = up.upsample(lr.values, lr.valid)
-    out_scale = args.out_scale if args.out_scale is not None else args.in_scale
     marker = invalid_marker(stored, lr.valid, args.invalid)  # 0 where OUT cannot hold it
     fill = marker if fill_fits(dst.suffix, marker) else 0.0
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -199,6 +223,22 @@ def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Name
 def _check_distinct(src: Path, dst: Path) -> None:
     if dst.exists() and src.resolve() == dst.resolve():
         raise UserError(f"{dst}: output would overwrite the input; choose another -o")
+
+
+_PREVIEW_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm")
+
+
+def _check_preview(preview: Path, src: Path, out: Path, folder: bool) -> None:
+    """Refuse a ``--preview`` that would overwrite the input or the depth output, or that has
+    no picture suffix, before any work is done."""
+    kind = "folder" if folder else "file"
+    for other, what in ((src, "the input"), (out, "the depth output")):
+        if preview.resolve() == other.resolve():
+            raise UserError(f"--preview {preview}: the preview {kind} is {what}; choose another")
+    if not folder and preview.suffix.lower() not in _PREVIEW_SUFFIXES:
+        raise UserError(
+            f"--preview {preview}: a picture name is needed ({' '.join(_PREVIEW_SUFFIXES)})"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -224,6 +264,8 @@ def run(args: argparse.Namespace) -> int:
                     ".pfm .npy .npz .mat or .dpt"
                 )
         _check_distinct(src, dst)
+        if args.preview:
+            _check_preview(Path(args.preview), src, dst, folder=False)
         up = _build_upsampler(args)
         print(_process(up, src, dst, Path(args.preview) if args.preview else None, args))
         save_config(
@@ -241,16 +283,21 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{out}: exists and is not a folder (INPUT is a folder)")
     if out.resolve() == src.resolve() and fmt is None:
         raise UserError(f"{out}: output folder is the input folder; choose another -o")
+    if args.preview:
+        _check_preview(Path(args.preview), src, out, folder=True)
     up = _build_upsampler(args)
     out.mkdir(parents=True, exist_ok=True)
     preview_dir = Path(args.preview) if args.preview else None
     done: dict[str, str] = {}
     failed: dict[str, str] = {}
+    inputs = {f.resolve() for f in files}
     for f in files:
         dst = out / (f.stem + (fmt or _WRITE_AS.get(f.suffix.lower(), f.suffix.lower())))
         prev = preview_dir / f"{f.stem}.png" if preview_dir is not None else None
         try:
             _check_distinct(f, dst)
+            if dst.resolve() in inputs:
+                raise UserError(f"{f}: its output {dst} is another input file; choose another -o")
             if str(dst) in done.values():
                 raise UserError(f"{f}: output {dst} was already written from another file")
             print(_process(up, f, dst, prev, args), flush=True)
