@@ -169,6 +169,112 @@ def test_cli_predict_bad_and_grey_files_in_a_folder(tmp_path, semi_run, capsys, 
     assert not (out2 / "a_depth.npy").exists() and (out2 / "c_depth.npy").is_file()
 
 
+def _rgb(path, seed=0):
+    write_image(path, np.random.default_rng(seed).random((40, 60, 3)).astype(np.float32))
+
+
+def test_cli_predict_folder_skips_only_its_own_outputs(tmp_path, semi_run, capsys):
+    """A photo named *_color/_depth/_conf is predicted; only names predict writes for another
+    image of the folder are skipped, each with one line; -o equal to the input folder neither
+    re-predicts earlier outputs nor overwrites a file predict did not write."""
+    import yaml
+
+    run, _ = semi_run
+    src = tmp_path / "imgs"
+    src.mkdir()
+    for i, name in enumerate(("1025_color.png", "x_depth.png", "b.png", "b_depth.png")):
+        _rgb(src / name, i)
+    out = tmp_path / "out"
+    assert main(["predict", str(src), "--checkpoint", str(run), "-o", str(out)]) == 0
+    cap = capsys.readouterr()
+    assert cap.err == (
+        f"depthduet predict: skipping {src / 'b_depth.png'}: predict writes this name for b.png "
+        "(give the file itself to predict it)\n"
+    )
+    assert sorted(p.name for p in out.glob("*_depth.npy")) == [
+        "1025_color_depth.npy",
+        "b_depth.npy",
+        "x_depth_depth.npy",
+    ]
+    params = yaml.safe_load((out / "predict.yaml").read_text())
+    assert params["images"] == 3
+    assert params["skipped"] == {str(src / "b_depth.png"): str(src / "b.png")}
+    # -o = input folder: b_depth.png (not written by predict) would be overwritten: refused
+    before = {p.name: p.read_bytes() for p in src.iterdir()}
+    assert main(["predict", str(src), "--checkpoint", str(run), "-o", str(src)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"depthduet predict: error: {src / 'b_depth.png'}: would be overwritten by the output "
+        "for b.png (-o is the input folder and holds no predict.yaml of an earlier run); "
+        "choose another -o"
+    )
+    assert {p.name: p.read_bytes() for p in src.iterdir()} == before
+    # a clean folder predicted into itself twice: the second run skips the first's outputs
+    same = tmp_path / "same"
+    same.mkdir()
+    _rgb(same / "a.png")
+    for _ in range(2):
+        assert main(["predict", str(same), "--checkpoint", str(run), "-o", str(same)]) == 0
+    cap = capsys.readouterr()
+    assert cap.out.count(f"{same / 'a.png'} -> ") == 2 and "_depth.png -> " not in cap.out
+    names = ("a_conf.png", "a_conf_color.png", "a_depth.png", "a_depth_color.png")
+    assert cap.err.splitlines() == [
+        f"depthduet predict: skipping {same / n}: predict writes this name for a.png "
+        "(give the file itself to predict it)"
+        for n in names
+    ]
+    assert not list(same.glob("a_*_depth.npy")) and not list(same.glob("a_*_conf.npy"))
+
+
+def test_cli_predict_same_stem_inputs_refused_before_work(tmp_path, semi_run, capsys, monkeypatch):
+    run, _ = semi_run
+    src = tmp_path / "imgs"
+    src.mkdir()
+    for i, name in enumerate(("a.png", "a.jpg", "b.png")):
+        _rgb(src / name, i)
+
+    def no_model(*a, **k):
+        raise AssertionError("the model must not be loaded")
+
+    monkeypatch.setattr(DepthPredictor, "from_checkpoint", no_model)
+    out = tmp_path / "out"
+    assert main(["predict", str(src), "--checkpoint", str(run), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"depthduet predict: error: {src}: several inputs would write the same outputs "
+        f"(a.jpg, a.png -> {out / 'a'}_depth.*); rename them or predict them into separate "
+        "-o folders\n"
+    )
+    assert not out.exists()
+
+
+def test_predict_refuses_a_depth_sr_model(tmp_path, capsys):
+    from depthduet.paths import weights_dir
+
+    # a DSR card (scale + arch, no kind) beside an mde-* model: pointed to `depthduet upsample`
+    (tmp_path / "dsr-x2.json").write_text(
+        json.dumps({"name": "dsr-x2", "scale": 2, "arch": {}, "file": "dsr-x2.safetensors"})
+    )
+    (tmp_path / "dsr-x2.safetensors").write_bytes(b"")
+    (tmp_path / "mde-tiny.safetensors").write_bytes(b"")
+    with pytest.raises(UserError) as e:
+        DepthPredictor.from_pretrained("dsr-x2", folder=tmp_path)
+    assert str(e.value) == (
+        "model 'dsr-x2' is a depth super-resolution model (x2), not a monocular-depth one: use "
+        "`depthduet upsample --model dsr-x2`; monocular-depth models: mde-tiny"
+    )
+    # the shipped dsr-x4 through the CLI
+    img = tmp_path / "img.png"
+    _rgb(img)
+    out = tmp_path / "out"
+    assert main(["predict", str(img), "--model", "dsr-x4", "-o", str(out)]) == 2
+    mde = ", ".join(sorted(p.stem for p in weights_dir().glob("mde-*.safetensors")))
+    assert capsys.readouterr().err == (
+        "depthduet predict: error: model 'dsr-x4' is a depth super-resolution model (x4), not a "
+        f"monocular-depth one: use `depthduet upsample --model dsr-x4`; monocular-depth models: "
+        f"{mde or 'none shipped in this installation'}\n"
+    )
+    assert not out.exists()
+
+
 @pytest.mark.realdata
 def test_predict_real_kitti_frame(data_root, semi_run, tmp_path):
     """A real 1242x375 KITTI image through the CLI with the object calibration's P2 as K."""

@@ -29,6 +29,8 @@ Outputs in the folder OUT, per image STEM:
   STEM.ply               coloured point cloud, with intrinsics (--K or --camera)
 and predict.yaml with the settings. Intrinsics are those of the input image (pixels, 0-based
 pixel centres); a folder may hold intrinsics.txt/.yaml/.json or camera.json (Cityscapes).
+In a folder, a file named as predict's output for another image there (a_depth.png beside
+a.png) is skipped with a note; inputs sharing a stem (a.png and a.jpg) are refused.
 
 Examples:
   depthduet predict frame.png --checkpoint runs/mde_world_semi -o out/
@@ -74,21 +76,84 @@ def _parse_K(text: str):
     return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=np.float64)
 
 
-def _inputs(path: Path) -> list[Path]:
+#: what predict writes per input image STEM (``STEM + suffix``), in the output folder
+_OUTPUT_SUFFIXES = (
+    "_depth.npy",
+    "_depth.png",
+    "_depth_color.png",
+    "_conf.npy",
+    "_conf.png",
+    "_conf_color.png",
+    ".ply",
+)
+
+
+def _output_names(stem: str) -> list[str]:
+    return [stem + suffix for suffix in _OUTPUT_SUFFIXES]
+
+
+def _inputs(path: Path) -> tuple[list[Path], dict[Path, Path]]:
+    """The images to predict, and the skipped files (each mapped to the image it belongs to).
+
+    In a folder, a file is skipped only when its name is one predict itself writes for another
+    image of the same folder (``a_depth.png`` beside ``a.png``: an earlier run with ``-o`` equal
+    to the input folder, or a ground-truth map named that way); nothing is skipped by its stem
+    alone, so a photo such as ``1025_color.png`` is predicted. Each skip is printed.
+    """
     from depthduet.data.folder import natural_key
 
     if path.is_file():
-        return [path]
+        return [path], {}
     if not path.is_dir():
         raise UserError(f"{path}: no such file or folder")
-    files = sorted(
+    images = sorted(
         (p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES),
         key=natural_key,
     )
-    files = [p for p in files if not p.stem.endswith(("_depth", "_conf", "_color"))]
+    owner = {name: f for f in images for name in _output_names(f.stem)}
+    skipped = {f: owner[f.name] for f in images if owner.get(f.name, f) != f}
+    for f, src in skipped.items():
+        print(
+            f"depthduet predict: skipping {f}: predict writes this name for {src.name} "
+            "(give the file itself to predict it)",
+            file=sys.stderr,
+            flush=True,
+        )
+    files = [f for f in images if f not in skipped]
     if not files:
         raise UserError(f"{path}: no images ({', '.join(_IMAGE_SUFFIXES)})")
-    return files
+    return files, skipped
+
+
+def _check_outputs(files: list[Path], out: Path) -> None:
+    """Refuse, before any work, inputs whose outputs would overwrite one another, and outputs
+    that would replace a file in an input folder which predict did not write."""
+    by_stem: dict[str, list[Path]] = {}
+    for f in files:
+        by_stem.setdefault(f.stem, []).append(f)
+    clashes = [fs for fs in by_stem.values() if len(fs) > 1]
+    if clashes:
+        text = "; ".join(
+            f"{', '.join(f.name for f in fs)} -> {out / fs[0].stem}_depth.*" for fs in clashes
+        )
+        raise UserError(
+            f"{files[0].parent}: several inputs would write the same outputs ({text}); "
+            "rename them or predict them into separate -o folders"
+        )
+    # -o equal to an input folder: outputs land beside the inputs. Files of an earlier predict
+    # run there (predict.yaml) are replaced; anything else (e.g. a ground-truth a_depth.png
+    # beside a.png) is kept by refusing to run.
+    if not out.is_dir() or (out / "predict.yaml").is_file():
+        return
+    for f in files:
+        if f.parent.resolve() != out.resolve():
+            continue
+        for name in _output_names(f.stem):
+            if (out / name).exists():
+                raise UserError(
+                    f"{out / name}: would be overwritten by the output for {f.name} (-o is the "
+                    "input folder and holds no predict.yaml of an earlier run); choose another -o"
+                )
 
 
 def _intrinsics(args: argparse.Namespace, src: Path):
@@ -144,7 +209,11 @@ def run(args: argparse.Namespace) -> int:
     from depthduet.inference.mde import DepthPredictor
 
     src = Path(args.input)
-    files = _inputs(src)
+    files, skipped = _inputs(src)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder (-o takes an output folder)")
+    _check_outputs(files, out)
     K, k_source = _intrinsics(args, src)
     if args.checkpoint:
         predictor = DepthPredictor.from_checkpoint(
@@ -154,9 +223,6 @@ def run(args: argparse.Namespace) -> int:
         predictor = DepthPredictor.from_pretrained(
             args.model or "mde-driving", args.branch, args.device
         )
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: exists and is not a folder (-o takes an output folder)")
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
     t0 = time.time()
@@ -197,6 +263,7 @@ def run(args: argparse.Namespace) -> int:
             "input": str(src),
             "images": len(files),
             "failed": failed,
+            "skipped": {str(f): str(g) for f, g in skipped.items()},
             "source": predictor.info.get("source", args.model or "mde-driving"),
             "branch": predictor.branch,
             "scale_ambiguous": predictor.scale_ambiguous,

@@ -200,21 +200,31 @@ class DepthPredictor:
             UserError: unknown name (lists the shipped ``mde-*`` models), or weights that do
                 not match their card.
         """
+        from depthduet.inference.pretrained import KNOWN_MODELS, read_card_json
         from depthduet.paths import weights_dir
 
         folder = Path(folder) if folder is not None else weights_dir()
         f = folder / f"{name}.safetensors"
-        if not f.is_file():
-            have = sorted(
-                p.stem for p in Path(folder).glob(f"{MDE_MODEL_PREFIX}*.safetensors") if p.is_file()
+        have = sorted(
+            p.stem for p in Path(folder).glob(f"{MDE_MODEL_PREFIX}*.safetensors") if p.is_file()
+        )
+        listed = ", ".join(have) if have else "none shipped in this installation"
+        cpath = folder / f"{name}.json"
+        raw = read_card_json(cpath, ()) if cpath.is_file() else {}
+        if name in KNOWN_MODELS or ("kind" not in raw and {"scale", "arch"} <= set(raw)):
+            scale = raw.get("scale", KNOWN_MODELS.get(name, "?"))
+            raise UserError(
+                f"model {name!r} is a depth super-resolution model (x{scale}), not a monocular-"
+                f"depth one: use `depthduet upsample --model {name}`; monocular-depth models: "
+                f"{listed}"
             )
-            listed = ", ".join(have) if have else "none shipped in this installation"
+        if not f.is_file():
             raise UserError(
                 f"pretrained monocular-depth model {name!r} not found in {folder} (available: "
                 f"{listed}); train one with `depthduet train --config configs/mde/world_semi.yaml`"
                 " and pass --checkpoint"
             )
-        card = read_mde_card(folder / f"{name}.json") if (folder / f"{name}.json").is_file() else {}
+        card = read_mde_card(cpath) if cpath.is_file() else {}
         if card and verify:
             from depthduet.inference.pretrained import file_sha256
 
