@@ -54,6 +54,15 @@ def test_train_writes_a_run_folder(tmp_path, cfg_file, capsys):
     assert weights["b"]["body.0.weight"].shape == (4, 3)
 
 
+def test_overrides_may_follow_the_options(tmp_path, cfg_file, capsys):
+    out = tmp_path / "run"  # config as first argument, then --out, then key=value
+    assert main(["train", str(cfg_file), "--out", str(out), "data.n_train=8"]) == 0
+    assert json.loads((out / "summary.json").read_text())["steps"] == 2 * 8 // 4
+    with pytest.raises(SystemExit):  # an unknown option is still an error
+        main(["train", str(cfg_file), "--out", str(out), "--bogus"])
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
 def test_resume_continues_and_matches_a_straight_run(tmp_path, cfg_file):
     a, b = tmp_path / "a", tmp_path / "b"
     assert main(["train", "--config", str(cfg_file), "--out", str(a), "engine.epochs=3"]) == 0

@@ -67,7 +67,7 @@ def build_parser(mods: dict[str, object] | None = None) -> argparse.ArgumentPars
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         mod.add_arguments(p)  # type: ignore[attr-defined]
-        p.set_defaults(_run=mod.run)  # type: ignore[attr-defined]
+        p.set_defaults(_run=mod.run, _intermixed=getattr(mod, "INTERMIXED", None))
     return parser
 
 
@@ -75,7 +75,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from depthduet.errors import UserError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # a command may take key=value positionals after its options (``train CFG --out D k=v``):
+    # argparse stops filling a positional list at the first option, so collect the rest here
+    target = getattr(args, "_intermixed", None)
+    if extra and target and not any(a.startswith("-") for a in extra):
+        setattr(args, target, list(getattr(args, target) or []) + extra)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

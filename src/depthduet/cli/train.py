@@ -8,6 +8,9 @@ from pathlib import Path
 
 from depthduet.errors import UserError
 
+#: key=value overrides may also follow the options (``train CFG --out DIR k=v``).
+INTERMIXED = "overrides"
+
 HELP = "train a model from a YAML configuration (resumable, single process or torchrun)"
 
 DESCRIPTION = """\
