@@ -347,3 +347,31 @@ def test_default_tiling_per_scale() -> None:
         assert (up.tile, up.overlap) == (tile, overlap)
         assert scale * up.tile <= 1024 and up.tile > 3 * up.overlap
     assert DepthUpsampler.bicubic(16, tile=0, device="cpu").tile == 0
+
+
+def test_wrong_method_checkpoints_and_models_say_what_they_are(tmp_path) -> None:
+    from depthduet.engine.checkpoint import save_checkpoint
+
+    run = tmp_path / "mde_run"
+    save_checkpoint(
+        run / "checkpoints" / "best",
+        {"depth_u": {"w": torch.zeros(2)}},
+        None,
+        {"recipe": "mutual", "config": {}, "inference_networks": ["depth_u"]},
+    )
+    with pytest.raises(UserError, match=r"METHOD B \(mutual\).*depthduet predict"):
+        DepthUpsampler.from_checkpoint(run)
+    # weights that are not DSRNet's name their file
+    bad = tmp_path / "odd.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2)}, str(bad))
+    with pytest.raises(UserError, match=r"odd\.safetensors: not a DSRNet state dict"):
+        DepthUpsampler.from_checkpoint(bad)
+    # a model.json that is not an object is a clear error, not an AttributeError
+    (run / "checkpoints" / "best" / "model.json").write_text("[1, 2]")
+    with pytest.raises(UserError, match="model.json: expected a JSON object"):
+        DepthUpsampler.from_checkpoint(run)
+    # the shipped monocular model asked for as a super-resolution model
+    with pytest.raises(UserError, match="depthduet predict --model"):
+        DepthUpsampler.from_pretrained("mde-driving")

@@ -298,9 +298,15 @@ def read_model_info(path: str | os.PathLike[str], prefer: str = "best") -> dict[
             "networks": {name: {"file": p.name}},
         }
     try:
-        return json.loads((p / MODEL_FILE).read_text())
-    except (OSError, json.JSONDecodeError) as e:
+        info = json.loads((p / MODEL_FILE).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{p / MODEL_FILE}: cannot read: {e}") from None
+    if not isinstance(info, dict):
+        raise CheckpointError(
+            f"{p / MODEL_FILE}: expected a JSON object (recipe, config, networks), "
+            f"got {type(info).__name__}"
+        )
+    return info
 
 
 def _load_weights_file(f: Path) -> dict[str, torch.Tensor]:

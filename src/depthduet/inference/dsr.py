@@ -98,7 +98,7 @@ def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return state
 
 
-def infer_dsrnet_arch(state: dict[str, torch.Tensor]) -> dict[str, int]:
+def infer_dsrnet_arch(state: dict[str, torch.Tensor], source: str = "weights") -> dict[str, int]:
     """Read DSRNet's sizes from its weights: ``{"scale", "n_feats", "n_base", "n_stages"}``.
 
     ``n_feats`` is the output width of the first shallow conv, ``n_base`` that of the 1x1
@@ -115,7 +115,7 @@ def infer_dsrnet_arch(state: dict[str, torch.Tensor]) -> dict[str, int]:
         n_base = int(state["shallow.2.0.weight"].shape[0])
         k = int(state["ups.0.up0.0.weight"].shape[-1])
     except KeyError as e:
-        raise UserError(f"weights: not a DSRNet state dict (no tensor {e.args[0]!r})") from None
+        raise UserError(f"{source}: not a DSRNet state dict (no tensor {e.args[0]!r})") from None
     stages = {int(m.group(1)) for key in state if (m := re.match(r"ups\.(\d+)\.", key))}
     by_kernel = {v[0]: s for s, v in PROJECTION_SETTINGS.items()}
     if k not in by_kernel:
@@ -130,7 +130,7 @@ def load_dsrnet_state(state: dict[str, torch.Tensor], source: str = "weights") -
     have (e.g. side-output heads used only in training) are ignored; missing ones are an error.
     """
     state = _strip_prefixes(dict(state))
-    arch = infer_dsrnet_arch(state)
+    arch = infer_dsrnet_arch(state, source)
     net = DSRNet(arch["scale"], arch["n_feats"], arch["n_base"], arch["n_stages"])
     own = net.state_dict()
     missing = [k for k in own if k not in state]
@@ -281,6 +281,13 @@ class DepthUpsampler:
         else:
             info = read_model_info(ckpt)
             names = list(info.get("networks") or {})
+            recipe = str(info.get("recipe") or "")
+            if network is None and "dsr" not in names and recipe == "mutual":
+                raise UserError(
+                    f"{ckpt}: a METHOD B (mutual) monocular-depth checkpoint (networks: "
+                    f"{', '.join(names)}), not depth super-resolution; use `depthduet predict "
+                    "--checkpoint` for it"
+                )
             if network is None:
                 infer = list(info.get("inference_networks") or [])
                 network = "dsr" if "dsr" in names else (infer[0] if len(infer) == 1 else None)

@@ -172,6 +172,11 @@ def find_model_card(name: str, folder: str | os.PathLike[str] | None = None) -> 
                 )
             return card
     hint = " (a planned model, not shipped in this build)" if name in KNOWN_MODELS else ""
+    if not hint and (folder / f"{name}.safetensors").is_file():
+        hint = (
+            " as a depth super-resolution model (its card is not a DSR card: a monocular-depth "
+            "model? use `depthduet predict --model` for those)"
+        )
     raise UserError(f"model {name!r}: not found in {folder}{hint}; available: {listing}")
 
 
