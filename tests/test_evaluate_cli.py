@@ -480,3 +480,235 @@ def test_kitti_lidar_frame_with_garg_crop(data_root: Path, tmp_path: Path, capsy
     row = json.loads(out.read_text())["results"][0]
     assert row["metrics"]["abs_rel"] < 1e-6
     assert row["median_ratios"]["mean"] == pytest.approx(1 / 0.9, rel=1e-6)
+
+
+def kitti_png_gt(tmp_path: Path, maps: dict) -> Path:
+    """The GT of ``make_pair_folders`` as KITTI 16-bit PNGs (stored metres * 256)."""
+    d = tmp_path / "gt_png"
+    d.mkdir()
+    for name, (gt, _) in maps.items():
+        write_depth(d / f"{name}.png", gt, scale=256)
+    return d
+
+
+def test_gt_in_wrong_unit_names_the_gt_file(tmp_path: Path, capsys) -> None:
+    from depthduet.io import read_depth
+
+    _, pred_dir, maps = make_pair_folders(tmp_path)
+    gt_dir = kitti_png_gt(tmp_path, maps)
+    args = ["--protocol", "kitti-eigen", "--pred", pred_dir, "--pred-scale", "256"]
+    rc, _, err = run_cli(capsys, *args, "--gt", gt_dir)  # no --gt-scale 256
+    raw = read_depth(gt_dir / "a1.png").values  # first image, stored units
+    v = raw[raw > 0].astype(np.float64)
+    assert rc == 2
+    assert err == (
+        f"depthduet evaluate: error: {gt_dir / 'a1.png'}: no ground-truth pixel left to "
+        f"evaluate under kitti-eigen (prediction {pred_dir / 'a1.png'}): {v.size} valid pixels, "
+        f"values {v.min():.4g}..{v.max():.4g} m, all outside the caps 0.001 < gt < 80.0 m; "
+        "values beyond the cap suggest another unit: pass --gt-scale (stored units per metre, "
+        "e.g. 256 for KITTI 16-bit PNG, 1000 for millimetres)\n"
+    )
+    rc, _, err = run_cli(capsys, *args, "--gt", gt_dir, "--gt-scale", "256")
+    assert rc == 0 and err == ""
+    # an all-zero map: named, no unit hint
+    write_depth(gt_dir / "a2.png", np.zeros((24, 40)), scale=256)
+    rc, _, err = run_cli(capsys, *args, "--gt", gt_dir, "--gt-scale", "256")
+    assert rc == 2
+    assert err == (
+        f"depthduet evaluate: error: {gt_dir / 'a2.png'}: no ground-truth pixel left to "
+        f"evaluate under kitti-eigen (prediction {pred_dir / 'a2.png'}): the map has no valid "
+        "pixel (all zero, negative or NaN)\n"
+    )
+    # valid pixels inside the caps, but none inside the Garg crop (rows 9..22 of 24)
+    gt = np.zeros((24, 40))
+    gt[:5] = 10.0
+    write_depth(gt_dir / "a2.png", gt, scale=256)
+    rc, _, err = run_cli(capsys, *args, "--gt", gt_dir, "--gt-scale", "256")
+    assert rc == 2
+    assert err == (
+        f"depthduet evaluate: error: {gt_dir / 'a2.png'}: no ground-truth pixel left to "
+        f"evaluate under kitti-eigen (prediction {pred_dir / 'a2.png'}): 200 valid pixels, "
+        "values 10..10 m; 200 inside the caps 0.001 < gt < 80.0 m, none inside the crop "
+        "(Garg: rows [int(0.40810811 H), int(0.99189189 H)), cols [int(0.03594771 W), "
+        "int(0.96405229 W)))\n"
+    )
+
+
+def test_gt_mostly_outside_the_caps_warns_once(tmp_path: Path, capsys) -> None:
+    _, pred_dir, maps = make_pair_folders(tmp_path)
+    gt_dir = tmp_path / "gt8"
+    gt_dir.mkdir()
+    rng = np.random.default_rng(7)
+    counts = {}
+    for name in ("a1", "a2", "a10"):
+        if name == "a2":  # in metres: fine
+            gt = rng.uniform(1.0, 70.0, (24, 40))
+        else:  # NYU-style 8-bit values 1..255 under 80 m caps: most are dropped
+            gt = rng.integers(1, 256, (24, 40)).astype(np.float64)
+        np.save(gt_dir / f"{name}.npy", gt.astype(np.float32))
+        counts[name] = (int(gt.size), int((gt >= 80).sum()), gt.min(), gt.max())
+    out = tmp_path / "w.json"
+    args = ["--protocol", "kitti-eigen-benchmark", "--gt", gt_dir, "--pred", pred_dir]
+    rc, text, err = run_cli(capsys, *args, "--pred-scale", "256", "--json", out)
+    assert rc == 0
+    n_valid, n_out, lo, hi = counts["a1"]
+    message = (
+        f"{gt_dir / 'a1.npy'}: {n_out} of {n_valid} valid ground-truth pixels in the crop "
+        f"({100 * n_out / n_valid:.1f}%; values {lo:.4g}..{hi:.4g} m) lie outside the caps "
+        "0.001 < gt < 80.0 m of kitti-eigen-benchmark and are not evaluated; 2 of 3 images lose "
+        "more than half of their ground truth this way. Is the ground truth in another unit? "
+        "Pass --gt-scale (stored units per metre, e.g. 256 for KITTI 16-bit PNG)"
+    )
+    assert err == f"depthduet evaluate: warning: {message}\n"  # once, for three images
+    assert "warning" not in text
+    report = json.loads(out.read_text())
+    assert report["warnings"] == [message]
+    assert report["gt_outside_caps"] == {
+        "threshold_fraction": 0.5,
+        "n_images": 2,
+        "first": {
+            "gt": str(gt_dir / "a1.npy"),
+            "n_valid": n_valid,
+            "n_outside_caps": n_out,
+            "range": [float(lo), float(hi)],
+            "caps": "0.001 < gt < 80.0 m",
+        },
+    }
+    # metres: no warning (about 11% of make_pair_folders' GT lies beyond 80 m)
+    gt_m = tmp_path / "gt"
+    rc, _, err = run_cli(
+        capsys, "--protocol", "kitti-eigen-benchmark", "--gt", gt_m, "--pred", pred_dir,
+        "--pred-scale", "256", "--json", out,
+    )  # fmt: skip
+    assert rc == 0 and err == ""
+    report = json.loads(out.read_text())
+    assert report["warnings"] == [] and "gt_outside_caps" not in report
+    # the crop removing most pixels is the protocol, not a warning: 80% outside the Garg crop
+    crop_gt = tmp_path / "crop_gt"
+    crop_gt.mkdir()
+    for name in ("a1", "a2", "a10"):
+        gt = np.full((24, 40), 5.0, np.float32)
+        gt[12:, :] = 0.0
+        gt[12:15, 5:35] = 5.0
+        np.save(crop_gt / f"{name}.npy", gt)
+    rc, _, err = run_cli(
+        capsys, "--protocol", "kitti-eigen", "--gt", crop_gt, "--pred", pred_dir,
+        "--pred-scale", "256",
+    )  # fmt: skip
+    assert rc == 0 and err == ""
+
+
+@pytest.mark.parametrize("target", ["gt_file", "pred_file", "stack", "settings", "checkpoint"])
+def test_json_never_overwrites_an_input(tmp_path: Path, capsys, target: str) -> None:
+    gt_dir, pred_dir, maps = make_pair_folders(tmp_path)
+    gt, pred = gt_dir, pred_dir
+    extra: list[str] = []
+    what = "--json"
+    if target == "gt_file":
+        out = victim = gt_dir / "a1.npy"
+    elif target == "pred_file":
+        out = victim = pred_dir / "a2.png"
+    elif target == "stack":
+        np.save(tmp_path / "preds.npy", np.stack([maps[n][1] for n in ("a1", "a2", "a10")]))
+        pred = victim = out = tmp_path / "preds.npy"
+    elif target == "settings":  # the settings file beside the JSON links to a GT file
+        (tmp_path / "res").mkdir()
+        out = tmp_path / "res" / "e.json"
+        (tmp_path / "res" / "e.settings.yaml").symlink_to(gt_dir / "a10.npy")
+        victim = gt_dir / "a10.npy"
+        what = "the settings file written beside --json"
+    else:  # a file of the checkpoint folder given to --checkpoint
+        ckpt = tmp_path / "run" / "checkpoints" / "best"
+        ckpt.mkdir(parents=True)
+        (ckpt / "model.json").write_text('{"networks": {}}')
+        out = victim = ckpt / "model.json"
+        extra = ["--checkpoint", tmp_path / "run"]
+    before = victim.read_bytes()
+    written = out.with_suffix(".settings.yaml") if target != "settings" else out
+    rc, text, err = run_cli(
+        capsys, "--protocol", "kitti-eigen", "--gt", gt, "--pred", pred, *extra, "--json", out
+    )
+    assert rc == 2 and text == ""  # refused before evaluating: no table
+    shown = tmp_path / "res" / "e.settings.yaml" if target == "settings" else out
+    assert err == (
+        f"depthduet evaluate: error: {shown}: {what} would overwrite the input file {victim}; "
+        "choose another --json path\n"
+    )
+    assert victim.read_bytes() == before and not written.exists()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_json_inside_an_input_folder_is_fine(tmp_path: Path, capsys) -> None:
+    gt_dir, pred_dir, _ = make_pair_folders(tmp_path)
+    out = gt_dir / "eval.json"  # not a depth file: not an input, may be rewritten
+    for _ in range(2):
+        rc, _, err = run_cli(
+            capsys, "--protocol", "kitti-eigen", "--gt", gt_dir, "--pred", pred_dir, "--json", out
+        )
+        assert rc == 0, err
+    assert json.loads(out.read_text())["n_images"] == 3
+
+
+def test_resized_predictions_are_stated_under_the_table(tmp_path: Path, capsys) -> None:
+    gt_dir, pred_dir, _ = make_pair_folders(tmp_path)
+    args = ["--protocol", "kitti-eigen", "--gt", gt_dir, "--pred", pred_dir, "--pred-scale", "256"]
+    rc, text, _ = run_cli(capsys, *args)
+    assert rc == 0 and "resized" not in text
+    write_depth(pred_dir / "a2.png", np.full((12, 20), 7.0), scale=256)
+    write_depth(pred_dir / "a10.png", np.full((6, 10), 7.0), scale=256)
+    out = tmp_path / "r.json"
+    rc, text, _ = run_cli(capsys, *args, "--json", out)
+    assert rc == 0
+    lines = text.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("pred "))
+    assert lines[row + 1] == (
+        "  note: 2 of 3 predictions resized bilinearly to the ground-truth size "
+        "(first: a2, 12x20 -> 24x40)"
+    )
+    resize = json.loads(out.read_text())["results"][0]["resize"]
+    assert resize["n_resized"] == 2
+    assert resize["first"] == {"name": "a2", "from": [12, 20], "to": [24, 40]}
+
+
+@pytest.mark.parametrize("allow_pickle", [False, True])
+@pytest.mark.parametrize(
+    ("name", "data", "problem"),
+    [
+        (
+            "garbage.npy",
+            b"<html>404 not found</html>",
+            "not a NumPy .npy file (bad header: b'<html>')",
+        ),
+        (
+            "garbage.npz",
+            b"\x80\x04garbage",
+            "not an .npz (zip) archive (bad header: b'\\x80\\x04')",
+        ),
+        ("empty.npy", b"", "empty file (0 bytes), not a NumPy .npy file"),
+    ],
+)
+def test_garbage_numpy_prediction(
+    tmp_path: Path, capsys, allow_pickle: bool, name: str, data: bytes, problem: str
+) -> None:
+    gt_dir, _, _ = make_pair_folders(tmp_path)
+    bad = tmp_path / name
+    bad.write_bytes(data)
+    extra = ["--allow-pickle"] if allow_pickle else []
+    rc, _, err = run_cli(capsys, "--protocol", "kitti-eigen", "--gt", gt_dir, "--pred", bad, *extra)
+    assert rc == 2
+    assert err == f"depthduet evaluate: error: {bad}: {problem}\n"
+
+
+def test_corrupt_pickled_stack_is_a_user_error(tmp_path: Path, capsys) -> None:
+    gt_dir, _, maps = make_pair_folders(tmp_path)
+    stack = np.empty(3, dtype=object)
+    for i, n in enumerate(("a1", "a2", "a10")):
+        stack[i] = maps[n][1]
+    np.save(tmp_path / "obj.npy", stack, allow_pickle=True)
+    data = (tmp_path / "obj.npy").read_bytes()
+    bad = tmp_path / "cut.npy"
+    bad.write_bytes(data[: len(data) // 2])  # the pickle payload is cut short
+    args = ["--protocol", "kitti-eigen", "--gt", gt_dir, "--pred", bad, "--allow-pickle"]
+    rc, _, err = run_cli(capsys, *args)
+    assert rc == 2 and err.count("\n") == 1
+    assert err.startswith(f"depthduet evaluate: error: {bad}: not a readable .npy file: "), err

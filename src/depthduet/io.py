@@ -777,6 +777,8 @@ def check_numpy_magic(path: PathLike) -> None:
             head = f.read(len(magic))
     except OSError as e:
         raise _err(p, f"cannot read: {e.strerror or e}") from e
+    if not head:
+        raise _err(p, f"empty file (0 bytes), not {what}")
     if head != magic:
         raise _err(p, f"not {what} (bad header: {head[:8]!r})")
 

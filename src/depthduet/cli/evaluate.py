@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     from depthduet.config import save_config
     from depthduet.evaluation.runner import (
         EvaluateSettings,
+        check_outputs,
         format_table,
         resolve_settings,
         run_evaluation,
@@ -152,8 +153,20 @@ def run(args: argparse.Namespace) -> int:
         per_image=args.per_image,
     )
     out = Path(args.json) if args.json else None
-    if out is not None and out.is_dir():
-        raise UserError(f"{out}: --json must be a file name, not a folder")
+    settings_path = Path()
+    if out is not None:
+        if out.is_dir():
+            raise UserError(f"{out}: --json must be a file name, not a folder")
+        settings_path = out.with_suffix(".settings.yaml")
+        check_outputs(  # refuse before evaluating: never write over an input file
+            cfg,
+            {
+                out: "--json",
+                out.with_name(out.name + ".tmp"): "the temporary file of --json",
+                settings_path: "the settings file written beside --json",
+                settings_path.with_name(settings_path.name + ".tmp"): "a temporary file",
+            },
+        )
 
     def progress(i: int, n: int, name: str) -> None:
         if not args.quiet and sys.stderr.isatty():
@@ -161,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
 
     report = run_evaluation(cfg, progress)
     print(format_table(report))
+    for warning in report.get("warnings", []):
+        print(f"depthduet evaluate: warning: {warning}", file=sys.stderr)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")
@@ -168,8 +183,6 @@ def run(args: argparse.Namespace) -> int:
             json.dump(report, f, indent=2)
             f.write("\n")
         os.replace(tmp, out)
-        cfg_path = save_config(
-            resolve_settings(cfg), out.with_suffix(".settings.yaml"), extra={"command": "evaluate"}
-        )
+        cfg_path = save_config(resolve_settings(cfg), settings_path, extra={"command": "evaluate"})
         print(f"wrote {out} and {cfg_path}")
     return 0

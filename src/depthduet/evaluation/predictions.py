@@ -21,7 +21,9 @@ ground-truth map must have exactly one prediction and vice versa; otherwise a
 from __future__ import annotations
 
 import os
+import pickle
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from depthduet.errors import UserError
-from depthduet.io import DEPTH_SUFFIXES, DepthMap, make_depth_map, read_depth, read_mat
+from depthduet.io import (
+    DEPTH_SUFFIXES,
+    DepthMap,
+    check_numpy_magic,
+    make_depth_map,
+    read_depth,
+    read_mat,
+)
 
 __all__ = ["MapSet", "open_set", "match_sets", "natural_key"]
 
@@ -97,6 +106,10 @@ def _single(path: Path, scale: float | None, key: str | None) -> MapSet:
     return MapSet(path, "single", [path.stem], [str(path)], False, read)
 
 
+#: what numpy raises for unreadable, corrupt or wrongly pickled files.
+_LOAD_ERRORS = (ValueError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile)
+
+
 def _load_error(path: Path, e: Exception) -> UserError:
     msg = str(e).splitlines()[0] if str(e) else type(e).__name__
     if "allow_pickle" in msg:
@@ -122,9 +135,10 @@ def _array_file(
 ) -> MapSet:
     suffix = path.suffix.lower()
     if suffix == ".npy":
+        check_numpy_magic(path)
         try:
             arr = np.load(path, mmap_mode=None if allow_pickle else "r", allow_pickle=allow_pickle)
-        except (ValueError, OSError, EOFError) as e:
+        except _LOAD_ERRORS as e:
             raise _load_error(path, e) from e
         if arr.dtype == object:
             return _stack(path, _object_stack(path, arr), 0, scale)
@@ -137,11 +151,12 @@ def _array_file(
             return _stack(path, arr, -1, scale)
         return _single(path, scale, key)
     # .npz
+    check_numpy_magic(path)
     try:
         z = np.load(path, allow_pickle=allow_pickle)
         with z:
             arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, EOFError) as e:
+    except _LOAD_ERRORS as e:
         raise _load_error(path, e) from e
     if key is not None:
         if key not in arrays:

@@ -11,6 +11,7 @@ protocols, how the LR input was made.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,18 @@ from depthduet.evaluation.protocols import (
     summarize,
 )
 
-__all__ = ["EvaluateSettings", "resolve_settings", "run_evaluation", "format_table"]
+__all__ = [
+    "EvaluateSettings",
+    "resolve_settings",
+    "check_outputs",
+    "run_evaluation",
+    "format_table",
+]
+
+#: warn when more than this fraction of an image's valid ground truth lies outside the caps.
+CAPS_WARN_FRACTION = 0.5
+#: files of a checkpoint / run folder that inference reads (``depthduet.engine.checkpoint``).
+_CHECKPOINT_NAMES = ("model.json", "state.pt", "config.yaml")
 
 
 @dataclass
@@ -121,6 +133,165 @@ class _Row:
     results: list[ImageResult] = field(default_factory=list)
     source: Callable[[int, str], str] | None = None  # (gi, gt source) -> name for messages
     inverse: bool = False  # values are inverse depth (inverted after resizing)
+    first_resize: dict[str, Any] | None = None  # the first resized prediction: name, from, to
+
+
+def _files_in(path: Path, suffixes: tuple[str, ...] | None, recursive: bool) -> list[Path]:
+    """``path`` itself, or the files under the folder ``path`` that an input set would read
+    (by suffix; ``None``: by the checkpoint file names)."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        return []
+    found = path.rglob("*") if recursive else path.iterdir()
+    if suffixes is None:
+        return [
+            f
+            for f in found
+            if f.is_file() and (f.suffix == ".safetensors" or f.name in _CHECKPOINT_NAMES)
+        ]
+    return [f for f in found if f.is_file() and f.suffix.lower() in suffixes]
+
+
+def input_files(cfg: EvaluateSettings) -> list[Path]:
+    """Every existing file the evaluation reads: ground truth, predictions, LR maps, images and
+    checkpoint files (files of the folders given, by the suffixes the readers accept)."""
+    from depthduet.io import DEPTH_SUFFIXES, IMAGE_SUFFIXES
+
+    depth = (*DEPTH_SUFFIXES, ".npy", ".npz", ".mat")
+    files: list[Path] = []
+    for path in (cfg.gt, cfg.pred, cfg.lr):
+        if path:
+            files += _files_in(Path(path), depth, cfg.recursive)
+    if cfg.images:
+        files += _files_in(Path(cfg.images), IMAGE_SUFFIXES, cfg.recursive)
+    for path in (cfg.checkpoint, cfg.model):
+        if path:
+            p = Path(path)
+            if p.is_file() and p.name in _CHECKPOINT_NAMES:  # a file of a checkpoint folder
+                files += _files_in(p.parent, None, False)
+            files += _files_in(p, None, True)
+    return files
+
+
+def check_outputs(cfg: EvaluateSettings, outputs: dict[Path, str]) -> None:
+    """Refuse to write over an input file.
+
+    Args:
+        cfg: the settings (their input paths).
+        outputs: each path about to be written -> what it is, for the message (``"--json"``).
+
+    Raises:
+        UserError: an output resolves to (is, or links to) a file the evaluation reads.
+    """
+    written = {}
+    for out, what in outputs.items():
+        try:
+            st = os.stat(out)
+        except OSError:
+            continue  # not there yet: not an input
+        written[(st.st_dev, st.st_ino)] = (out, what)
+    if not written:
+        return
+    for f in input_files(cfg):
+        try:
+            st = os.stat(f)
+        except OSError:
+            continue
+        hit = written.get((st.st_dev, st.st_ino))
+        if hit is not None:
+            out, what = hit
+            raise UserError(
+                f"{out}: {what} would overwrite the input file {f}; choose another --json path"
+            )
+
+
+def _gt_check(
+    proto: Protocol, factor: float, gt: Any, gt_src: str, pred_src: str | None
+) -> dict[str, Any] | None:
+    """Check one ground-truth map against the protocol's caps and crop before evaluating it.
+
+    Returns:
+        ``None``, or when more than :data:`CAPS_WARN_FRACTION` of its valid pixels inside the
+        crop lie outside the min / max depth caps, a record of them (file, counts, value range).
+        The crop itself is the protocol, not a warning.
+
+    Raises:
+        UserError: no pixel left to evaluate (naming the ground truth, the prediction, the
+            number of valid pixels, their range and the caps, with a ``--gt-scale`` hint).
+    """
+    g = np.asarray(gt.values, np.float64)
+    if g.ndim != 2:
+        return None  # evaluate_image reports the shape
+    g = g * factor
+    valid = np.asarray(gt.valid, bool) & np.isfinite(g) & (g > 0)
+    n_valid = int(valid.sum())
+    in_caps = valid.copy()
+    if proto.min_depth is not None:
+        in_caps &= g > proto.min_depth
+    if proto.max_depth is not None:
+        in_caps &= g < proto.max_depth
+    n_in = int(in_caps.sum())
+    try:
+        box = proto.crop_box(*g.shape)
+    except UserError as e:
+        raise UserError(f"{gt_src}: {e}") from None
+    if box is None:
+        n_crop, n_left = n_valid, n_in
+    else:
+        t, b, l, r = box
+        n_crop, n_left = int(valid[t:b, l:r].sum()), int(in_caps[t:b, l:r].sum())
+    unit = proto.report_unit
+    lo, hi = (float(g[valid].min()), float(g[valid].max())) if n_valid else (0.0, 0.0)
+    caps = (
+        f"{proto.min_depth if proto.min_depth is not None else 0} < gt < "
+        f"{proto.max_depth if proto.max_depth is not None else 'inf'} {unit}"
+    )
+    if n_left == 0:
+        head = f"{gt_src}: no ground-truth pixel left to evaluate under {proto.name}"
+        if pred_src:
+            head += f" (prediction {pred_src})"
+        if n_valid == 0:
+            raise UserError(f"{head}: the map has no valid pixel (all zero, negative or NaN)")
+        what = f"{n_valid} valid pixels, values {lo:.4g}..{hi:.4g} {unit}"
+        if n_in:
+            raise UserError(
+                f"{head}: {what}; {n_in} inside the caps {caps}, none inside the crop "
+                f"({proto.crop_rule()})"
+            )
+        hint = ""
+        if proto.max_depth is not None and hi >= proto.max_depth:
+            hint = (
+                "; values beyond the cap suggest another unit: pass --gt-scale (stored units "
+                "per metre, e.g. 256 for KITTI 16-bit PNG, 1000 for millimetres)"
+            )
+        elif proto.min_depth is not None and lo <= proto.min_depth:
+            hint = "; values below the cap suggest another unit: check --gt-scale"
+        raise UserError(f"{head}: {what}, all outside the caps {caps}{hint}")
+    n_out = n_crop - n_left  # inside the crop, dropped by the caps alone
+    if n_out > CAPS_WARN_FRACTION * n_crop:
+        return {
+            "gt": gt_src,
+            "n_valid": n_crop,
+            "n_outside_caps": n_out,
+            "range": [lo, hi],
+            "caps": caps,
+        }
+    return None
+
+
+def _caps_warning(proto: Protocol, capped: list[dict[str, Any]], n: int) -> str:
+    first = capped[0]
+    lo, hi = first["range"]
+    pct = 100.0 * first["n_outside_caps"] / first["n_valid"]
+    return (
+        f"{first['gt']}: {first['n_outside_caps']} of {first['n_valid']} valid ground-truth "
+        f"pixels in the crop ({pct:.1f}%; values {lo:.4g}..{hi:.4g} {proto.report_unit}) lie "
+        "outside the "
+        f"caps {first['caps']} of {proto.name} and are not evaluated; {len(capped)} of {n} "
+        "images lose more than half of their ground truth this way. Is the ground truth in "
+        "another unit? Pass --gt-scale (stored units per metre, e.g. 256 for KITTI 16-bit PNG)"
+    )
 
 
 def _check(cfg: EvaluateSettings, proto: Protocol) -> None:
@@ -311,11 +482,17 @@ def run_evaluation(
         progress: optional callback ``(i, n, name)`` after each image.
 
     Returns:
-        ``{"protocol", "protocol_description", "gt", "settings", "results": [row records]}``;
-        each row record is :func:`depthduet.evaluation.protocols.summarize`'s, plus ``notes``.
+        ``{"protocol", "protocol_description", "gt", "pred", "n_images", "results": [row
+        records], "warnings": [lines]}``; each row record is
+        :func:`depthduet.evaluation.protocols.summarize`'s, plus ``notes`` and, when
+        predictions were resized, ``resize.first`` (name, from and to sizes). When some
+        ground-truth maps have more than half of their valid pixels outside the protocol's
+        depth caps (ground truth in another unit?), ``gt_outside_caps`` counts them and names
+        the first, and ``warnings`` says so.
 
     Raises:
-        UserError: bad settings, missing / mismatched / unreadable files (naming the file).
+        UserError: bad settings, missing / mismatched / unreadable files, a ground-truth map
+            with no pixel left under the protocol (naming the file).
     """
     proto = get_protocol(cfg.protocol)
     stated_lr_from = cfg.lr_from
@@ -381,10 +558,16 @@ def run_evaluation(
 
     n = len(gt_set)
     names = [pairs[gi][1] for gi in range(n)] if cfg.pred is not None else list(gt_set.names)
+    factor = proto.unit_factor(cfg.unit)
+    capped: list[dict[str, Any]] = []
     for gi in range(n):
         gt = gt_set.read(gi)
         name = names[gi]
         src = gt_set.sources[gi]
+        pred_src = pred_set.sources[pairs[gi][0]] if cfg.pred is not None else None
+        record = _gt_check(proto, factor, gt, src, pred_src)
+        if record is not None:
+            capped.append(record)
         for row in rows:
             values, valid = row.predict(gi, name, gt)
             row.results.append(
@@ -402,6 +585,13 @@ def run_evaluation(
                 )
             )
             row.results[-1].name = name
+            if row.results[-1].resized and row.first_resize is None:
+                shape = np.shape(np.squeeze(values)) if np.ndim(values) > 2 else np.shape(values)
+                row.first_resize = {
+                    "name": name,
+                    "from": [int(v) for v in shape],
+                    "to": list(row.results[-1].shape),
+                }
         if progress is not None:
             progress(gi + 1, n, name)
 
@@ -417,6 +607,8 @@ def run_evaluation(
             allow_resize=cfg.allow_resize,
             per_image=cfg.per_image,
         )
+        if row.first_resize is not None:
+            rec["resize"]["first"] = row.first_resize
         if row.inverse:
             rec["prediction_values"] = "inverse depth, resized bilinearly then inverted (1/x)"
         if row.notes:
@@ -426,7 +618,7 @@ def run_evaluation(
         results.append(rec)
     from depthduet import __version__
 
-    return {
+    report: dict[str, Any] = {
         "protocol": proto.name,
         "protocol_description": proto.description,
         "gt": str(cfg.gt),
@@ -434,7 +626,16 @@ def run_evaluation(
         "n_images": n,
         "depthduet_version": __version__,
         "results": results,
+        "warnings": [],
     }
+    if capped:
+        report["gt_outside_caps"] = {
+            "threshold_fraction": CAPS_WARN_FRACTION,
+            "n_images": len(capped),
+            "first": capped[0],
+        }
+        report["warnings"].append(_caps_warning(proto, capped, n))
+    return report
 
 
 def _fmt(v: float) -> str:
@@ -489,6 +690,17 @@ def format_table(report: dict[str, Any]) -> str:
                 f"  note: {r['n_pred_invalid']} evaluated pixels ({100 * frac:.2f}%) had no "
                 "prediction and count as 0"
             )
+        resize = r.get("resize") or {}
+        if resize.get("n_resized"):
+            line = (
+                f"  note: {resize['n_resized']} of {r['n_images']} predictions resized "
+                "bilinearly to the ground-truth size"
+            )
+            first = resize.get("first")
+            if first:
+                (h, w), (gh, gw) = first["from"], first["to"]
+                line += f" (first: {first['name']}, {h}x{w} -> {gh}x{gw})"
+            lines.append(line)
         for note in r.get("notes", []):
             lines.append(f"  note: {note}")
     return "\n".join(lines)
