@@ -88,6 +88,17 @@ def test_checksum_mismatch_deletes_file(server, tmp_path: Path) -> None:
         dl.download_file(f"{base}/a.bin", tmp_path / "b.bin", size=5)
 
 
+def test_malformed_sha256_is_refused_before_any_request(server, tmp_path: Path) -> None:
+    base, h = server
+    h.files["/a.bin"] = PAYLOAD
+    n = len(h.log)
+    with pytest.raises(dl.DownloadError, match="not a SHA-256 digest"):
+        dl.download_file(f"{base}/a.bin", tmp_path / "a.bin", sha256="xyz")
+    assert len(h.log) == n and not (tmp_path / "a.bin").exists()
+    out = dl.download_file(f"{base}/a.bin", tmp_path / "a.bin", sha256=f" {SHA.upper()} ")
+    assert out.read_bytes() == PAYLOAD  # upper case and stray spaces of a pasted digest are fine
+
+
 def test_resume_with_range_request(server, tmp_path: Path) -> None:
     base, h = server
     h.files["/a.bin"] = PAYLOAD

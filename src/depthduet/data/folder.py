@@ -443,8 +443,16 @@ class RGBDFolderDataset(Dataset):
         )
         depth, valid = depth_tensors(dm.values, dm.valid)
         h, w = depth.shape[-2:]
+        image = load_rgb(ipath)
+        ih, iw = image.shape[-2:]
+        if ih < h or iw < w:
+            raise UserError(
+                f"{dpath}: depth map is {h}x{w}, larger than its colour image {ipath} "
+                f"({ih}x{iw}); the pair must be aligned (same size, or a colour image cropped "
+                "at the bottom / right to the depth map)"
+            )
         sample: dict[str, Any] = {
-            "image": crop_to(load_rgb(ipath), h, w),
+            "image": crop_to(image, h, w),
             "depth": depth,
             "valid": valid,
             "name": stem,
