@@ -262,3 +262,18 @@ def test_os_errors_are_one_line_naming_the_path(
     rc, _, err = _run(["synth", "--kind", "indoor", "--n", "1", "--out", str(bad)], capsys)
     assert rc == 2
     _stderr_one_line(err, "depthduet synth: error:", "afile", "Not a directory")
+
+
+def test_convert_warns_on_all_invalid_output_and_refuses_bad_array_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    np.save(tmp_path / "nan.npy", np.full((3, 4), np.nan, np.float32))
+    rc, _, err = _run(["convert", str(tmp_path / "nan.npy"), str(tmp_path / "o.pfm")], capsys)
+    assert rc == 0 and "warning" in err and "no valid pixel" in err
+    np.save(tmp_path / "d.npy", np.ones((3, 4), np.float32))
+    for key in ("_x", "", "a b"):
+        out = tmp_path / "o.mat"
+        argv = ["convert", str(tmp_path / "d.npy"), str(out), "--out-key", key]
+        rc, _, err = _run(argv, capsys)
+        assert rc == 2 and not out.exists()
+        _stderr_one_line(err, "depthduet convert: error:", "o.mat", "cannot be stored")

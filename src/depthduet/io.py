@@ -1000,6 +1000,12 @@ def write_depth(
         return write_dpt(p, out)
     if suffix == ".npy":
         return atomic_write(p, lambda f: np.save(f, out, allow_pickle=False))
+    if suffix in (".npz", ".mat") and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,62}", key):
+        raise _err(
+            p,
+            f"array name {key!r} cannot be stored (a letter, then letters, digits or '_'; "
+            "MATLAB drops other names)",
+        )
     if suffix == ".npz":
         return atomic_write(p, lambda f: np.savez_compressed(f, **{key: out}))
     if suffix == ".mat":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,11 @@ def convert(args: argparse.Namespace) -> dict[str, Any]:
             )
     write_depth(dst, values, valid, scale=args.out_scale, bits=args.bits, key=args.out_key)
     n = int(valid.sum())
+    if n == 0:
+        print(
+            f"depthduet convert: warning: {src}: no valid pixel; {dst} is all invalid",
+            file=sys.stderr,
+        )
     summary = {
         "shape": [int(values.shape[0]), int(values.shape[1])],
         "valid_pixels": n,
