@@ -147,6 +147,17 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
   depthduet train --config $CFG/real_x4.yaml $R distill.output_space=false \
     distill.affinity=false distill.spnet=false --out $RUNS/real_x4_wo_ct_320
   depthduet train --config $CFG/real_x4.yaml $R --out $RUNS/real_x4_full_320
+  # 5b. the same with the current full-method defaults (side heads only; affinity l1_row as
+  #     every run above), paired seeds 0-2 (DSRNet alone seed 0 = real_x4_wo_ct_320)
+  for seed in 0 1 2; do
+    depthduet train --config $CFG/real_x4.yaml $R $H engine.epochs=46 engine.seed=$seed \
+      --out $RUNS/real_x4_full_headsup_320_seed$seed
+    if [[ $seed != 0 ]]; then
+      depthduet train --config $CFG/real_x4.yaml $R distill.output_space=false \
+        distill.affinity=false distill.spnet=false engine.seed=$seed \
+        --out $RUNS/real_x4_wo_ct_320_seed$seed
+    fi
+  done
 fi
 
 # 6. world test split: the first 32 indoor test scenes (seeds 200000..200031), whole maps
@@ -203,7 +214,16 @@ for r in wo_ct_320 full_320; do  # last checkpoint: no selection on the held-out
     eval_real 4 "real_$r" "$RUNS/real_x4_$r/checkpoints/last"
   fi
 done
+for seed in 0 1 2; do  # 5b's paired seeds (last checkpoints)
+  wo=$RUNS/real_x4_wo_ct_320_seed$seed; [[ $seed == 0 ]] && wo=$RUNS/real_x4_wo_ct_320
+  for pair in "real_wo_ct_320_seed$seed=$wo" \
+    "real_full_headsup_320_seed$seed=$RUNS/real_x4_full_headsup_320_seed$seed"; do
+    if [[ -d ${pair#*=}/checkpoints/last ]]; then eval_real 4 "${pair%%=*}" "${pair#*=}/checkpoints/last"; fi
+  done
+done
 python benchmarks/dsr_table_summary.py "$RUNS/eval"
+python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
+  --seeds 0 1 2 --a "real_wo_ct_320_seed{seed}" --b "real_full_headsup_320_seed{seed}"
 # paired seeds: the small preset's full method (B) against DSRNet alone (A)
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 3 4 5 --a "small_wo_ct_320_seed{seed}" --b "small_full_headsup_320_seed{seed}"
