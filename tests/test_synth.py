@@ -84,6 +84,11 @@ def test_synth_resume_and_settings_guard(tmp_path, capsys):
     capsys.readouterr()
     rc, out = _synth(tmp_path, n=2)
     assert rc == 0 and "1 samples written, 1 already there and kept" in capsys.readouterr().out
+    first = sorted(p for p in out.iterdir() if p.is_dir())[0]
+    (first / "depth_0.npy").unlink()  # a damaged sample is rendered again, not kept
+    rc, _ = _synth(tmp_path, n=2)
+    assert rc == 0 and "1 samples written, 1 already there and kept" in capsys.readouterr().out
+    assert (first / "depth_0.npy").is_file()
     rc, _ = _synth(tmp_path, "--set", "lidar_noise=0.02", n=2)  # other settings: refused
     assert rc == 2
     assert "other settings" in capsys.readouterr().err

@@ -97,7 +97,7 @@ def test_default_run_folder_is_named_after_the_config(tmp_path, cfg_file, monkey
     ("yaml_text", "args", "message"),
     [
         ("model:\n  hidden: 4\n", [], "no top-level 'recipe:' key"),
-        ("recipe: nope\n", [], "unknown recipe 'nope'"),
+        ("recipe: nope\n", [], "unknown recipe 'nope'; known: ctkt, mutual"),
         ("recipe: no_such_module_xyz:R\n", [], "cannot import"),
         ("recipe: json:JSONDecoder\n", [], "not a Recipe class"),
         (YAML, ["engine.epochs"], "expected key=value"),

@@ -111,6 +111,21 @@ def _write_one(job: tuple[str, str, int, WorldConfig]) -> str:
     return str(write_sample(folder, kind, seed, cfg))
 
 
+def sample_complete(folder: str | os.PathLike[str]) -> bool:
+    """Whether a sample folder holds its ``camera.json`` and the colour and depth file of every
+    frame it lists (a folder whose files were deleted or damaged by hand is rendered again)."""
+    folder = Path(folder)
+    try:
+        with open(folder / CAMERA_FILE, encoding="utf-8") as f:
+            frames = int(json.load(f)["frames"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return all(
+        (folder / f"frame_{k}.png").is_file() and (folder / f"depth_{k}.npy").is_file()
+        for k in range(frames)
+    )
+
+
 def write_synth_dataset(
     out: str | os.PathLike[str],
     kind: str,
@@ -159,7 +174,7 @@ def write_synth_dataset(
     jobs = [
         (str(f), kind, seed + i, cfg)
         for i, f in enumerate(folders)
-        if overwrite or not (f / CAMERA_FILE).is_file()
+        if overwrite or not sample_complete(f)
     ]
     done = 0
     if workers > 0 and len(jobs) > 1:

@@ -47,4 +47,7 @@ def get_recipe(name: str) -> type:
     mod = RECIPE_MODULES.get(name)
     if mod is not None and name not in RECIPES:
         importlib.import_module(mod)
+    if name not in RECIPES:  # list every recipe, not only the ones imported so far
+        for m in RECIPE_MODULES.values():
+            importlib.import_module(m)
     return RECIPES.get(name)
