@@ -32,6 +32,7 @@ X4RUNS="$X4RUNS full_1280 full_1280_seed1 full_1280_seed2 wo_ct_1280_seed1 wo_ct
 X4RUNS="$X4RUNS aff_sp_1280 full_headsup_320 full_headsup_320_seed1 full_headsup_320_seed2"
 X4RUNS="$X4RUNS full_headsup_1280 full_headsup_1280_seed1 full_headsup_1280_seed2"
 for seed in 0 1 2 3 4 5; do X4RUNS="$X4RUNS small_wo_ct_320_seed$seed small_full_headsup_320_seed$seed"; done
+X4RUNS="$X4RUNS lam_default_320 lam_A0_320 lam_A1000_320 lam_P0_320 lam_P1_320 lam_ssim0_320"
 for seed in 0 1 2; do X4RUNS="$X4RUNS small_wo_ct_640_seed$seed small_full_headsup_640_seed$seed"; done
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
@@ -140,6 +141,14 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
       engine.seed=$seed --out $RUNS/x4_small_wo_ct_640_seed$seed
     depthduet train --config $CFG/world_x4.yaml $E $H engine.epochs=20 model.preset=small \
       engine.seed=$seed --out $RUNS/x4_small_full_headsup_640_seed$seed
+  done
+  # 4e. loss weights that only reach DENet while DSRNet teaches (today's defaults, seed 0, with
+  #     METHOD.md A.3's entry-mean affinity loss l1): one weight at a time
+  L="engine.threads=1 engine.progress=false engine.tensorboard=false optim.lr=1e-3 engine.epochs=10"
+  for item in "default=" "A0=loss.lambda_A=0" "A1000=loss.lambda_A=1000" "P0=loss.lambda_P=0" \
+    "P1=loss.lambda_P=1" "ssim0=loss.lambda_ssim=0"; do
+    # shellcheck disable=SC2086
+    depthduet train --config $CFG/world_x4.yaml $L ${item#*=} --out "$RUNS/x4_lam_${item%%=*}_320"
   done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
