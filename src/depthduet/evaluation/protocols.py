@@ -232,6 +232,15 @@ class Protocol:
             raise UserError(f"protocol {self.name}: unknown unit {unit!r} (known: {known})")
         return UNITS_TO_METRES[unit] / UNITS_TO_METRES[self.report_unit]
 
+    def caps_mask(self, gt: np.ndarray, gt_valid: np.ndarray) -> np.ndarray:
+        """``(H, W)`` bool: valid, finite, ``gt > 0`` and inside the depth caps (no crop)."""
+        m = gt_valid & np.isfinite(gt) & (gt > 0)
+        if self.min_depth is not None:
+            m &= gt > self.min_depth
+        if self.max_depth is not None:
+            m &= gt < self.max_depth
+        return m
+
     def mask(self, gt: np.ndarray, gt_valid: np.ndarray) -> np.ndarray:
         """Pixels evaluated by this protocol.
 
@@ -242,11 +251,7 @@ class Protocol:
         Returns:
             ``(H, W)`` bool: valid, ``gt > 0``, inside the caps and inside the crop.
         """
-        m = gt_valid & np.isfinite(gt) & (gt > 0)
-        if self.min_depth is not None:
-            m &= gt > self.min_depth
-        if self.max_depth is not None:
-            m &= gt < self.max_depth
+        m = self.caps_mask(gt, gt_valid)
         box = self.crop_box(*gt.shape)
         if box is not None:
             crop = np.zeros_like(m)

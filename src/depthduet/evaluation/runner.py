@@ -226,11 +226,7 @@ def _gt_check(
     g = g * factor
     valid = np.asarray(gt.valid, bool) & np.isfinite(g) & (g > 0)
     n_valid = int(valid.sum())
-    in_caps = valid.copy()
-    if proto.min_depth is not None:
-        in_caps &= g > proto.min_depth
-    if proto.max_depth is not None:
-        in_caps &= g < proto.max_depth
+    in_caps = proto.caps_mask(g, valid)
     n_in = int(in_caps.sum())
     try:
         box = proto.crop_box(*g.shape)
