@@ -454,3 +454,22 @@ def test_all_invalid_map_warns_and_writes_all_invalid(tmp_path: Path, capsys) ->
     assert bicubic_x2(tmp_path / "none.npy", out) == 0
     assert "no valid pixel" in capsys.readouterr().err
     assert np.isnan(np.load(out)).all()
+
+
+def test_eight_bit_png_keeps_its_bit_depth(tmp_path: Path, capsys) -> None:
+    from PIL import Image
+
+    disp = np.clip(np.round(depth_map(8, 8) * 60), 1, 250).astype(np.uint8)  # 90..~250
+    Image.fromarray(disp).save(tmp_path / "disp.png")
+    argv = ["upsample", str(tmp_path / "disp.png"), "--scale", "2", "--baseline", "bicubic"]
+    assert main([*argv, "-o", str(tmp_path / "up.png")]) == 0
+    with Image.open(tmp_path / "up.png") as im:
+        assert im.mode == "L"  # 8-bit in, 8-bit out
+    ref = DepthUpsampler.bicubic(2).upsample(disp.astype(np.float32)).values
+    np.testing.assert_allclose(read_depth(tmp_path / "up.png").values, ref, atol=0.5 + 1e-4)
+    # values that outgrow 8 bits (here through --out-scale) are written as 16-bit, with a note
+    capsys.readouterr()
+    assert main([*argv, "-o", str(tmp_path / "up16.png"), "--out-scale", "4"]) == 0
+    assert "written as 16-bit" in capsys.readouterr().err
+    with Image.open(tmp_path / "up16.png") as im:
+        assert im.mode in ("I;16", "I")

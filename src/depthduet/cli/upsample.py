@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from depthduet.errors import UserError
 
 HELP = "super-resolve depth maps (any unit, any size) with DSRNet or bicubic"
@@ -29,7 +31,8 @@ float maps whose holes are all NaN / inf, else 0; 0 where the output format cann
 
 Output: the format follows OUT's suffix (default: the input's format; .bmp/.tif become
 .png). Integer formats store round(value * out-scale): pass e.g. --out-scale 16 to keep
-sub-unit precision. A folder is processed file by file; a bad file is reported and skipped
+sub-unit precision; an 8-bit input stays 8-bit when the values fit, else 16-bit. A float map
+whose values would not survive rounding is refused unless --out-scale is given. A folder is processed file by file; a bad file is reported and skipped
 and the exit status is 1. Files are written atomically (never half-written). The settings
 are saved as YAML next to the outputs.
 
@@ -207,8 +210,11 @@ def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Name
     hr = up.upsample(lr.values, lr.valid)
     marker = invalid_marker(stored, lr.valid, args.invalid)  # 0 where OUT cannot hold it
     fill = marker if fill_fits(dst.suffix, marker) else 0.0
+    bits = _integer_bits(stored, hr.values, hr.valid, out_scale, dst, fill)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    write_depth(dst, hr.values, hr.valid, scale=out_scale, key=args.key or "depth", fill=fill)
+    write_depth(
+        dst, hr.values, hr.valid, scale=out_scale, key=args.key or "depth", fill=fill, bits=bits
+    )
     if preview is not None:
         from depthduet.io import write_image
         from depthduet.viz import colorize_depth
@@ -218,6 +224,34 @@ def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Name
     h, w = lr.values.shape
     dt = time.perf_counter() - t0
     return f"{src} -> {dst}  ({h}x{w} -> {hr.values.shape[0]}x{hr.values.shape[1]}, {dt:.2f} s)"
+
+
+def _integer_bits(
+    stored: np.ndarray,
+    values: np.ndarray,
+    valid: np.ndarray,
+    scale: float | None,
+    dst: Path,
+    fill: float,
+) -> int:
+    """8 when an 8-bit input (e.g. a disparity PNG) goes to an integer format and the output
+    still fits in 8 bits, so the file keeps the input's bit depth; else 16 (with a note when
+    the upsampled values outgrew 8 bits)."""
+    from depthduet.io import INTEGER_DEPTH_SUFFIXES, fill_fits
+
+    if stored.dtype != np.uint8 or dst.suffix.lower() not in INTEGER_DEPTH_SUFFIXES:
+        return 16
+    s = 1.0 if scale is None else float(scale)
+    top = float(np.round(values[valid] * s).max()) if valid.any() else 0.0
+    if top <= 255 and fill_fits(dst.suffix, fill, 8):
+        return 8
+    print(
+        f"depthduet upsample: note: {dst}: written as 16-bit (the 8-bit input's upsampled values "
+        f"reach {top:g} > 255)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return 16
 
 
 def _check_distinct(src: Path, dst: Path) -> None:
