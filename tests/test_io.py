@@ -145,6 +145,10 @@ def test_sun_rotation_round_trip_and_known_value(tmp_path: Path) -> None:
     dm = io.read_depth(tmp_path / "s.png", encoding="sun-rotated")
     np.testing.assert_allclose(dm.values, metres, atol=1e-6)
     np.testing.assert_array_equal(dm.valid, metres > 0)
+    Image.fromarray(np.full((2, 2), 200, np.uint8)).save(tmp_path / "d8.png")  # not SUN data
+    with pytest.raises(DepthIOError, match="needs 16-bit data") as e:
+        io.read_depth(tmp_path / "d8.png", encoding="sun-rotated")
+    _one_line(e, tmp_path / "d8.png")
 
 
 def test_disparity_to_depth_formula_and_invalid() -> None:

@@ -890,6 +890,12 @@ def read_depth(
             )
         metres = kinect_raw_to_metres(stored)
     else:
+        if stored.dtype.itemsize < 2:
+            raise _err(
+                p,
+                f"encoding 'sun-rotated' needs 16-bit data (SUN RGB-D depth PNGs), got "
+                f"{stored.dtype}: not a SUN RGB-D depth file",
+            )
         metres = sun_depth_to_metres(stored)
     return make_depth_map(metres, None, None, path=p)
 
