@@ -178,3 +178,6 @@ def test_preview_picture(tmp_path):
     # four 24x32 tiles in one row (colour, depth, LiDAR, right view) with title bars and gaps
     assert img.shape[1] == 4 * 32 + 3 * 4 and img.shape[0] > 24
     assert main([*argv, "--preview", str(tmp_path / "p.jpg"), "--quiet"]) == 2
+    bad = [a if a != str(tmp_path / "o") else str(tmp_path / "o2") for a in argv]
+    assert main([*bad, "--preview", str(tmp_path / "p.jpg"), "--quiet"]) == 2
+    assert not (tmp_path / "o2").exists()  # refused before rendering anything

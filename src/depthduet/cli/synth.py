@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         raise UserError(f"--workers {args.workers}: must be >= 0")
     cfg = load_config(WorldConfig, args.config, overrides).resolved(args.kind)
+    if args.preview and not args.preview.lower().endswith(".png"):  # before any rendering
+        raise UserError(f"--preview {args.preview}: the picture is written as PNG")
 
     def progress(done: int, total: int) -> None:
         if not args.quiet:
@@ -95,8 +97,6 @@ def run(args: argparse.Namespace) -> int:
         from depthduet.data.world import render_sequence
         from depthduet.io import write_image
 
-        if not args.preview.lower().endswith(".png"):
-            raise UserError(f"--preview {args.preview}: the picture is written as PNG")
         write_image(args.preview, preview_panel(render_sequence(args.kind, args.seed, cfg)))
         print(f"{args.preview}: preview of {args.kind} seed {args.seed}")
     print(
