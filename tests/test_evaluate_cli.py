@@ -712,3 +712,23 @@ def test_corrupt_pickled_stack_is_a_user_error(tmp_path: Path, capsys) -> None:
     rc, _, err = run_cli(capsys, *args)
     assert rc == 2 and err.count("\n") == 1
     assert err.startswith(f"depthduet evaluate: error: {bad}: not a readable .npy file: "), err
+
+
+def test_a_predict_output_folder_is_read_through_its_depth_maps(tmp_path: Path, capsys) -> None:
+    gt_dir, _, maps = make_pair_folders(tmp_path)
+    out = tmp_path / "predicted"  # what `depthduet predict images/ -o predicted` leaves
+    out.mkdir()
+    (out / "predict.yaml").write_text("command: predict\n")
+    for name, (_, pred) in maps.items():
+        np.save(out / f"{name}_depth.npy", pred.astype(np.float32))
+        write_depth(out / f"{name}_depth.png", pred, scale=256)  # 16-bit copy: not read
+        np.save(out / f"{name}_conf.npy", np.full(pred.shape, 0.5, np.float32))  # not depth
+    args = ["--protocol", "kitti-eigen", "--gt", gt_dir, "--pred", out, "--name", "pred"]
+    rc, text, err = run_cli(capsys, *args)
+    assert rc == 0, err
+    exp = expected("kitti-eigen", maps, ["a1", "a2", "a10"])
+    row = next(line for line in text.splitlines() if line.startswith("pred "))
+    assert f"{exp['abs_rel']:.4f}" in row
+    (out / "a1_depth.npy").unlink()
+    rc, _, err = run_cli(capsys, "--protocol", "kitti-eigen", "--gt", gt_dir, "--pred", out)
+    assert rc == 2 and "no prediction named 'a1'" in err

@@ -25,7 +25,8 @@ Protocols (details: depthduet.evaluation.protocols):
   sintel-dsr             RMSE / MAD on the values as given, full image
 
 --pred / --gt: a folder of per-image files (matched by name stem), an .npy/.npz/.mat stack
-(one map per image, matched by position), an .npz of named 2-D arrays, or one file.
+(one map per image, matched by position), an .npz of named 2-D arrays, or one file. A folder
+written by `depthduet predict` is read through its STEM_depth.npy maps, named STEM.
 Median scaling is never implied: pass --median-scaling for scale-ambiguous (monocular
 self-supervised) models. Predictions of another size are resized bilinearly to the ground
 truth unless --no-resize.

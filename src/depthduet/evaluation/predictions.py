@@ -9,6 +9,8 @@ A *map set* is one of
   array ``key``), or ``.mat`` ``(H, W, N)`` (MATLAB's layout); its maps are unnamed, in order.
   With ``allow_pickle`` also a 1-D object array of 2-D maps of any sizes (monodepth2's
   ``gt_depths.npz`` under key ``data``);
+* a folder written by ``depthduet predict`` (it holds ``predict.yaml``): its
+  ``STEM_depth.npy`` maps in metres, named ``STEM`` (the input image's name);
 * an ``.npz`` of several 2-D arrays: one map per array, named by the array names;
 * a **single** 2-D file (any format): one unnamed map.
 
@@ -186,6 +188,30 @@ def _array_file(
     return MapSet(path, "arrays", names, sources, True, read)
 
 
+#: the settings file ``depthduet predict`` writes into its output folder.
+PREDICT_RECORD = "predict.yaml"
+
+
+def _predict_folder(p: Path, scale: float | None) -> MapSet:
+    """A ``depthduet predict`` output folder: its ``STEM_depth.npy`` maps (metres), named
+    ``STEM`` so that they match ground truth named like the input images; the colour pictures,
+    16-bit PNG copies and confidence maps beside them are not predictions."""
+    suffix = "_depth.npy"
+    found = sorted(f for f in p.iterdir() if f.is_file() and f.name.endswith(suffix))
+    if not found:
+        raise UserError(
+            f"{p}: a depthduet predict folder ({PREDICT_RECORD}) without any *{suffix} map"
+        )
+    names = [f.name[: -len(suffix)] for f in found]
+    order = sorted(range(len(names)), key=lambda i: natural_key(names[i]))
+    names, paths = [names[i] for i in order], [found[i] for i in order]
+
+    def read(i: int) -> DepthMap:
+        return read_depth(paths[i], scale=scale)
+
+    return MapSet(p, "folder", names, [str(f) for f in paths], True, read)
+
+
 def open_set(
     path: PathLike,
     *,
@@ -223,6 +249,8 @@ def open_set(
             known = " ".join(DEPTH_SUFFIXES)
             raise UserError(f"{p}: unsupported {what} format (supported: {known})")
         return _single(p, scale, key)
+    if (p / PREDICT_RECORD).is_file() and not recursive:
+        return _predict_folder(p, scale)
     it = p.rglob("*") if recursive else p.iterdir()
     files = [
         f
