@@ -34,6 +34,7 @@ X4RUNS="$X4RUNS full_headsup_1280 full_headsup_1280_seed1 full_headsup_1280_seed
 for seed in 0 1 2 3 4 5; do X4RUNS="$X4RUNS small_wo_ct_320_seed$seed small_full_headsup_320_seed$seed"; done
 X4RUNS="$X4RUNS lam_default_320 lam_A0_320 lam_A1000_320 lam_P0_320 lam_P1_320 lam_ssim0_320"
 X4RUNS="$X4RUNS lam_default_seed1_320 lam_default_seed2_320 lam_ssim0_seed1_320 lam_ssim0_seed2_320"
+X4RUNS="$X4RUNS lam_default_1280 lam_default_1280_seed1 lam_default_1280_seed2"
 for seed in 0 1 2; do X4RUNS="$X4RUNS small_wo_ct_640_seed$seed small_full_headsup_640_seed$seed"; done
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
@@ -156,6 +157,11 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
       --out "$RUNS/x4_lam_default_seed${seed}_320"
     depthduet train --config $CFG/world_x4.yaml $L loss.lambda_ssim=0 engine.seed=$seed \
       --out "$RUNS/x4_lam_ssim0_seed${seed}_320"
+  done
+  for seed in 0 1 2; do  # today's defaults at 1280 steps
+    sfx=$([[ $seed == 0 ]] || echo "_seed$seed")
+    depthduet train --config $CFG/world_x4.yaml $L engine.epochs=40 engine.seed=$seed \
+      --out "$RUNS/x4_lam_default_1280$sfx"
   done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
