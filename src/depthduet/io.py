@@ -89,6 +89,10 @@ DEPTH_SUFFIXES: tuple[str, ...] = (
     ".mat",
     ".dpt",
 )
+#: depth formats that store integers (``round(values * scale)``).
+INTEGER_DEPTH_SUFFIXES: tuple[str, ...] = (".png", ".pgm")
+#: largest relative rounding error accepted silently when integers are written without a scale.
+MAX_ROUNDING = 0.01
 #: suffixes :func:`read_image` understands (anything Pillow reads also works).
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff")
 #: values of ``encoding`` in :func:`read_depth`.
@@ -742,12 +746,6 @@ def _stored_array(p: Path, suffix: str, key: str | None, index: int | None) -> n
     raise _err(p, f"unsupported depth format {suffix!r} (supported: {' '.join(DEPTH_SUFFIXES)})")
 
 
-#: depth formats that store integers (``round(values * scale)``).
-INTEGER_DEPTH_SUFFIXES = (".png", ".pgm")
-#: largest relative rounding error accepted silently when integers are written without a scale.
-MAX_ROUNDING = 0.01
-
-
 def integer_rounding_error(values: np.ndarray, valid: np.ndarray) -> float:
     """Largest relative change ``|round(v) - v| / |v|`` over the valid non-zero pixels: what
     writing ``values`` to an integer format (``.png`` / ``.pgm``) unscaled would do to them."""
@@ -756,6 +754,33 @@ def integer_rounding_error(values: np.ndarray, valid: np.ndarray) -> float:
     if v.size == 0:
         return 0.0
     return float(np.max(np.abs(np.round(v) - v) / np.abs(v)))
+
+
+def check_integer_storable(
+    suffix: str, values: np.ndarray, valid: np.ndarray, name: PathLike
+) -> None:
+    """Refuse to write ``values`` unscaled to an integer format when rounding would change them
+    by more than :data:`MAX_ROUNDING` (e.g. metres in a float map written as ``.png``).
+
+    Args:
+        suffix: the output's suffix; nothing is checked for float formats.
+        values, valid: ``(H, W)`` values as they would be stored, and their validity.
+        name: the file the message names.
+
+    Raises:
+        UserError: naming ``name``, the value range and the change, suggesting ``--out-scale``.
+    """
+    if suffix.lower() not in INTEGER_DEPTH_SUFFIXES:
+        return
+    rel = integer_rounding_error(values, valid)
+    if rel > MAX_ROUNDING:
+        v = np.asarray(values, np.float64)[np.asarray(valid, bool)]
+        raise UserError(
+            f"{name}: {suffix} output stores integers and rounding these values "
+            f"({v.min():.4g}..{v.max():.4g}) would change them by up to {100 * rel:.0f}%; "
+            "pass --out-scale (e.g. 1000 to store metres as millimetres) or write a float "
+            "format (.pfm .npy .npz .mat .dpt)"
+        )
 
 
 _NUMPY_MAGIC = {
@@ -832,7 +857,7 @@ def invalid_marker(
 def fill_fits(suffix: str, fill: float, bits: int = 16) -> bool:
     """Whether :func:`write_depth` can store ``fill`` as the invalid-pixel value of a ``suffix``
     file: any value in float formats, an integer in ``0 .. 2**bits - 1`` in PNG / PGM."""
-    if suffix.lower() not in (".png", ".pgm"):
+    if suffix.lower() not in INTEGER_DEPTH_SUFFIXES:
         return True
     return bool(np.isfinite(fill) and fill == round(fill) and 0 <= fill <= (1 << bits) - 1)
 
@@ -987,7 +1012,7 @@ def write_depth(
     if bits not in (8, 16):
         raise _err(p, f"unsupported bit depth {bits} (8 or 16)")
     fill = float(fill)
-    if suffix in (".png", ".pgm"):
+    if suffix in INTEGER_DEPTH_SUFFIXES:
         q = _integer_payload(p, v, ok, scale, bits)
         if not fill_fits(suffix, fill, bits):
             raise _err(p, f"invalid-pixel value {fill:g} cannot be stored in a {bits}-bit image")

@@ -114,14 +114,7 @@ def _stereo(args: argparse.Namespace) -> tuple[float, float, float]:
 def convert(args: argparse.Namespace) -> dict[str, Any]:
     """Read, decode and write; returns the parameters and a summary (saved as YAML)."""
     from depthduet.errors import UserError
-    from depthduet.io import (
-        INTEGER_DEPTH_SUFFIXES,
-        MAX_ROUNDING,
-        disparity_to_depth,
-        integer_rounding_error,
-        read_depth,
-        write_depth,
-    )
+    from depthduet.io import check_integer_storable, disparity_to_depth, read_depth, write_depth
 
     src, dst = Path(args.input), Path(args.output)
     if src.resolve() == dst.resolve():
@@ -144,15 +137,8 @@ def convert(args: argparse.Namespace) -> dict[str, Any]:
     if stereo is not None:
         values = disparity_to_depth(values, *stereo, valid=valid)
         valid = values > 0
-    if dst.suffix.lower() in INTEGER_DEPTH_SUFFIXES and args.out_scale is None and valid.any():
-        v = values[valid].astype(np.float64)
-        rel = integer_rounding_error(values, valid)
-        if rel > MAX_ROUNDING:
-            raise UserError(
-                f"{dst}: {dst.suffix} stores integers and rounding these values "
-                f"({v.min():.4g}..{v.max():.4g}) would change them by up to {100 * rel:.0f}%; "
-                "pass --out-scale (e.g. 1000 to store metres as millimetres)"
-            )
+    if args.out_scale is None:
+        check_integer_storable(dst.suffix, values, valid, dst)
     write_depth(dst, values, valid, scale=args.out_scale, bits=args.bits, key=args.out_key)
     n = int(valid.sum())
     if n == 0:

@@ -174,10 +174,8 @@ def _build_upsampler(args: argparse.Namespace):  # -> DepthUpsampler
 
 def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Namespace) -> str:
     from depthduet.io import (
-        INTEGER_DEPTH_SUFFIXES,
-        MAX_ROUNDING,
+        check_integer_storable,
         fill_fits,
-        integer_rounding_error,
         invalid_marker,
         make_depth_map,
         read_depth_stored,
@@ -188,19 +186,11 @@ def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Name
     stored = read_depth_stored(src, key=args.key, index=args.index)
     lr = make_depth_map(stored, args.in_scale, args.invalid, path=src)
     out_scale = args.out_scale if args.out_scale is not None else args.in_scale
-    if dst.suffix.lower() in INTEGER_DEPTH_SUFFIXES and args.out_scale is None:
+    if args.out_scale is None:
         # the input's own values would not survive an integer format (e.g. metres in a .npy
         # written as .png): refuse before the work, as `depthduet convert` does
         stored_values = lr.values * (1.0 if out_scale is None else out_scale)
-        rel = integer_rounding_error(stored_values, lr.valid)
-        if rel > MAX_ROUNDING:
-            v = stored_values[lr.valid]
-            raise UserError(
-                f"{src}: {dst.suffix} output stores integers and rounding this map's values "
-                f"({v.min():.4g}..{v.max():.4g}) would change them by up to {100 * rel:.0f}%; "
-                "pass --out-scale (e.g. 1000 to store metres as millimetres) or write "
-                ".pfm/.npy/.npz/.mat/.dpt"
-            )
+        check_integer_storable(dst.suffix, stored_values, lr.valid, src)
     if not lr.valid.any():
         print(
             f"depthduet upsample: warning: {src}: no valid pixel; the output is all invalid",
