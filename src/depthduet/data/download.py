@@ -359,13 +359,13 @@ def download_file(
     Raises:
         DownloadError: HTTP / network error, unexpected response, size or checksum mismatch.
     """
-    if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256.strip()):
-        raise DownloadError(
-            f"{url}: expected sha256 {sha256!r} is not a SHA-256 digest (64 hex characters); "
-            "nothing downloaded"
-        )
     if sha256 is not None:
         sha256 = sha256.strip()
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+            raise DownloadError(
+                f"{url}: expected sha256 {sha256!r} is not a SHA-256 digest (64 hex "
+                "characters); nothing downloaded"
+            )
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme not in ("http", "https"):
         raise DownloadError(f"{url}: only http(s) URLs are supported")
