@@ -1,4 +1,5 @@
-"""Where things are: the sample data folder and the shipped weights."""
+"""Where things are: the sample data folder, the shipped weights, and the file names that one
+command writes and another reads."""
 
 from __future__ import annotations
 
@@ -6,7 +7,19 @@ import os
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["data_root", "weights_dir", "project_root"]
+__all__ = [
+    "data_root",
+    "weights_dir",
+    "project_root",
+    "PREDICT_RECORD",
+    "PREDICT_DEPTH_SUFFIX",
+]
+
+#: the settings file ``depthduet predict`` writes into its output folder (``depthduet evaluate``
+#: recognises such a folder by it).
+PREDICT_RECORD = "predict.yaml"
+#: ``depthduet predict``'s depth map (metres) of input image STEM: ``STEM + PREDICT_DEPTH_SUFFIX``.
+PREDICT_DEPTH_SUFFIX = "_depth.npy"
 
 
 def project_root() -> Path | None:

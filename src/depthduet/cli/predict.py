@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from depthduet.errors import UserError
+from depthduet.paths import PREDICT_DEPTH_SUFFIX, PREDICT_RECORD
 
 if TYPE_CHECKING:
     import numpy as np
@@ -76,9 +77,11 @@ def _parse_K(text: str):
     return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=np.float64)
 
 
-#: what predict writes per input image STEM (``STEM + suffix``), in the output folder
+#: what predict writes per input image STEM (``STEM + suffix``), in the output folder; the
+#: depth map's name and the settings file (:mod:`depthduet.paths`) are shared with
+#: ``depthduet evaluate``, which reads such a folder
 _OUTPUT_SUFFIXES = (
-    "_depth.npy",
+    PREDICT_DEPTH_SUFFIX,
     "_depth.png",
     "_depth_color.png",
     "_conf.npy",
@@ -143,7 +146,7 @@ def _check_outputs(files: list[Path], out: Path) -> None:
     # -o equal to an input folder: outputs land beside the inputs. Files of an earlier predict
     # run there (predict.yaml) are replaced; anything else (e.g. a ground-truth a_depth.png
     # beside a.png) is kept by refusing to run.
-    if not out.is_dir() or (out / "predict.yaml").is_file():
+    if not out.is_dir() or (out / PREDICT_RECORD).is_file():
         return
     for f in files:
         if f.parent.resolve() != out.resolve():
@@ -152,7 +155,7 @@ def _check_outputs(files: list[Path], out: Path) -> None:
             if (out / name).exists():
                 raise UserError(
                     f"{out / name}: would be overwritten by the output for {f.name} (-o is the "
-                    "input folder and holds no predict.yaml of an earlier run); choose another -o"
+                    f"input folder and holds no {PREDICT_RECORD} of an earlier run); choose another -o"
                 )
 
 
@@ -275,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
             "device": str(predictor.device),
             "seconds": round(time.time() - t0, 3),
         },
-        out / "predict.yaml",
+        out / PREDICT_RECORD,
     )
     if predictor.scale_ambiguous:
         print("note: this network was trained on monocular video only; depth is up to scale")

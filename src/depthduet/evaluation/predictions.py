@@ -41,6 +41,7 @@ from depthduet.io import (
     read_depth,
     read_mat,
 )
+from depthduet.paths import PREDICT_DEPTH_SUFFIX, PREDICT_RECORD
 
 __all__ = ["MapSet", "open_set", "match_sets", "natural_key"]
 
@@ -188,23 +189,20 @@ def _array_file(
     return MapSet(path, "arrays", names, sources, True, read)
 
 
-#: the settings file ``depthduet predict`` writes into its output folder.
-PREDICT_RECORD = "predict.yaml"
-
-
 def _predict_folder(p: Path, scale: float | None) -> MapSet:
     """A ``depthduet predict`` output folder: its ``STEM_depth.npy`` maps (metres), named
     ``STEM`` so that they match ground truth named like the input images; the colour pictures,
     16-bit PNG copies and confidence maps beside them are not predictions."""
-    suffix = "_depth.npy"
-    found = sorted(f for f in p.iterdir() if f.is_file() and f.name.endswith(suffix))
-    if not found:
+    suffix = PREDICT_DEPTH_SUFFIX
+    by_name = {
+        f.name[: -len(suffix)]: f for f in p.iterdir() if f.is_file() and f.name.endswith(suffix)
+    }
+    if not by_name:
         raise UserError(
             f"{p}: a depthduet predict folder ({PREDICT_RECORD}) without any *{suffix} map"
         )
-    names = [f.name[: -len(suffix)] for f in found]
-    order = sorted(range(len(names)), key=lambda i: natural_key(names[i]))
-    names, paths = [names[i] for i in order], [found[i] for i in order]
+    names = sorted(by_name, key=natural_key)
+    paths = [by_name[n] for n in names]
 
     def read(i: int) -> DepthMap:
         return read_depth(paths[i], scale=scale)
