@@ -40,6 +40,22 @@ def test_output_space_loss_hand_value_and_gradients() -> None:
     assert all(s.grad is not None and s.grad.abs().sum() > 0 for s in student)
 
 
+def test_output_space_loss_pools_each_scale() -> None:
+    """A +-1 checkerboard against 0: |.| = 1 at full resolution, and average pooling by 2 or 4
+    cancels it, so the multi-scale sum of A.3 is 1 + 0 + 0."""
+    board = ((torch.arange(8).view(8, 1) + torch.arange(8).view(1, 8)) % 2 * 2.0 - 1.0).view(
+        1, 1, 8, 8
+    )
+    zero = torch.zeros(1, 1, 8, 8)
+    assert output_space_loss([board], [zero], scales=(1,)).item() == pytest.approx(1.0)
+    assert output_space_loss([board], [zero], scales=(2,)).item() == pytest.approx(0.0)
+    assert output_space_loss([board], [zero], scales=(4,)).item() == pytest.approx(0.0)
+    assert output_space_loss([board], [zero], scales=(1, 2, 4)).item() == pytest.approx(1.0)
+    # a map constant on 2x2 blocks keeps its difference at k = 2 and cancels at k = 4
+    blocks = board[..., :4, :4].repeat_interleave(2, -1).repeat_interleave(2, -2)
+    assert output_space_loss([blocks], [zero], scales=(1, 2, 4)).item() == pytest.approx(2.0)
+
+
 def test_output_space_loss_ignores_invalid_pixels() -> None:
     s = torch.zeros(1, 1, 4, 4)
     t = torch.zeros(1, 1, 4, 4)
@@ -65,6 +81,16 @@ def test_affinity_rows_sum_to_one_and_width_independent() -> None:
         affinity_matrix(f, temperature=0.0)
 
 
+def test_affinity_matrix_shape_at_default_pool_and_gradient() -> None:
+    """p = 32 (A.3's default) on a larger map gives a (B, 1024, 1024) matrix, and the matrix
+    passes a gradient back to the features (the student learns through it)."""
+    f = torch.randn(1, 4, 40, 48, requires_grad=True)
+    a = affinity_matrix(f)
+    assert a.shape == (1, 1024, 1024)
+    (a * torch.randn_like(a)).sum().backward()
+    assert f.grad is not None and f.grad.abs().sum() > 0
+
+
 def test_affinity_matrix_hand_value() -> None:
     # two pooled positions with orthogonal unit features: logits [[1, 0], [0, 1]] / T
     f = torch.tensor([[[[1.0, 0.0]], [[0.0, 1.0]]]])  # (1, 2 channels, 1, 2)
@@ -84,6 +110,11 @@ def test_affinity_loss_values_and_teacher_detached() -> None:
     assert row.item() == pytest.approx(2 * l1.item())  # n = 2 times the entry mean
     l1.backward()
     assert a_t.grad is None and a_s.grad is not None
+    for kind in ("l1_row", "kl"):  # every form trains the student only
+        s_ = a_s.detach().clamp_min(1e-3).requires_grad_()
+        t_ = a_t.detach().clamp_min(1e-3).requires_grad_()
+        affinity_loss(s_, t_, kind).backward()
+        assert t_.grad is None and s_.grad is not None and s_.grad.abs().sum() > 0, kind
     kl = affinity_loss(a_s.detach(), a_t.detach(), "kl")
     assert kl.item() == pytest.approx(torch.log(torch.tensor(2.0)).item() / 2, rel=1e-5)
     same = torch.softmax(torch.randn(1, 4, 4), -1)
@@ -102,18 +133,22 @@ def test_teacher_selection_switches_when_errors_cross() -> None:
     rec = sel.end_round()
     assert rec["e_dsr"] == pytest.approx(0.4) and rec["e_de"] == pytest.approx(0.2)
     assert sel.teacher == "de" and sel.student == "dsr" and sel.distill
-    sel.update(0.1, 0.3, weight=3.0)
-    sel.update(0.9, 0.3, weight=1.0)  # weighted e_dsr = 0.3, e_de = 0.3: tie -> DENet
-    sel.end_round()
-    assert sel.teacher == "de"
     sel.update(0.1, 0.15)  # errors cross: DSRNet better
     sel.end_round()
     assert sel.teacher == "dsr"
+    # an exact tie (every value below is a binary fraction): weighted e_dsr = (0 * 3 + 1 * 1) / 4
+    # = 0.25 = e_de; A.3 makes DSRNet the teacher only if e_dsr < e_de, so DENet takes over
+    sel.update(0.0, 0.25, weight=3.0)
+    sel.update(1.0, 0.25, weight=1.0)
+    rec = sel.end_round()
+    assert rec["e_dsr"] == rec["e_de"] == 0.25 and sel.teacher == "de"
+    sel.update(0.1, 0.15)
+    sel.end_round()
     sel.end_round()  # an empty round keeps the teacher
-    assert sel.teacher == "dsr" and len(sel.history) == 4
+    assert sel.teacher == "dsr" and len(sel.history) == 5
     restored = TeacherSelector()
     restored.load_state_dict(sel.state_dict())
-    assert (restored.teacher, restored.rounds_done) == ("dsr", 4)
+    assert (restored.teacher, restored.rounds_done) == ("dsr", 5)
 
 
 def test_teacher_selection_fixed_modes_and_errors() -> None:
@@ -179,5 +214,5 @@ def test_structure_loss() -> None:
     valid = torch.tensor([[[[True, True], [True, False]]]])
     loss = structure_loss(s, gt, valid)
     assert loss.item() == pytest.approx((0.25 + 0.75 + 0.0) / 3)
-    loss.backward()
-    assert s.grad is not None
+    loss.backward()  # d/ds mean |s - gt| = sign(s - gt) / 3 on the valid pixels, 0 elsewhere
+    torch.testing.assert_close(s.grad, torch.tensor([[[[1.0, -1.0], [0.0, 0.0]]]]) / 3)

@@ -17,6 +17,7 @@ from depthduet.models.blocks import (
     ResBlock,
     SideHeads,
     UpProjection,
+    kaiming_init,
     projection_setting,
 )
 from depthduet.models.dbpn import (
@@ -56,6 +57,33 @@ def test_projection_units_shapes_and_gradients(scale: int) -> None:
     back.square().mean().backward()
     assert low.grad is not None and low.grad.abs().sum() > 0
     assert _all_params_have_grad(up) and _all_params_have_grad(down)
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_projection_units_follow_method_a1(scale: int) -> None:
+    """METHOD.md A.1, rebuilt from each unit's own layers: up-projection
+    ``H0 = deconv(L), L0 = conv(H0), out = H0 + deconv(L0 - L)``; down-projection
+    ``L0 = conv(H), H0 = deconv(L0), out = L0 + conv(H0 - H)``."""
+    up, down = UpProjection(3, scale), DownProjection(3, scale)
+    low = torch.randn(1, 3, 4, 5)
+    h0 = up.up0(low)
+    torch.testing.assert_close(up(low), h0 + up.up1(up.down0(h0) - low))
+    high = torch.randn(1, 3, 4 * scale, 5 * scale)
+    l0 = down.down0(high)
+    torch.testing.assert_close(down(high), l0 + down.down1(down.up0(l0) - high))
+
+
+def test_kaiming_init_statistics() -> None:
+    """Kaiming-normal with PReLU's initial slope: std = sqrt(2 / (1 + 0.25^2)) / sqrt(fan_in),
+    fan_in = 64 * 3 * 3 (36864 weights: the sample std is within 2% of it); zero biases."""
+    torch.manual_seed(0)
+    conv, deconv = torch.nn.Conv2d(64, 64, 3), torch.nn.ConvTranspose2d(64, 64, 3)
+    torch.nn.init.constant_(conv.bias, 1.0)
+    kaiming_init(torch.nn.Sequential(conv, deconv))
+    expected = (2.0 / (1 + 0.25**2)) ** 0.5 / (64 * 9) ** 0.5
+    for m in (conv, deconv):
+        assert m.weight.std().item() == pytest.approx(expected, rel=0.02)
+        assert bool((m.bias == 0).all())
 
 
 def test_projection_squeeze_only_for_dense_inputs() -> None:
@@ -135,8 +163,12 @@ def test_denet_and_resblock() -> None:
 
 def test_side_heads() -> None:
     heads = SideHeads(5, 2)
-    outs = heads([torch.rand(1, 5, 6, 6), torch.rand(1, 5, 6, 6)])
+    feats = [torch.rand(1, 5, 6, 6, requires_grad=True) for _ in range(2)]
+    outs = heads(feats)
     assert [o.shape for o in outs] == [(1, 1, 6, 6)] * 2
+    sum(o.square().sum() for o in outs).backward()  # each head reaches its stage and its weights
+    assert all(f.grad is not None and f.grad.abs().sum() > 0 for f in feats)
+    assert _all_params_have_grad(heads)
     with pytest.raises(ValueError, match="expected 2"):
         heads([torch.rand(1, 5, 6, 6)])
 
