@@ -3,6 +3,7 @@ term, student-only distillation, depth-only samples), validation and a short tra
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from torch.utils.data import Dataset, default_collate
 
 from depthduet.config import ConfigError, config_dir, load_config
 from depthduet.data.degrade import DepthSRPairs
+from depthduet.losses.distill import masked_l1, output_space_loss
 from depthduet.recipes import get_recipe
 from depthduet.recipes.ctkt import CTKTConfig, CTKTRecipe, RealDepthDataset, _RGBFlag
 
@@ -118,9 +120,26 @@ def test_training_step_terms_and_warmup() -> None:
         + lc.lambda_S * out["structure"]
     )
     torch.testing.assert_close(out["loss"].detach(), expected)
-    r.on_round_end({})
+    # l1_sr recomputed from DSRNet itself; the round errors reach the teacher selector
+    x, hr_n, hv, _, _ = r._normalise(b)
+    with torch.no_grad():
+        torch.testing.assert_close(out["l1_sr"], masked_l1(r.networks["dsr"](x), hr_n, hv))
+    assert r.selector.round_errors() == pytest.approx((float(out["e_dsr"]), float(out["e_de"])))
+    first = r.on_round_end({})
     out = r.training_step(b, {"epoch": 1, "step": 1, "round": 1})
-    assert "distill_P" in out and "distill_A" in out and out["teacher_dsr"] in (0.0, 1.0)
+    # the teacher of round 1 is the network with the lower error in round 0 (METHOD.md A.3)
+    assert out["teacher_dsr"] == float(first["round_e_dsr"] < first["round_e_de"])
+    assert out["distill_P"] > 0 and out["distill_A"] > 0
+    expected_total = (
+        out["l1_sr"]
+        + lc.lambda_side * (out["side_sr"] + out["side_de"])
+        + out["l1_de"]
+        + lc.lambda_ssim * out["ssim_de"]
+        + lc.lambda_P * out["distill_P"]
+        + lc.lambda_A * out["distill_A"]
+        + lc.lambda_S * out["structure"]
+    )
+    torch.testing.assert_close(out["loss"].detach(), expected_total)
 
 
 def _grads(recipe: CTKTRecipe, batch: dict, distill: bool, teacher: str) -> dict[str, list]:
@@ -135,14 +154,19 @@ def _grads(recipe: CTKTRecipe, batch: dict, distill: bool, teacher: str) -> dict
     }
 
 
+@pytest.mark.parametrize("term", ["output_space", "affinity"])
 @pytest.mark.parametrize("target", ["normalized", "data"])
 @pytest.mark.parametrize("teacher, student", [("dsr", "de"), ("de", "dsr")])
-def test_distillation_reaches_the_student_only(teacher: str, student: str, target: str) -> None:
-    """With SPNet off, switching the distillation terms on must leave the teacher's gradients
-    unchanged (its outputs are detached) and change the student's, whatever space DENet
-    predicts in."""
+def test_distillation_reaches_the_student_only(
+    teacher: str, student: str, target: str, term: str
+) -> None:
+    """With SPNet off and one distillation term on (L_P or L_A alone), switching it on must leave
+    the teacher's gradients unchanged (its outputs are detached) and change the student's,
+    whatever space DENet predicts in."""
+    other = "affinity" if term == "output_space" else "output_space"
     r = _recipe(
         "distill.spnet=false",
+        f"distill.{other}=false",
         "loss.lambda_P=1.0",
         "loss.lambda_A=5.0",
         f"distill.de_target={target}",
@@ -151,7 +175,7 @@ def test_distillation_reaches_the_student_only(teacher: str, student: str, targe
     plain = _grads(r, b, distill=False, teacher=teacher)
     dist = _grads(r, b, distill=True, teacher=teacher)
     for name in (teacher, f"{teacher}_heads"):
-        for g0, g1 in zip(plain[name], dist[name]):
+        for g0, g1 in zip(plain.get(name, []), dist.get(name, [])):
             torch.testing.assert_close(g1, g0, rtol=0, atol=1e-7)
     changed = [
         not torch.allclose(g0, g1)
@@ -168,22 +192,61 @@ def test_spnet_loss_flows_into_both_networks() -> None:
         m.zero_grad(set_to_none=True)
     out = r.training_step(b, {"epoch": 0, "step": 0, "round": 0})
     out["loss"].backward()
-    with_s = {n: next(m.parameters()).grad.clone() for n, m in r.networks.items()}
+    with_s = {
+        n: torch.cat([p.grad.flatten() for p in m.parameters()]) for n, m in r.networks.items()
+    }
     r2 = _recipe("distill.output_space=false", "distill.affinity=false", "loss.lambda_S=0")
     r2.networks["dsr"].load_state_dict(r.networks["dsr"].state_dict())
     r2.networks["de"].load_state_dict(r.networks["de"].state_dict())
     r2.networks["sp"].load_state_dict(r.networks["sp"].state_dict())
     r2.training_step(b, {"epoch": 0, "step": 0, "round": 0})["loss"].backward()
-    for name in ("dsr", "de"):
-        g = next(r2.networks[name].parameters()).grad
-        assert not torch.allclose(g, with_s[name])
+    for name in ("dsr", "de"):  # the difference is lambda_S * dL_S / dtheta, over every weight
+        g = torch.cat([p.grad.flatten() for p in r2.networks[name].parameters()])
+        assert (g - with_s[name]).norm() > 1e-6 * g.norm(), name
+
+
+def test_spnet_receives_the_networks_features_undetached(monkeypatch) -> None:
+    """A.4: L_S reaches DSRNet and DENet through their last features F^N (not only through the
+    outputs that feed the uncertainty maps)."""
+    r = _recipe("distill.output_space=false", "distill.affinity=false")
+    sp, seen = r.networks["sp"], {}
+    real = sp.forward
+
+    def spy(f_sr, f_de, *args, **kwargs):
+        seen["grad"] = (f_sr.requires_grad, f_de.requires_grad)
+        seen["shapes"] = (tuple(f_sr.shape), tuple(f_de.shape))
+        return real(f_sr, f_de, *args, **kwargs)
+
+    monkeypatch.setattr(sp, "forward", spy)
+    r.training_step(_batch(), {"epoch": 0, "step": 0, "round": 0})
+    assert seen["grad"] == (True, True)
+    sizes = r.cfg.model.sizes()
+    assert seen["shapes"][0][1] == sizes["n_base"] and seen["shapes"][0][-2:] == (16, 16)
+
+
+@pytest.mark.parametrize("teacher", ["dsr", "de"])
+def test_output_space_term_compares_the_side_outputs(teacher: str) -> None:
+    """L_P recomputed from the networks' side heads (METHOD.md A.3): the student's side outputs
+    against the teacher's, in normalised units (de_target=normalized, no side residual)."""
+    r = _recipe("distill.spnet=false", "distill.affinity=false", "distill.side_residual=false")
+    r.selector.rounds_done, r.selector.teacher = 1, teacher
+    b = _batch()
+    out = r.training_step(b, {})
+    x, _, hv, _, _ = r._normalise(b)
+    with torch.no_grad():
+        _, f_sr = r.networks["dsr"].forward_features(x)
+        _, f_de = r.networks["de"].forward_features(b["image"].float())
+        p_sr, p_de = r.networks["dsr_heads"](f_sr), r.networks["de_heads"](f_de)
+    stu, tea = (p_de, p_sr) if teacher == "dsr" else (p_sr, p_de)
+    ref = output_space_loss(stu, tea, hv, scales=r.cfg.loss.side_scales)
+    torch.testing.assert_close(out["distill_P"], ref)
+    assert out["teacher_dsr"] == float(teacher == "dsr")
 
 
 def test_de_target_data_trains_denet_in_data_units() -> None:
     """``distill.de_target=data``: DENet's L1 is against ``D_hr / de_scale``, its error for
     teacher selection is measured after mapping into DSRNet's normalised space, and changing the
     data's unit together with ``de_scale`` changes nothing."""
-    from depthduet.losses.distill import masked_l1
 
     over = ("distill.affinity=false", "distill.spnet=false", "distill.de_target=data")
     r = _recipe(*over, "distill.de_scale=2.0")
@@ -363,9 +426,14 @@ def _fit_ctkt(out: Path, *overrides: str) -> tuple[CTKTRecipe, dict]:
 def test_trainer_fit_two_epochs(tmp_path: Path) -> None:
     recipe, summary = _fit_ctkt(tmp_path, "engine.epochs=2", "engine.log_every=1", "optim.lr=1e-3")
     assert summary["epochs"] == 2 and summary["steps"] == 4  # 8 samples / batch 4, 2 epochs
-    assert summary["monitor"] == "rmse" and summary["last_val"]["rmse"] > 0
+    assert summary["monitor"] == "rmse"
     assert recipe.selector.rounds_done == 2 and len(recipe.selector.history) == 2
     assert (tmp_path / "summary.json").is_file()
+    with open(tmp_path / "val.csv", newline="") as f:  # one validation per epoch
+        rmse = [float(r["rmse"]) for r in csv.DictReader(f)]
+    assert len(rmse) == 2 and summary["last_val"]["rmse"] == pytest.approx(rmse[-1])
+    assert summary["best_metric"] == pytest.approx(min(rmse))  # best-checkpoint tracking
+    assert summary["best_epoch"] == rmse.index(min(rmse))
 
 
 def test_channels_last_training_on_cpu_resumes_exactly(tmp_path: Path) -> None:
@@ -387,6 +455,74 @@ def test_channels_last_training_on_cpu_resumes_exactly(tmp_path: Path) -> None:
     a = plain.networks["dsr"].state_dict()
     for k, v in straight.networks["dsr"].state_dict().items():  # same training, other layout
         torch.testing.assert_close(v, a[k], rtol=1e-3, atol=1e-4)
+
+
+def test_world_train_then_evaluate_end_to_end(tmp_path: Path, capsys) -> None:
+    """``depthduet train`` on a few procedural-world samples, then ``depthduet evaluate`` of
+    the run on the same validation maps: the evaluation (DSRNet alone, depth only, LR made from
+    the GT by the same bicubic degradation) reproduces the trainer's validation RMSE of the best
+    checkpoint and its bicubic row, and the run logs its teacher per round."""
+    import json
+
+    import numpy as np
+
+    from depthduet.cli import main
+
+    run = tmp_path / "run"
+    rc = main(
+        [
+            "train",
+            "--config",
+            str(config_dir() / "dsr" / "world_x4.yaml"),
+            "--out",
+            str(run),
+            *TINY[:2],
+            "engine.batch_size=2",
+            "engine.epochs=2",
+            "engine.threads=1",
+            "engine.tensorboard=false",
+            "engine.progress=false",
+            "data.train_size=4",
+            "data.val_size=2",
+            "data.world_height=64",
+            "data.world_width=64",
+            "data.crop=32",
+        ]
+    )
+    assert rc == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 4 and summary["rounds"] == 2
+    rounds = (run / "rounds.csv").read_text().splitlines()
+    assert rounds[0].startswith("round,event") and len(rounds) == 5 and "teacher_dsr" in rounds[0]
+    best = json.loads((run / "checkpoints" / "best" / "model.json").read_text())["metrics"]
+
+    cfg = load_config(CTKTConfig, run / "config.yaml")
+    _, val = CTKTRecipe.build_datasets(cfg)
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    for i in range(len(val)):
+        v = val[i]
+        hr = v["hr"][0].numpy().astype(np.float64)
+        np.save(gt / f"scene{i}.npy", np.where(v["hr_valid"][0].numpy(), hr, np.nan))
+    out = tmp_path / "eval.json"
+    argv = ["--protocol", "sintel-dsr", "--gt", gt, "--checkpoint", run, "--scale", "4"]
+    rc, _, err = _evaluate(capsys, *argv, "--baseline", "bicubic", "--device", "cpu", "--json", out)
+    assert rc == 0, err
+    rows = {r["method"]: r["metrics"] for r in json.loads(out.read_text())["results"]}
+    assert set(rows) == {"bicubic (baseline)", "run"}
+    assert rows["bicubic (baseline)"]["rmse"] == pytest.approx(best["rmse_bicubic"], rel=1e-5)
+    # evaluate clips DSRNet's output to the LR range (DepthUpsampler's clamp), the trainer's
+    # validation does not: equal up to the few pixels beyond that range
+    assert rows["run"]["rmse"] == pytest.approx(best["rmse"], rel=2e-3)
+    assert rows["run"]["rmse"] != pytest.approx(rows["bicubic (baseline)"]["rmse"], rel=1e-3)
+
+
+def _evaluate(capsys, *argv) -> tuple[int, str, str]:
+    from depthduet.cli import main
+
+    rc = main(["evaluate", "--quiet", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return rc, out, err
 
 
 def test_world_datasets() -> None:
