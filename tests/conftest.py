@@ -13,6 +13,14 @@ from depthduet.paths import data_root as _data_root
 torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that reads ``../shared/data`` (through the ``data_root`` fixture) carries the
+    ``realdata`` marker, so ``-m "not realdata"`` selects exactly the tests that run without it."""
+    for item in items:
+        if "data_root" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realdata)
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)

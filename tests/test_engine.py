@@ -299,7 +299,6 @@ def test_summary_json(tmp_path):
 
 
 def test_tensorboard_events(tmp_path):
-    pytest.importorskip("tensorboard")
     fit(tmp_path, epochs=1, tensorboard=True)
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
 
@@ -508,7 +507,6 @@ def test_cuda_bf16_channels_last(tmp_path):
 def test_crash_after_checkpoint_then_resume_logs_each_step_once(tmp_path, monkeypatch):
     """Epoch 3 is logged but its checkpoint fails (a crash); resuming redoes epoch 3 and the
     CSV rows and TensorBoard events of the lost epoch are replaced, not duplicated."""
-    pytest.importorskip("tensorboard")
     from depthduet.engine import checkpoint as ckpt
 
     real_save, calls = ckpt.save_checkpoint, []

@@ -254,7 +254,6 @@ def test_option_errors(tmp_path: Path, capsys, args: list[str], pattern: str | N
 
 
 def test_dsr_checkpoint_row(tmp_path: Path, capsys) -> None:
-    pytest.importorskip("depthduet.inference.dsr")
     from safetensors.torch import save_file
 
     from depthduet.models.dbpn import DSRNet
@@ -310,7 +309,7 @@ class FakePredictor:
 
 
 def test_monocular_model_row(tmp_path: Path, capsys, monkeypatch) -> None:
-    mde = pytest.importorskip("depthduet.inference.mde")
+    from depthduet.inference import mde
     from depthduet.io import read_image, write_image
 
     monkeypatch.setattr(mde, "DepthPredictor", FakePredictor)

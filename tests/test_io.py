@@ -244,7 +244,8 @@ def test_npy_stack_needs_index(tmp_path: Path) -> None:
 
 
 def test_mat_v73_is_transposed_back(tmp_path: Path) -> None:
-    h5py = pytest.importorskip("h5py")
+    import h5py  # a dependency of the package (MATLAB v7.3 files)
+
     # MATLAB writes a (H=2, W=3, N=2) array column-major; h5py shows it as (N, W, H)
     matlab = np.arange(12, dtype=np.float64).reshape(2, 3, 2) + 1
     p = tmp_path / "v73.mat"
