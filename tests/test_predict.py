@@ -165,8 +165,28 @@ def test_cli_predict_bad_and_grey_files_in_a_folder(tmp_path, semi_run, capsys, 
     monkeypatch.setattr(mde.DepthPredictor, "predict", flaky)
     out2 = tmp_path / "out2"
     assert main(["predict", str(src), "--checkpoint", str(run), "-o", str(out2)]) == 1
-    assert "RuntimeError: out of memory" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert (
+        "RuntimeError: out of memory" in err and "2 of 3 image(s) failed" in err
+    )  # a.png and the empty b.png
     assert not (out2 / "a_depth.npy").exists() and (out2 / "c_depth.npy").is_file()
+
+
+def test_cli_predict_single_bad_image_is_a_user_error(tmp_path, semi_run, capsys):
+    """One input image that cannot be read: one error line naming it, exit status 2 (as every
+    command's bad input), and no output folder left behind; an existing folder is kept."""
+    run, _ = semi_run
+    bad = tmp_path / "trunc.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")  # a PNG cut after its signature
+    out = tmp_path / "out"
+    assert main(["predict", str(bad), "--checkpoint", str(run), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(bad) in err[0] and err[0].startswith("depthduet predict: error")
+    assert not out.exists()
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    assert main(["predict", str(bad), "--checkpoint", str(run), "-o", str(out)]) == 2
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
 
 
 def _rgb(path, seed=0):

@@ -31,7 +31,9 @@ Outputs in the folder OUT, per image STEM:
 and predict.yaml with the settings. Intrinsics are those of the input image (pixels, 0-based
 pixel centres); a folder may hold intrinsics.txt/.yaml/.json or camera.json (Cityscapes).
 In a folder, a file named as predict's output for another image there (a_depth.png beside
-a.png) is skipped with a note; inputs sharing a stem (a.png and a.jpg) are refused.
+a.png) is skipped with a note; inputs sharing a stem (a.png and a.jpg) are refused. A bad image
+in a folder is reported and skipped, the others are predicted, and the exit status is 1; a
+single bad image is one error line and exit status 2, with nothing written.
 
 Examples:
   depthduet predict frame.png --checkpoint runs/mde_world_semi -o out/
@@ -203,7 +205,9 @@ def _read_colour(path: Path) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Predict every input image and write the maps; exit 1 if some image failed."""
+    """Predict every input image and write the maps. A single input that fails raises (exit
+    status 2, nothing written); in a folder, failed images are reported and the exit status is
+    1."""
     import numpy as np
 
     from depthduet import io as dio
@@ -226,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
         predictor = DepthPredictor.from_pretrained(
             args.model or "mde-driving", args.branch, args.device
         )
+    single, created = not src.is_dir(), not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
     t0 = time.time()
@@ -260,6 +265,10 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             text = str(e) if isinstance(e, UserError) else f"{type(e).__name__}: {e}"
             msg = text if str(f) in text else f"{f}: {text}"
+            if single:  # one input: a plain error, and no output folder left behind
+                if created and not any(out.iterdir()):
+                    out.rmdir()
+                raise UserError(msg) from e
             print(f"depthduet predict: error: {msg}", file=sys.stderr, flush=True)
     save_config(
         {
@@ -282,4 +291,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if predictor.scale_ambiguous:
         print("note: this network was trained on monocular video only; depth is up to scale")
-    return 1 if failed else 0
+    if failed:
+        print(f"depthduet predict: {failed} of {len(files)} image(s) failed", file=sys.stderr)
+        return 1
+    return 0
