@@ -277,3 +277,22 @@ def test_convert_warns_on_all_invalid_output_and_refuses_bad_array_names(
         rc, _, err = _run(argv, capsys)
         assert rc == 2 and not out.exists()
         _stderr_one_line(err, "depthduet convert: error:", "o.mat", "cannot be stored")
+
+
+@pytest.mark.parametrize(
+    "argv, pattern",
+    [
+        (["evaluate", "--protocol", "sintel-dsr", "--gt", "a", "--gt", "b"], "--gt given 2 times"),
+        (["upsample", "x.png", "--scale", "4", "--scale=8", "-o", "y.png"], "--scale given 2"),
+        (["convert", "a.png", "b.npy", "--in-scale", "1", "--in-scale", "2"], "--in-scale given"),
+    ],
+)
+def test_repeated_single_value_option_is_refused(argv, pattern, capsys) -> None:
+    """argparse would keep the last value silently (evaluating one file of two): refused with
+    a usage error, exit status 2, before any work."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert pattern in err and "takes one value" in err
+    assert ("give a folder" in err) == (argv[0] == "evaluate")

@@ -71,6 +71,37 @@ def build_parser(mods: dict[str, object] | None = None) -> argparse.ArgumentPars
     return parser
 
 
+#: actions that keep one value: argparse silently keeps the last of repeated uses
+_SINGLE_VALUE = (
+    argparse._StoreAction,
+    argparse._StoreConstAction,
+    argparse._StoreTrueAction,
+    argparse._StoreFalseAction,
+)
+#: options naming inputs, where a repeat usually means "these files"
+_PATHS = {"gt", "pred", "lr", "images", "depth", "rgb"}
+
+
+def _refuse_repeated_options(parser: argparse.ArgumentParser, command: str, argv: list) -> None:
+    """Exit with a usage error (status 2) when an option that takes one value is given twice
+    (``evaluate --gt a.mat --gt b.mat`` would otherwise evaluate ``b.mat`` alone)."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[
+        command
+    ]
+    words = [str(w) for w in argv]
+    words = words[words.index(command) + 1 :] if command in words else words
+    if "--" in words:
+        words = words[: words.index("--")]
+    for action in sub._actions:
+        if not isinstance(action, _SINGLE_VALUE) or not action.option_strings:
+            continue
+        opts = action.option_strings
+        used = [w.split("=", 1)[0] for w in words if w.split("=", 1)[0] in opts]
+        if len(used) > 1:
+            hint = " (give a folder to process several files)" if action.dest in _PATHS else ""
+            sub.error(f"{'/'.join(opts)} given {len(used)} times; it takes one value{hint}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from depthduet.errors import UserError
 
@@ -86,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    _refuse_repeated_options(parser, args.command, list(sys.argv[1:] if argv is None else argv))
     try:
         return int(args._run(args) or 0)
     except UserError as e:
