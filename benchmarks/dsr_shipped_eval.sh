@@ -3,7 +3,8 @@
 # LR made from the ground truth by antialiased bicubic downsampling (--lr-from bicubic).
 #   held out from their training set: Middlebury 2003 cones + teddy, Sintel Df_1/20/28/58
 #   never part of any training set:   Middlebury 2014 Motorcycle (float disparity, +inf holes),
-#                                      Open3D Kinect depth frames (uint16 mm, ~13% holes)
+#                                      Open3D Kinect depth frames (uint16 mm, ~13% holes);
+#   these two also with --missing exclude (only the pixels a method predicts are scored)
 # Usage: bash benchmarks/dsr_shipped_eval.sh [OUT_DIR]   (needs ../shared/data or DEPTHDUET_DATA)
 set -euo pipefail
 DATA=${DEPTHDUET_DATA:-../shared/data}
@@ -22,18 +23,30 @@ for s in 4 8 16; do
     --model dsr-x$s --baseline bicubic --scale $s --lr-from bicubic --quiet --json "$OUT/motorcycle_x$s.json"
   depthduet evaluate --protocol sintel-dsr --gt "$DATA/rgbd_open3d/depth" --gt-scale 1000 \
     --model dsr-x$s --baseline bicubic --scale $s --lr-from bicubic --quiet --json "$OUT/open3d_x$s.json"
+  # the two with holes again, scoring only the pixels each method predicts (--missing exclude):
+  # an output pixel under an LR hole has no value and otherwise counts as an error of its depth
+  depthduet evaluate --protocol middlebury-dsr --gt "$DATA/motorcycle/motorcycle_disp.npz" \
+    --model dsr-x$s --baseline bicubic --scale $s --lr-from bicubic --quiet --missing exclude \
+    --json "$OUT/motorcycle_excl_x$s.json"
+  depthduet evaluate --protocol sintel-dsr --gt "$DATA/rgbd_open3d/depth" --gt-scale 1000 \
+    --model dsr-x$s --baseline bicubic --scale $s --lr-from bicubic --quiet --missing exclude \
+    --json "$OUT/open3d_excl_x$s.json"
 done
 python - "$OUT" <<'PY'
 import json, sys, pathlib
 out = pathlib.Path(sys.argv[1])
-print("| data | scale | bicubic RMSE | shipped model RMSE | ratio |")
-print("|---|---|---|---|---|")
-for name in ("mb", "sintel", "motorcycle", "open3d"):
+print("| data | scale | bicubic RMSE | shipped model RMSE | ratio | no prediction: bicubic / model |")
+print("|---|---|---|---|---|---|")
+for name in ("mb", "sintel", "motorcycle", "open3d", "motorcycle_excl", "open3d_excl"):
     for s in (4, 8, 16):
         rep = json.loads((out / f"{name}_x{s}.json").read_text())
         rows = {r["method"]: r for r in rep["results"]}
         bic = rows["bicubic (baseline)"]
         mod = rows[f"dsr-x{s}"]
         b, m = bic["metrics"]["rmse"], mod["metrics"]["rmse"]
-        print(f"| {name} | x{s} | {b:.4f} | {m:.4f} | {m / b:.3f} |")
+        holes = []
+        for r in (bic, mod):
+            kept = r["n_pixels"] + (r["n_pred_invalid"] if name.endswith("_excl") else 0)
+            holes.append(f"{100 * r['n_pred_invalid'] / kept:.2f}%")
+        print(f"| {name} | x{s} | {b:.4f} | {m:.4f} | {m / b:.3f} | {' / '.join(holes)} |")
 PY

@@ -731,3 +731,28 @@ def test_a_predict_output_folder_is_read_through_its_depth_maps(tmp_path: Path, 
     (out / "a1_depth.npy").unlink()
     rc, _, err = run_cli(capsys, "--protocol", "kitti-eigen", "--gt", gt_dir, "--pred", out)
     assert rc == 2 and "no prediction named 'a1'" in err
+
+
+@pytest.mark.parametrize("rule", ["zero", "exclude"])
+def test_missing_predictions_rule(tmp_path: Path, capsys, rule: str) -> None:
+    """A prediction with a hole: the table says how its pixels were scored, the JSON records
+    the rule and the count, and the numbers follow it."""
+    gt = np.full((8, 8), 2.0)
+    pred = np.full((8, 8), 2.5)
+    pred[:2, :2] = np.nan  # 4 of 64 pixels without a prediction
+    np.save(tmp_path / "g.npy", gt)
+    np.save(tmp_path / "p.npy", pred)
+    out = tmp_path / "r.json"
+    rc, text, err = run_cli(
+        capsys, "--protocol", "sintel-dsr", "--gt", tmp_path / "g.npy", "--pred",
+        tmp_path / "p.npy", "--missing", rule, "--json", out,
+    )  # fmt: skip
+    assert rc == 0, err
+    row = json.loads(out.read_text())["results"][0]
+    assert row["missing_predictions"] == rule and row["n_pred_invalid"] == 4
+    if rule == "zero":
+        assert "4 ground-truth pixels (6.25%) had no prediction and count as 0" in text
+        assert row["metrics"]["rmse"] == pytest.approx(np.sqrt((60 * 0.25 + 4 * 4.0) / 64))
+    else:
+        assert "4 ground-truth pixels (6.25%) had no prediction and are left out" in text
+        assert row["metrics"]["rmse"] == pytest.approx(0.5) and row["n_pixels"] == 60

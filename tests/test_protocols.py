@@ -262,6 +262,29 @@ def test_resize_keeps_invalid_predictions_from_bleeding() -> None:
     assert r.metrics["rmse"] == pytest.approx(math.sqrt(4 * 9 / 64))  # only the 4 zeros
 
 
+def test_missing_predictions_count_as_zero_or_are_left_out() -> None:
+    """``missing="zero"`` (default): a hole in the prediction is an error of the full depth;
+    ``exclude``: it leaves the metrics, ``n_pixels`` shrinks, ``n_pred_invalid`` still counts
+    it; the caps/crop mask is applied first (a capped GT pixel is not a missing prediction)."""
+    gt = np.array([[1.0, 2.0], [3.0, 4.0]])
+    pred = np.array([[1.0, 2.5], [np.nan, 4.0]])
+    zero = evaluate_image("sintel-dsr", gt, pred)
+    assert zero.n_pixels == 4 and zero.n_pred_invalid == 1
+    assert zero.metrics["rmse"] == pytest.approx(math.sqrt((0.25 + 9.0) / 4))
+    left = evaluate_image("sintel-dsr", gt, pred, missing="exclude")
+    assert left.n_pixels == 3 and left.n_pred_invalid == 1
+    assert left.metrics["rmse"] == pytest.approx(math.sqrt(0.25 / 3))
+    gt_hole = gt.copy()
+    gt_hole[1, 0] = 0.0  # no ground truth there: nothing missing
+    assert evaluate_image("sintel-dsr", gt_hole, pred, missing="exclude").n_pred_invalid == 0
+    with pytest.raises(UserError, match="with a valid prediction"):
+        evaluate_image("sintel-dsr", gt, np.full((2, 2), np.nan), missing="exclude")
+    with pytest.raises(UserError, match="missing='skip'"):
+        evaluate_image("sintel-dsr", gt, pred, missing="skip")
+    rec = summarize("sintel-dsr", [left], median_scaling=False, missing="exclude")
+    assert rec["missing_predictions"] == "exclude" and rec["n_pred_invalid"] == 1
+
+
 def test_evaluate_arrays_in_memory() -> None:
     from depthduet.metrics import evaluate_arrays
 

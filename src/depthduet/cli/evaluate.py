@@ -41,6 +41,8 @@ Examples:
   depthduet evaluate --protocol nyu-dsr --pred out/ --gt nyu_test_gt/ --json nyu_x8.json
   depthduet evaluate --protocol middlebury-dsr --gt gt/ --gt-scale 4 --baseline bicubic,nearest \\
       --scale 8 --lr-from nearest
+  depthduet evaluate --protocol sintel-dsr --gt kinect_mm/ --gt-scale 1000 --model dsr-x4 \\
+      --baseline bicubic --scale 4 --missing exclude    # maps with holes: predicted pixels only
 """
 
 
@@ -102,6 +104,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="evaluate a shipped pretrained model (e.g. dsr-x4)")
     p.add_argument("--images", help="RGB images for a monocular model, matched by name")
     p.add_argument("--device", default="auto", help="device for model inference")
+    p.add_argument(
+        "--missing",
+        choices=("zero", "exclude"),
+        default="zero",
+        help="ground-truth pixels without a valid prediction (e.g. under an LR hole) count as "
+        "0 (default, as the published protocols) or are left out of the metrics; their "
+        "number is reported either way",
+    )
     p.add_argument("--json", help="write the report (JSON) here; the settings go beside it")
     p.add_argument(
         "--no-per-image",
@@ -132,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         pred=args.pred,
         name=args.name,
         median_scaling=args.median_scaling,
+        missing=args.missing,
         allow_resize=args.allow_resize,
         unit=args.unit,
         gt_scale=args.gt_scale,

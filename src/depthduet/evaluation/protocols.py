@@ -43,7 +43,10 @@ interpolation (half-pixel centres, no antialiasing: ``cv2.resize`` / ``F.interpo
 align_corners=False)``), unless ``allow_resize=False``. Prediction pixels marked invalid (NaN,
 inf, or the reader's invalid flag) are *not* dropped: they hold 0, which the depth protocols
 clamp to the minimum depth, so a method cannot improve its score by abstaining; their number is
-reported as ``n_pred_invalid``.
+reported as ``n_pred_invalid``. ``missing="exclude"`` instead leaves them out of the metrics
+(for depth-SR inputs with holes, where an output pixel has no value when its LR pixel is a
+hole): the numbers then describe only the predicted pixels, and ``n_pred_invalid`` says how
+many were left out, so compare rows by both.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ __all__ = [
     "GARG_CROP",
     "EIGEN_NYU_CROP",
     "UNITS_TO_METRES",
+    "MISSING_RULES",
     "PROTOCOLS",
     "Protocol",
     "ImageResult",
@@ -83,6 +87,8 @@ __all__ = [
     "evaluate_arrays",
 ]
 
+#: how pixels without a valid prediction are scored (:func:`evaluate_image` ``missing``)
+MISSING_RULES: tuple[str, ...] = ("zero", "exclude")
 #: Garg et al. (ECCV 2016) crop as fractions (top, bottom, left, right) of (H, H, W, W).
 GARG_CROP: tuple[float, float, float, float] = (0.40810811, 0.99189189, 0.03594771, 0.96405229)
 #: Eigen et al. NYU crop on the 480 x 640 frame, (top, bottom, left, right), end exclusive.
@@ -396,7 +402,8 @@ class ImageResult:
         n_pixels: number of evaluated pixels.
         ratio: the median-scaling factor applied, or ``None``.
         resized: whether the prediction was resized to the ground-truth size.
-        n_pred_invalid: evaluated pixels where the prediction was invalid (counted as 0).
+        n_pred_invalid: pixels the protocol keeps where the prediction was invalid (counted
+            as 0, or left out of ``n_pixels`` and the metrics with ``missing="exclude"``).
         crop_box: ``(top, bottom, left, right)`` used, or ``None``.
         shape: ``(H, W)`` of the ground truth.
     """
@@ -445,6 +452,7 @@ def evaluate_image(
     unit: str | None = None,
     name: str = "image",
     pred_inverse: bool = False,
+    missing: str = "zero",
 ) -> ImageResult:
     """Evaluate one prediction against its ground truth under a named protocol.
 
@@ -475,6 +483,9 @@ def evaluate_image(
         pred_inverse: ``pred`` holds inverse depth (e.g. monodepth2's ``pred_disps.npy``): it is
             resized first, then ``depth = 1 / pred`` (as monodepth2's evaluation does);
             non-positive values become invalid predictions.
+        missing: ``zero`` (invalid predictions count as 0, the default of every published
+            protocol) or ``exclude`` (they are left out of the metrics; still counted in
+            ``n_pred_invalid``).
 
     Returns:
         An :class:`ImageResult`.
@@ -485,6 +496,8 @@ def evaluate_image(
             names the image.
     """
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    if missing not in MISSING_RULES:
+        raise UserError(f"missing={missing!r}: expected one of {', '.join(MISSING_RULES)}")
     g = _as_2d(gt, "ground truth", name).astype(np.float64)
     p = _as_2d(pred, "prediction", name).astype(np.float64)
     gv = np.isfinite(g) & (g > 0) if gt_valid is None else _as_2d(gt_valid, "gt validity", name)
@@ -519,10 +532,14 @@ def evaluate_image(
     g = g * factor
     p = p * factor
     m = proto.mask(g, gv)
+    n_missing = int((m & ~pv).sum())
+    if missing == "exclude":
+        m = m & pv
     n = int(m.sum())
     if n == 0:
+        left = " with a valid prediction" if missing == "exclude" else ""
         raise UserError(
-            f"{name}: no ground-truth pixel left to evaluate under {proto.name} "
+            f"{name}: no ground-truth pixel{left} left to evaluate under {proto.name} "
             f"(crop: {proto.crop}, caps: {proto.min_depth}..{proto.max_depth} {proto.report_unit})"
         )
     gs, ps = g[m], p[m]
@@ -545,7 +562,7 @@ def evaluate_image(
         n_pixels=n,
         ratio=ratio,
         resized=resized,
-        n_pred_invalid=int((~pv[m]).sum()),
+        n_pred_invalid=n_missing,
         crop_box=proto.crop_box(*g.shape),
         shape=(int(g.shape[0]), int(g.shape[1])),
     )
@@ -561,6 +578,7 @@ def summarize(
     degradation: dict[str, Any] | None = None,
     allow_resize: bool = True,
     per_image: bool = True,
+    missing: str = "zero",
 ) -> dict[str, Any]:
     """Average per-image results into one JSON-friendly record.
 
@@ -606,6 +624,7 @@ def summarize(
     rec["n_images"] = len(results)
     rec["n_pixels"] = int(sum(r.n_pixels for r in results))
     rec["n_pred_invalid"] = int(sum(r.n_pred_invalid for r in results))
+    rec["missing_predictions"] = missing  # zero: counted as 0; exclude: left out
     rec["metrics"] = {
         k: float(np.mean(np.array([r.metrics[k] for r in results], dtype=np.float64)))
         for k in proto.metrics
@@ -628,6 +647,7 @@ def evaluate_arrays(
     method: str = "prediction",
     degradation: dict[str, Any] | None = None,
     per_image: bool = False,
+    missing: str = "zero",
 ) -> dict[str, Any]:
     """Evaluate in-memory maps (one ground truth per prediction) and summarise them.
 
@@ -639,7 +659,8 @@ def evaluate_arrays(
         gts: ``N`` ground-truth maps ``(H_i, W_i)`` (numpy or torch).
         preds: ``N`` predictions ``(h_i, w_i)``.
         names: optional ids (default ``"0", "1", ...``).
-        median_scaling, allow_resize, unit, pred_inverse: as in :func:`evaluate_image`.
+        median_scaling, allow_resize, unit, pred_inverse, missing: as in
+            :func:`evaluate_image`.
         method, degradation, per_image: as in :func:`summarize`.
 
     Returns:
@@ -664,6 +685,7 @@ def evaluate_arrays(
             unit=unit,
             name=n,
             pred_inverse=pred_inverse,
+            missing=missing,
         )
         for g, p, n in zip(gts, preds, ids)
     ]
@@ -676,4 +698,5 @@ def evaluate_arrays(
         degradation=degradation,
         allow_resize=allow_resize,
         per_image=per_image,
+        missing=missing,
     )

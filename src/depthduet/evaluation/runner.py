@@ -81,6 +81,9 @@ class EvaluateSettings:
         images: RGB images for a monocular model, matched to the ground truth by name.
         device: device for model inference.
         per_image: include every image's numbers in the report.
+        missing: pixels without a valid prediction count as 0 (``zero``, every published
+            protocol) or are left out of the metrics (``exclude``); their number is reported
+            either way.
     """
 
     protocol: str = "kitti-eigen"
@@ -108,6 +111,7 @@ class EvaluateSettings:
     images: str | None = None
     device: str = "auto"
     per_image: bool = True
+    missing: str = "zero"
 
 
 def resolve_settings(cfg: EvaluateSettings) -> EvaluateSettings:
@@ -578,6 +582,7 @@ def run_evaluation(
                     unit=cfg.unit,
                     pred_inverse=row.inverse,
                     name=row.source(gi, src) if row.source else f"{src} ({row.label})",
+                    missing=cfg.missing,
                 )
             )
             row.results[-1].name = name
@@ -602,6 +607,7 @@ def run_evaluation(
             degradation=row.degradation,
             allow_resize=cfg.allow_resize,
             per_image=cfg.per_image,
+            missing=cfg.missing,
         )
         if row.first_resize is not None:
             rec["resize"]["first"] = row.first_resize
@@ -681,10 +687,13 @@ def format_table(report: dict[str, Any]) -> str:
             line += f"  {mr['mean']:.3f} / {mr['std']:.3f}"
         lines.append(line)
         if r.get("n_pred_invalid"):
-            frac = r["n_pred_invalid"] / max(r["n_pixels"], 1)
+            left_out = r.get("missing_predictions") == "exclude"
+            kept = r["n_pixels"] + (r["n_pred_invalid"] if left_out else 0)
+            frac = r["n_pred_invalid"] / max(kept, 1)
+            how = "are left out (--missing exclude)" if left_out else "count as 0"
             lines.append(
-                f"  note: {r['n_pred_invalid']} evaluated pixels ({100 * frac:.2f}%) had no "
-                "prediction and count as 0"
+                f"  note: {r['n_pred_invalid']} ground-truth pixels ({100 * frac:.2f}%) had no "
+                f"prediction and {how}"
             )
         resize = r.get("resize") or {}
         if resize.get("n_resized"):
