@@ -1,7 +1,8 @@
-"""Depth error metrics (alias of :mod:`depthduet.evaluation.metrics`).
+"""Depth error metrics and protocols in one import: the error functions of
+:mod:`depthduet.evaluation.metrics` and the protocol helpers of
+:mod:`depthduet.evaluation.protocols` (which decide which pixels count).
 
-``depthduet.metrics.depth_errors(gt, pred)`` is the documented entry point; the protocols that
-decide which pixels count live in :mod:`depthduet.evaluation.protocols`.
+``depthduet.metrics.depth_errors(gt, pred)`` is the documented entry point.
 """
 
 from depthduet.evaluation.metrics import (
