@@ -591,3 +591,21 @@ def test_digest_of_nested_state():
     assert _digest(a) == _digest({"n": 3, "h": ["a", "b"], "t": torch.tensor([1.0, 2.0])})
     assert _digest(a) != _digest({**a, "t": torch.tensor([1.0, 2.5])})
     assert _digest(a) != _digest({**a, "t": torch.tensor([1, 2])})  # dtype matters
+
+
+def test_distributed_timeout_from_environment(monkeypatch):
+    """DEPTHDUET_DIST_TIMEOUT sets how long a process waits for its peers (a lost peer ends in
+    an error, not a hang); unset keeps torch's default; a bad value names the variable."""
+    from datetime import timedelta
+
+    from depthduet.engine.distributed import _timeout
+    from depthduet.errors import UserError
+
+    monkeypatch.delenv("DEPTHDUET_DIST_TIMEOUT", raising=False)
+    assert _timeout() is None
+    monkeypatch.setenv("DEPTHDUET_DIST_TIMEOUT", "90")
+    assert _timeout() == timedelta(seconds=90)
+    for bad in ("0", "-5", "soon", "nan"):
+        monkeypatch.setenv("DEPTHDUET_DIST_TIMEOUT", bad)
+        with pytest.raises(UserError, match="DEPTHDUET_DIST_TIMEOUT"):
+            _timeout()

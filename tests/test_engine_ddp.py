@@ -26,6 +26,7 @@ def _worker(rank: int, world: int, port: int, out: str, res: str, local_stats: b
         LOCAL_RANK=str(rank),
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
+        DEPTHDUET_DIST_TIMEOUT="120",  # a lost peer fails the test instead of hanging it
     )
     torch.set_num_threads(1)
     from _engine_dummy import DummyRecipe, make

@@ -35,16 +35,17 @@ def _join(rank: int, port: int) -> None:
         LOCAL_RANK=str(rank),
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
+        DEPTHDUET_DIST_TIMEOUT="120",  # a lost peer fails the test instead of hanging it
     )
     torch.set_num_threads(1)
 
 
 def _reduce_worker(rank: int, port: int, res: str) -> None:
     _join(rank, port)
-    from depthduet.engine.distributed import all_reduce_mean
+    from depthduet.engine.distributed import _timeout, all_reduce_mean
     from depthduet.losses.distill import TeacherSelector
 
-    dist.init_process_group("gloo", rank=rank, world_size=2)
+    dist.init_process_group("gloo", rank=rank, world_size=2, timeout=_timeout())
     try:
         sel = TeacherSelector(warmup_rounds=0)
         # rank 0's shard favours DSRNet a little, rank 1's favours DENet a lot

@@ -144,6 +144,7 @@ def test_torchrun_two_processes(tmp_path, cfg_file):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
     env["OMP_NUM_THREADS"] = "1"
+    env["DEPTHDUET_DIST_TIMEOUT"] = "120"  # a lost peer fails the test instead of hanging it
     cmd = [
         torchrun,
         "--standalone",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import torch
@@ -135,8 +136,26 @@ def init_distributed(backend: str = "", device: torch.device | None = None) -> D
         backend = "nccl" if device is not None and device.type == "cuda" else "gloo"
     if device is not None and device.type == "cuda":
         torch.cuda.set_device(device)
-    dist.init_process_group(backend=backend, rank=info.rank, world_size=info.world_size)
+    dist.init_process_group(
+        backend=backend, rank=info.rank, world_size=info.world_size, timeout=_timeout()
+    )
     return dist_info()
+
+
+def _timeout() -> timedelta | None:
+    """``DEPTHDUET_DIST_TIMEOUT`` (seconds): how long joining the group and each collective may
+    wait for the other processes before failing; unset = torch's default (30 minutes for gloo,
+    10 for NCCL). Tests set it so that a lost peer ends in an error, not a hang."""
+    raw = os.environ.get("DEPTHDUET_DIST_TIMEOUT", "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise UserError(f"DEPTHDUET_DIST_TIMEOUT={raw!r}: expected a positive number of seconds")
+    return timedelta(seconds=seconds)
 
 
 def cleanup_distributed() -> None:
