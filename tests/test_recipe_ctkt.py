@@ -202,23 +202,38 @@ def test_spnet_loss_flows_into_both_networks() -> None:
         assert (g - with_s[name]).norm() > 1e-6 * g.norm(), name
 
 
-def test_spnet_receives_the_networks_features_undetached(monkeypatch) -> None:
+@pytest.mark.parametrize("error_grad", [True, False])
+def test_spnet_receives_the_networks_features_undetached(monkeypatch, error_grad: bool) -> None:
     """A.4: L_S reaches DSRNet and DENet through their last features F^N (not only through the
-    outputs that feed the uncertainty maps)."""
-    r = _recipe("distill.output_space=false", "distill.affinity=false")
+    outputs that feed the uncertainty maps); ``distill.spnet_error_grad=false`` detaches those
+    outputs, and L_S still changes both networks' gradients through the features."""
+    over = ("distill.output_space=false", "distill.affinity=false")
+    r = _recipe(*over, f"distill.spnet_error_grad={error_grad}")
     sp, seen = r.networks["sp"], {}
     real = sp.forward
 
-    def spy(f_sr, f_de, *args, **kwargs):
+    def spy(f_sr, f_de, d_sr, d_de, *args, **kwargs):
         seen["grad"] = (f_sr.requires_grad, f_de.requires_grad)
+        seen["out_grad"] = (d_sr.requires_grad, d_de.requires_grad)
         seen["shapes"] = (tuple(f_sr.shape), tuple(f_de.shape))
-        return real(f_sr, f_de, *args, **kwargs)
+        return real(f_sr, f_de, d_sr, d_de, *args, **kwargs)
 
     monkeypatch.setattr(sp, "forward", spy)
-    r.training_step(_batch(), {"epoch": 0, "step": 0, "round": 0})
-    assert seen["grad"] == (True, True)
+    b = _batch()
+    g = _grads(r, b, distill=False, teacher="dsr")
+    assert seen["grad"] == (True, True) and seen["out_grad"] == (error_grad, error_grad)
     sizes = r.cfg.model.sizes()
     assert seen["shapes"][0][1] == sizes["n_base"] and seen["shapes"][0][-2:] == (16, 16)
+    r0 = _recipe(*over, "loss.lambda_S=0")
+    for name in r.networks:
+        r0.networks[name].load_state_dict(r.networks[name].state_dict())
+    g0 = _grads(r0, b, distill=False, teacher="dsr")
+    for name in ("dsr", "de"):
+        flat, flat0 = (
+            torch.cat([x.flatten() for x in g[name]]),
+            torch.cat([x.flatten() for x in g0[name]]),
+        )
+        assert (flat - flat0).norm() > 1e-6 * flat0.norm(), name
 
 
 @pytest.mark.parametrize("teacher", ["dsr", "de"])

@@ -313,6 +313,13 @@ class CTKTDistill:
             the student's space (DSRNet's normalised space, or DENet's data space).
         de_scale: data units per unit of DENet output in ``data`` mode (e.g. 1 for metres,
             1000 for millimetre PNGs read as raw values).
+        spnet_error_grad: ``L_S`` also reaches DSRNet / DENet through their outputs inside
+            the uncertainty maps ``U = softmax_c(conv1x1(D - D_hr))`` (true), or only through
+            their features ``F^N`` (false: ``D_sr``, ``D_de`` detached there) **[our reading]**:
+            METHOD.md A.4 only says not to detach the features. The error map contains
+            ``-D_hr``, whose edges are the structure target, so through the outputs ``L_S``
+            rewards errors that show ``D_hr``'s edges (docs/results_dsr.md: larger
+            ``lambda_S`` drove DSRNet back to bicubic).
     """
 
     output_space: bool = True
@@ -324,6 +331,7 @@ class CTKTDistill:
     teacher_selection: str = "error"
     de_target: str = "normalized"
     de_scale: float = 1.0
+    spnet_error_grad: bool = True
 
     @property
     def cross_task(self) -> bool:
@@ -795,7 +803,11 @@ class CTKTRecipe(Recipe):
                     out["distill_A"] = l_a.detach()
 
             if dist.spnet:
-                s_pred = self.net("sp")(f_sr_c[-1], f_de[-1], d_sr_c, d_de, hr_c, hv_c)
+                if dist.spnet_error_grad:
+                    u_sr_in, u_de_in = d_sr_c, d_de
+                else:  # L_S through the features only (A.4 [our reading])
+                    u_sr_in, u_de_in = d_sr_c.detach(), d_de.detach()
+                s_pred = self.net("sp")(f_sr_c[-1], f_de[-1], u_sr_in, u_de_in, hr_c, hv_c)
                 s_gt, s_valid = structure_gt(hr_c, hv_c, lc.structure_gt)
                 l_s = structure_loss(s_pred, s_gt, s_valid)
                 total = total + lc.lambda_S * l_s
