@@ -54,18 +54,28 @@ def scores(folder: Path, world: dict, scale: int, run: str) -> dict[str, float]:
     }
 
 
+def _name(template: str, seed: int) -> str:
+    """A run name from its template: ``{seed}`` is the number, ``{_seed}`` is empty for seed 0
+    and ``_seedN`` otherwise (runs whose seed-0 folder carries no suffix)."""
+    return template.format(seed=seed, _seed="" if seed == 0 else f"_seed{seed}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--eval", type=Path, default=Path("runs/exp_dsr/eval"))
     ap.add_argument("--world", type=Path, required=True, help="dsr_world_test.py --json report")
     ap.add_argument("--scale", type=int, default=4)
     ap.add_argument("--seeds", type=int, nargs="+", required=True)
-    ap.add_argument("--a", required=True, help="run name of the baseline, with {seed}")
-    ap.add_argument("--b", required=True, help="run name of the compared method, with {seed}")
+    ap.add_argument(
+        "--a",
+        required=True,
+        help="run name of the baseline, with {seed} or {_seed} ('' for seed 0, else _seedN)",
+    )
+    ap.add_argument("--b", required=True, help="run name of the compared method, as --a")
     args = ap.parse_args(argv)
     world = json.loads(args.world.read_text())
-    a = {s: scores(args.eval, world, args.scale, args.a.format(seed=s)) for s in args.seeds}
-    b = {s: scores(args.eval, world, args.scale, args.b.format(seed=s)) for s in args.seeds}
+    a = {s: scores(args.eval, world, args.scale, _name(args.a, s)) for s in args.seeds}
+    b = {s: scores(args.eval, world, args.scale, _name(args.b, s)) for s in args.seeds}
     print(f"A = {args.a}   B = {args.b}   x{args.scale}, seeds {args.seeds}")
     print("seed  " + "  ".join(f"{m:>26s}" for m in METRICS))
     for s in args.seeds:

@@ -36,6 +36,9 @@ X4RUNS="$X4RUNS lam_default_320 lam_A0_320 lam_A1000_320 lam_P0_320 lam_P1_320 l
 X4RUNS="$X4RUNS lam_default_seed1_320 lam_default_seed2_320 lam_ssim0_seed1_320 lam_ssim0_seed2_320"
 X4RUNS="$X4RUNS lam_default_1280 lam_default_1280_seed1 lam_default_1280_seed2"
 for seed in 0 1 2; do X4RUNS="$X4RUNS small_wo_ct_640_seed$seed small_full_headsup_640_seed$seed"; done
+X4RUNS="$X4RUNS lam_default_320_seed1 lam_default_320_seed2"  # x8 / x16 names of section 4f
+X4RUNS="$X4RUNS lam_S0.03_320 lam_S0.3_320 lam_S1_320 lam_S3_320 lam_S0.03_seed1_320"
+X4RUNS="$X4RUNS lam_S0.03_seed2_320 lam_Sdet0.1_320 lam_Sdet1_320"
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -163,6 +166,28 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $L engine.epochs=40 engine.seed=$seed \
       --out "$RUNS/x4_lam_default_1280$sfx"
   done
+  # 4f. today's defaults at x8 / x16, seeds 0-2 (pairs with x8/x16_wo_ct_320*; sixth session)
+  for s in 8 16; do
+    for seed in 0 1 2; do
+      sfx=$([[ $seed == 0 ]] || echo "_seed$seed")
+      depthduet train --config $CFG/world_x$s.yaml $L engine.seed=$seed \
+        --out "$RUNS/x${s}_lam_default_320$sfx"
+    done
+  done
+  # 4g. lambda_S, the one cross-task weight with a gradient into DSRNet while it teaches:
+  #     0.03 / 0.3 / 1 / 3 (default 0.1), seed 0; 0.03 also seeds 1, 2
+  for w in 0.03 0.3 1 3; do
+    depthduet train --config $CFG/world_x4.yaml $L loss.lambda_S=$w --out "$RUNS/x4_lam_S${w}_320"
+  done
+  for seed in 1 2; do
+    depthduet train --config $CFG/world_x4.yaml $L loss.lambda_S=0.03 engine.seed=$seed \
+      --out "$RUNS/x4_lam_S0.03_seed${seed}_320"
+  done
+  # 4h. L_S through the features only (distill.spnet_error_grad=false), lambda_S 0.1 and 1
+  depthduet train --config $CFG/world_x4.yaml $L distill.spnet_error_grad=false \
+    --out "$RUNS/x4_lam_Sdet0.1_320"
+  depthduet train --config $CFG/world_x4.yaml $L distill.spnet_error_grad=false loss.lambda_S=1 \
+    --out "$RUNS/x4_lam_Sdet1_320"
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
@@ -251,3 +276,8 @@ python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/worl
   --seeds 0 1 2 3 4 5 --a "small_wo_ct_320_seed{seed}" --b "small_full_headsup_320_seed{seed}"
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 --a "small_wo_ct_640_seed{seed}" --b "small_full_headsup_640_seed{seed}"
+# paired seeds: today's defaults (A.3's l1 affinity) against DSRNet alone at x8 / x16 (4f)
+for s in 8 16; do
+  python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x$s.json" \
+    --scale $s --seeds 0 1 2 --a "wo_ct_320{_seed}" --b "lam_default_320{_seed}"
+done
