@@ -281,8 +281,10 @@ def test_missing_predictions_count_as_zero_or_are_left_out() -> None:
         evaluate_image("sintel-dsr", gt, np.full((2, 2), np.nan), missing="exclude")
     with pytest.raises(UserError, match="missing='skip'"):
         evaluate_image("sintel-dsr", gt, pred, missing="skip")
-    rec = summarize("sintel-dsr", [left], median_scaling=False, missing="exclude")
+    rec = summarize("sintel-dsr", [left], median_scaling=False)
     assert rec["missing_predictions"] == "exclude" and rec["n_pred_invalid"] == 1
+    with pytest.raises(UserError, match="different missing rules"):
+        summarize("sintel-dsr", [left, zero], median_scaling=False)
 
 
 def test_evaluate_arrays_in_memory() -> None:

@@ -48,7 +48,7 @@ Examples:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
-    from depthduet.evaluation.protocols import PROTOCOLS
+    from depthduet.evaluation.protocols import MISSING_RULES, PROTOCOLS
 
     p.add_argument("--protocol", required=True, choices=list(PROTOCOLS), help="protocol name")
     p.add_argument("--gt", required=True, help="ground truth: folder, stack or file")
@@ -106,8 +106,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="device for model inference")
     p.add_argument(
         "--missing",
-        choices=("zero", "exclude"),
-        default="zero",
+        choices=MISSING_RULES,
+        default=MISSING_RULES[0],
         help="ground-truth pixels without a valid prediction (e.g. under an LR hole) count as "
         "0 (default, as the published protocols) or are left out of the metrics; their "
         "number is reported either way",

@@ -406,6 +406,7 @@ class ImageResult:
             as 0, or left out of ``n_pixels`` and the metrics with ``missing="exclude"``).
         crop_box: ``(top, bottom, left, right)`` used, or ``None``.
         shape: ``(H, W)`` of the ground truth.
+        missing: how those pixels were scored (:data:`MISSING_RULES`).
     """
 
     name: str
@@ -416,6 +417,7 @@ class ImageResult:
     n_pred_invalid: int = 0
     crop_box: Box | None = None
     shape: tuple[int, int] = (0, 0)
+    missing: str = "zero"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict (``name``, ``n_pixels``, ``ratio``, then the metrics)."""
@@ -565,6 +567,7 @@ def evaluate_image(
         n_pred_invalid=n_missing,
         crop_box=proto.crop_box(*g.shape),
         shape=(int(g.shape[0]), int(g.shape[1])),
+        missing=missing,
     )
 
 
@@ -578,7 +581,6 @@ def summarize(
     degradation: dict[str, Any] | None = None,
     allow_resize: bool = True,
     per_image: bool = True,
-    missing: str = "zero",
 ) -> dict[str, Any]:
     """Average per-image results into one JSON-friendly record.
 
@@ -624,7 +626,10 @@ def summarize(
     rec["n_images"] = len(results)
     rec["n_pixels"] = int(sum(r.n_pixels for r in results))
     rec["n_pred_invalid"] = int(sum(r.n_pred_invalid for r in results))
-    rec["missing_predictions"] = missing  # zero: counted as 0; exclude: left out
+    rules = {r.missing for r in results}
+    if len(rules) > 1:
+        raise UserError(f"protocol {proto.name}: images scored by different missing rules {rules}")
+    rec["missing_predictions"] = rules.pop()  # zero: counted as 0; exclude: left out
     rec["metrics"] = {
         k: float(np.mean(np.array([r.metrics[k] for r in results], dtype=np.float64)))
         for k in proto.metrics
@@ -698,5 +703,4 @@ def evaluate_arrays(
         degradation=degradation,
         allow_resize=allow_resize,
         per_image=per_image,
-        missing=missing,
     )

@@ -607,7 +607,6 @@ def run_evaluation(
             degradation=row.degradation,
             allow_resize=cfg.allow_resize,
             per_image=cfg.per_image,
-            missing=cfg.missing,
         )
         if row.first_resize is not None:
             rec["resize"]["first"] = row.first_resize
