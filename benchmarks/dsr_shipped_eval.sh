@@ -44,9 +44,6 @@ for name in ("mb", "sintel", "motorcycle", "open3d", "motorcycle_excl", "open3d_
         bic = rows["bicubic (baseline)"]
         mod = rows[f"dsr-x{s}"]
         b, m = bic["metrics"]["rmse"], mod["metrics"]["rmse"]
-        holes = []
-        for r in (bic, mod):
-            kept = r["n_pixels"] + (r["n_pred_invalid"] if name.endswith("_excl") else 0)
-            holes.append(f"{100 * r['n_pred_invalid'] / kept:.2f}%")
+        holes = [f"{100 * r['pred_invalid_fraction']:.2f}%" for r in (bic, mod)]
         print(f"| {name} | x{s} | {b:.4f} | {m:.4f} | {m / b:.3f} | {' / '.join(holes)} |")
 PY

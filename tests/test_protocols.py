@@ -283,6 +283,7 @@ def test_missing_predictions_count_as_zero_or_are_left_out() -> None:
         evaluate_image("sintel-dsr", gt, pred, missing="skip")
     rec = summarize("sintel-dsr", [left], median_scaling=False)
     assert rec["missing_predictions"] == "exclude" and rec["n_pred_invalid"] == 1
+    assert rec["pred_invalid_fraction"] == 0.25  # of the 4 ground-truth pixels
     with pytest.raises(UserError, match="different missing rules"):
         summarize("sintel-dsr", [left, zero], median_scaling=False)
 

@@ -630,6 +630,10 @@ def summarize(
     if len(rules) > 1:
         raise UserError(f"protocol {proto.name}: images scored by different missing rules {rules}")
     rec["missing_predictions"] = rules.pop()  # zero: counted as 0; exclude: left out
+    kept = rec["n_pixels"] + (
+        rec["n_pred_invalid"] if rec["missing_predictions"] == "exclude" else 0
+    )
+    rec["pred_invalid_fraction"] = rec["n_pred_invalid"] / max(kept, 1)  # of the protocol's pixels
     rec["metrics"] = {
         k: float(np.mean(np.array([r.metrics[k] for r in results], dtype=np.float64)))
         for k in proto.metrics

@@ -687,12 +687,10 @@ def format_table(report: dict[str, Any]) -> str:
         lines.append(line)
         if r.get("n_pred_invalid"):
             left_out = r.get("missing_predictions") == "exclude"
-            kept = r["n_pixels"] + (r["n_pred_invalid"] if left_out else 0)
-            frac = r["n_pred_invalid"] / max(kept, 1)
             how = "are left out (--missing exclude)" if left_out else "count as 0"
             lines.append(
-                f"  note: {r['n_pred_invalid']} ground-truth pixels ({100 * frac:.2f}%) had no "
-                f"prediction and {how}"
+                f"  note: {r['n_pred_invalid']} ground-truth pixels "
+                f"({100 * r['pred_invalid_fraction']:.2f}%) had no prediction and {how}"
             )
         resize = r.get("resize") or {}
         if resize.get("n_resized"):
