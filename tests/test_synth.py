@@ -18,7 +18,9 @@ from depthduet.io import read_image
 
 def _synth(tmp_path, *extra: str, n: int = 2, name: str = "out") -> tuple[int, object]:
     out = tmp_path / name
-    argv = ["synth", "--kind", "driving", "--n", str(n), "--frames", "3", "--size", "32x96"]
+    argv = ["synth", "--kind", "driving", "--n", str(n), "--size", "32x96"]
+    if "--frames" not in extra:  # options take one value: the default only when not given
+        argv += ["--frames", "3"]
     rc = main([*argv, "--seed", "10", "--out", str(out), "--quiet", *extra])
     return rc, out
 
