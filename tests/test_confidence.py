@@ -56,12 +56,15 @@ def test_confidence_optimum_by_gradient_descent(lam):
 
 
 def test_confidence_optimum_by_grid():
+    """``optimal_confidence`` is the minimiser of ``C * l - lambda * log C`` over (0, 1], found
+    here by a grid search independent of the library."""
     lam = 0.1
     grid = torch.linspace(1e-3, 1.0, 20001, dtype=torch.float64)
-    for err in [0.02, 0.1, 0.25, 1.7]:
+    errs = torch.tensor([0.02, 0.1, 0.25, 1.7], dtype=torch.float64)
+    got = optimal_confidence(errs, lam)
+    for err, c in zip(errs, got):
         obj = grid * err - lam * torch.log(grid)
-        best = grid[obj.argmin()].item()
-        assert math.isclose(best, min(1.0, lam / err), abs_tol=1e-3)
+        assert math.isclose(c.item(), grid[obj.argmin()].item(), abs_tol=1e-3)
 
 
 def test_point_filtering_uses_only_unlabelled_pixels():
@@ -196,3 +199,32 @@ def test_confidence_informativeness():
     assert math.isnan(confidence_informativeness(err, conf, valid)["conf_ratio"])
     with pytest.raises(ValueError):
         confidence_informativeness(err, conf, fraction=0.7)
+
+
+def test_smoothness_vertical_term_is_edge_aware_by_hand():
+    """The y-term, like the x-term, is weighted by exp(-mean_c |dI/dy|) (METHOD.md B.3)."""
+    disp = torch.tensor([1.0, 3.0]).view(1, 1, 2, 1)  # normalised [0.5, 1.5]: |dy| = 1
+    img = torch.zeros(1, 3, 2, 1)
+    assert edge_aware_smoothness(disp, img).item() == pytest.approx(1.0, rel=1e-5)
+    img[..., 1, :] = 1.0
+    assert edge_aware_smoothness(disp, img).item() == pytest.approx(math.exp(-1), rel=1e-5)
+
+
+def test_smoothness_matches_explicit_loops():
+    """A 3x4 example written out pixel by pixel: mean over the x-pairs plus mean over the
+    y-pairs of |d(norm disp)| * exp(-mean_c |dI|)."""
+    g = torch.Generator().manual_seed(3)
+    disp = torch.rand(1, 1, 3, 4, dtype=torch.float64, generator=g) + 0.2
+    img = torch.rand(1, 3, 3, 4, dtype=torch.float64, generator=g)
+    d = disp[0, 0] / disp[0, 0].mean()
+    im = img[0]
+
+    def term(i0, j0, i1, j1):
+        return abs(float(d[i0, j0] - d[i1, j1])) * math.exp(
+            -float((im[:, i0, j0] - im[:, i1, j1]).abs().mean())
+        )
+
+    gx = [term(i, j, i, j + 1) for i in range(3) for j in range(3)]
+    gy = [term(i, j, i + 1, j) for i in range(2) for j in range(4)]
+    expected = sum(gx) / len(gx) + sum(gy) / len(gy)
+    assert edge_aware_smoothness(disp, img).item() == pytest.approx(expected, rel=1e-6)

@@ -41,7 +41,6 @@ def test_pose_vec_inverse():
 def test_translation_shifts_by_disparity():
     # pure x-translation of the camera by b: a point at depth z moves f*b/z pixels
     f, b, z = 50.0, 0.2, 4.0
-    img = torch.arange(14.0).repeat(1, 1, 10, 1)
     depth = torch.full((1, 1, 10, 14), z)
     T = torch.eye(4)[None].clone()
     T[0, 0, 3] = -b  # source camera sits at +b in target coordinates
@@ -49,7 +48,6 @@ def test_translation_shifts_by_disparity():
     assert torch.allclose(
         uv[0, 0] - G.pixel_grid(10, 14)[0].reshape(10, 14), torch.full((10, 14), -f * b / z)
     )
-    _ = img
 
 
 def test_scale_intrinsics_pixel_centres():
@@ -71,3 +69,30 @@ def test_warp_gradient_flows_to_depth():
     T[0, 0, 3] = 0.1
     G.warp(img, depth, _K(), T).sum().backward()
     assert depth.grad is not None and torch.isfinite(depth.grad).all()
+
+
+def test_transform_points_is_the_homogeneous_product():
+    """X_a = R X_b + t, i.e. (T @ [X; 1])[:3], for a transform with a rotation."""
+    T = G.pose_vec_to_matrix(torch.tensor([[0.2, -0.4, 0.3]]), torch.tensor([[1.0, -2.0, 0.5]]))
+    X = torch.rand(1, 3, 5) * 4
+    Xh = torch.cat([X, torch.ones(1, 1, 5)], 1)
+    assert torch.allclose(G.transform_points(T, X), (T @ Xh)[:, :3], atol=1e-5)
+
+
+def test_reproject_coords_with_rotation_and_translation_by_hand():
+    """One pixel worked through by hand: back-project with K^-1, apply R X + t, project with K."""
+    K = torch.tensor([[40.0, 0, 7.5], [0, 42.0, 5.5], [0, 0, 1]])
+    T = G.pose_vec_to_matrix(torch.tensor([[0.05, -0.1, 0.02]]), torch.tensor([[0.3, 0.1, -0.2]]))
+    depth = torch.full((1, 1, 12, 16), 4.0)
+    depth[0, 0, 3, 9] = 7.0
+    uv, z = G.reproject_coords(depth, K, T)
+    u, v, d = 9.0, 3.0, 7.0
+    X = torch.tensor([d * (u - 7.5) / 40.0, d * (v - 5.5) / 42.0, d])
+    Xs = T[0, :3, :3] @ X + T[0, :3, 3]
+    assert math.isclose(
+        uv[0, 0, 3, 9].item(), 40.0 * Xs[0].item() / Xs[2].item() + 7.5, abs_tol=1e-4
+    )
+    assert math.isclose(
+        uv[0, 1, 3, 9].item(), 42.0 * Xs[1].item() / Xs[2].item() + 5.5, abs_tol=1e-4
+    )
+    assert math.isclose(z[0, 0, 3, 9].item(), Xs[2].item(), abs_tol=1e-5)

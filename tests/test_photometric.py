@@ -142,3 +142,19 @@ def test_min_reprojection_and_automask():
         min_reprojection(target, [good], sources=ident[..., :4])
     with pytest.raises(ValueError, match="at least one"):
         min_reprojection(target, [])
+
+
+def test_identity_error_is_the_minimum_over_several_sources():
+    """The auto-mask reference of METHOD.md B.3 is the per-pixel minimum over the un-warped
+    sources: a source equal to the target gives 0 everywhere, and then no warped error can
+    beat it (every pixel masked)."""
+    g = torch.Generator().manual_seed(0)
+    target, unrelated = torch.rand(1, 3, 8, 8, generator=g), torch.rand(1, 3, 8, 8, generator=g)
+    ident = identity_error(target, [unrelated, target.clone()])
+    assert torch.allclose(ident, torch.zeros_like(ident), atol=1e-6)
+    a, b = torch.rand(1, 3, 8, 8, generator=g), torch.rand(1, 3, 8, 8, generator=g)
+    expected = torch.minimum(photometric_error(a, target), photometric_error(b, target))
+    assert torch.allclose(identity_error(target, [a, b]), expected)
+    warped_good = target + 0.01 * torch.rand(target.shape, generator=g)
+    _, mask = min_reprojection(target, [warped_good], sources=[unrelated, target.clone()])
+    assert not mask.any()
