@@ -12,43 +12,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from depthduet.config import load_config
 from depthduet.geometry import pose_vec_to_matrix, warp
 from depthduet.losses.photometric import photometric_error
 from depthduet.losses.smoothness import edge_aware_smoothness
 from depthduet.models.mde import depth_to_disp
 from depthduet.recipes import mutual as mutual_mod
-from depthduet.recipes.mutual import MutualConfig, MutualRecipe, is_scale_ambiguous
-
-H, W = 64, 96
-
-
-def _cfg(*overrides: str) -> MutualConfig:
-    return load_config(MutualConfig, overrides=list(overrides))
-
-
-def _K(b: int = 1) -> torch.Tensor:
-    return torch.tensor([[50.0, 0, 47.5], [0, 50.0, 31.5], [0, 0, 1]]).repeat(b, 1, 1)
-
-
-def _batch(b: int = 2, seed: int = 0) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    Ts = torch.eye(4).repeat(b, 1, 1)
-    Ts[:, 0, 3] = -0.54
-    depth = 2 + 18 * torch.rand(b, 1, H, W, generator=g)
-    lidar = torch.where(torch.rand(b, 1, H, W, generator=g) < 0.2, depth, torch.zeros_like(depth))
-    return {
-        "image": torch.rand(b, 3, H, W, generator=g),
-        "image_prev": torch.rand(b, 3, H, W, generator=g),
-        "image_next": torch.rand(b, 3, H, W, generator=g),
-        "image_stereo": torch.rand(b, 3, H, W, generator=g),
-        "K": _K(b),
-        "T_stereo_tgt": Ts,
-        "lidar": lidar,
-        "depth": depth,
-        "valid": depth > 0,
-    }
-
+from depthduet.recipes.mutual import MutualRecipe, is_scale_ambiguous
+from test_mutual import H, W, _batch, _cfg  # the recipe tests' config and batch
 
 # ----------------------------------------------------------------------------- B.3 recipe
 
