@@ -35,6 +35,11 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=24, help="timed samples per kind")
     p.add_argument("--core", type=int, default=None, help="CPU core to pin to (default: first)")
     p.add_argument("--repeat", type=int, default=1, help="timed passes per kind; the best is kept")
+    p.add_argument(
+        "--depth-only",
+        action="store_true",
+        help="one frame, no stereo view, no LiDAR (what depth-SR training reads)",
+    )
     args = p.parse_args()
 
     import torch
@@ -48,14 +53,17 @@ def main() -> None:
     h, w = (int(x) for x in args.size.lower().split("x"))
     results = []
     for kind in args.kinds:
-        ds = WorldDataset(kind, "train", n=args.samples + 1, cfg=WorldConfig(height=h, width=w))
+        extra = {"frames": 1, "stereo": False, "lidar_beams": 0} if args.depth_only else {}
+        cfg = WorldConfig(height=h, width=w, **extra)
+        ds = WorldDataset(kind, "train", n=args.samples + 1, cfg=cfg)
         ds[args.samples]  # warm-up (imports, caches)
         wall = cpu = float("inf")
         for _ in range(max(1, args.repeat)):
             t0, c0 = time.perf_counter(), time.process_time()
             lidar = 0.0
             for i in range(args.samples):
-                lidar += float((ds[i]["lidar"] > 0).float().mean())
+                s = ds[i]
+                lidar += float((s["lidar"] > 0).float().mean()) if "lidar" in s else 0.0
             wall = min(wall, time.perf_counter() - t0)
             cpu = min(cpu, time.process_time() - c0)
         results.append(
@@ -64,9 +72,9 @@ def main() -> None:
                 "size": [h, w],
                 "samples": args.samples,
                 "repeat": max(1, args.repeat),
-                "frames": 3,
-                "stereo": True,
-                "lidar_beams": 64,
+                "frames": cfg.frames,
+                "stereo": cfg.stereo,
+                "lidar_beams": cfg.lidar_beams,
                 "samples_per_s": round(args.samples / wall, 2),
                 "samples_per_cpu_s": round(args.samples / cpu, 2),
                 "ms_per_sample": round(1000 * wall / args.samples, 1),
