@@ -21,6 +21,12 @@ def depth_map(h: int = 14, w: int = 11, seed: int = 0) -> np.ndarray:
     return (1.5 + 0.1 * yy + 0.05 * xx + 0.01 * rng.random((h, w))).astype(np.float32)
 
 
+def bicubic(src: Path, out: Path, *extra: str, scale: int = 2) -> int:
+    """``depthduet upsample SRC --scale SCALE --baseline bicubic -o OUT [extra]``."""
+    argv = ["upsample", str(src), "--scale", str(scale), "--baseline", "bicubic", "-o", str(out)]
+    return main([*argv, *extra])
+
+
 def test_help_lists_options(capsys) -> None:
     with pytest.raises(SystemExit) as e:
         main(["upsample", "--help"])
@@ -48,26 +54,8 @@ def test_file_to_file_bicubic_with_preview(tmp_path: Path) -> None:
     src = write_depth(tmp_path / "in.npy", x)
     out = tmp_path / "res" / "out.pfm"
     prev = tmp_path / "prev.png"
-    rc = main(
-        [
-            "upsample",
-            str(src),
-            "--scale",
-            "4",
-            "--baseline",
-            "bicubic",
-            "-o",
-            str(out),
-            "--preview",
-            str(prev),
-            "--tile",
-            "8",
-            "--overlap",
-            "2",
-            "--device",
-            "cpu",
-        ]
-    )
+    extra = ("--preview", str(prev), "--tile", "8", "--overlap", "2", "--device", "cpu")
+    rc = bicubic(src, out, *extra, scale=4)
     assert rc == 0
     got = read_depth(out)
     ref = DepthUpsampler.bicubic(4, tile=8, overlap=2, device="cpu").upsample(x)
@@ -82,63 +70,20 @@ def test_millimetre_png_keeps_units_and_scales(tmp_path: Path) -> None:
     mm = np.round(depth_map(12, 12) * 1000).astype(np.float32)
     mm[0, 0] = 0.0
     src = write_depth(tmp_path / "mm.png", mm)
-    rc = main(
-        [
-            "upsample",
-            str(src),
-            "--scale",
-            "2",
-            "--baseline",
-            "bicubic",
-            "-o",
-            str(tmp_path / "o1"),
-            "--device",
-            "cpu",
-        ]
-    )
+    rc = bicubic(src, tmp_path / "o1", "--device", "cpu")
     assert rc == 0
     a = read_depth(tmp_path / "o1" / "mm.png")  # default: input's name and format, same units
     assert a.values.shape == (24, 24)
     assert 1400 < a.values[a.valid].min() and a.values.max() < 3500
     assert not a.valid[:2, :2].any() and a.valid[2:, 2:].all()
     # read in metres, written back in millimetres: the same file up to integer rounding
-    rc = main(
-        [
-            "upsample",
-            str(src),
-            "--scale",
-            "2",
-            "--baseline",
-            "bicubic",
-            "--in-scale",
-            "1000",
-            "-o",
-            str(tmp_path / "o2.png"),
-            "--device",
-            "cpu",
-        ]
-    )
+    rc = bicubic(src, tmp_path / "o2.png", "--in-scale", "1000", "--device", "cpu")
     assert rc == 0
     b = read_depth(tmp_path / "o2.png")
     np.testing.assert_array_equal(a.valid, b.valid)
     assert np.abs(a.values - b.values).max() <= 1.0
     # --out-scale 10 stores tenths of a millimetre: finer rounding, same values
-    rc = main(
-        [
-            "upsample",
-            str(src),
-            "--scale",
-            "2",
-            "--baseline",
-            "bicubic",
-            "--out-scale",
-            "10",
-            "-o",
-            str(tmp_path / "o3.png"),
-            "--device",
-            "cpu",
-        ]
-    )
+    rc = bicubic(src, tmp_path / "o3.png", "--out-scale", "10", "--device", "cpu")
     c = read_depth(tmp_path / "o3.png", scale=10)
     assert rc == 0 and np.abs(c.values - a.values).max() <= 0.5 + 1e-3
 
@@ -193,22 +138,7 @@ def test_folder_with_corrupt_file(tmp_path: Path, capsys) -> None:
     (src / "notes.txt").write_text("not a depth map")
     out = tmp_path / "out"
     prev = tmp_path / "prev"
-    rc = main(
-        [
-            "upsample",
-            str(src),
-            "--scale",
-            "2",
-            "--baseline",
-            "bicubic",
-            "-o",
-            str(out),
-            "--preview",
-            str(prev),
-            "--device",
-            "cpu",
-        ]
-    )
+    rc = bicubic(src, out, "--preview", str(prev), "--device", "cpu")
     assert rc == 1
     err = capsys.readouterr().err
     assert "c.pfm" in err and "1 file(s) failed" in err
@@ -219,42 +149,12 @@ def test_folder_with_corrupt_file(tmp_path: Path, capsys) -> None:
     params = yaml.safe_load((out / "upsample.yaml").read_text())
     assert list(params["failed"]) == [str(src / "c.pfm")]
     # --format converts the whole folder
-    rc = main(
-        [
-            "upsample",
-            str(src),
-            "--scale",
-            "2",
-            "--baseline",
-            "bicubic",
-            "-o",
-            str(tmp_path / "pfm"),
-            "--format",
-            "pfm",
-            "--device",
-            "cpu",
-        ]
-    )
+    rc = bicubic(src, tmp_path / "pfm", "--format", "pfm", "--device", "cpu")
     assert rc == 1 and (tmp_path / "pfm" / "b.pfm").is_file()
     # two inputs that would land on the same output: the second is reported, not overwritten
     write_depth(src / "a.pfm", depth_map(5, 5))
     capsys.readouterr()
-    rc = main(
-        [
-            "upsample",
-            str(src),
-            "--scale",
-            "2",
-            "--baseline",
-            "bicubic",
-            "-o",
-            str(tmp_path / "npy"),
-            "--format",
-            "npy",
-            "--device",
-            "cpu",
-        ]
-    )
+    rc = bicubic(src, tmp_path / "npy", "--format", "npy", "--device", "cpu")
     assert rc == 1 and "already written" in capsys.readouterr().err
     assert read_depth(tmp_path / "npy" / "a.npy").values.shape == (18, 14)
 
@@ -325,21 +225,7 @@ def test_folder_output_never_overwrites_another_input(tmp_path: Path, capsys) ->
 
 def test_empty_folder_and_conflicting_sources(tmp_path: Path, capsys) -> None:
     (tmp_path / "empty").mkdir()
-    assert (
-        main(
-            [
-                "upsample",
-                str(tmp_path / "empty"),
-                "--scale",
-                "2",
-                "--baseline",
-                "bicubic",
-                "-o",
-                str(tmp_path / "o"),
-            ]
-        )
-        == 2
-    )
+    assert bicubic(tmp_path / "empty", tmp_path / "o") == 2
     assert "no depth files" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         main(
@@ -365,23 +251,7 @@ def test_middlebury_mat_bicubic(data_root: Path, tmp_path: Path) -> None:
     if not src.is_file():
         pytest.skip("Df_59.mat not in the sample data")
     out = tmp_path / "df.npy"
-    assert (
-        main(
-            [
-                "upsample",
-                str(src),
-                "--scale",
-                "2",
-                "--baseline",
-                "bicubic",
-                "-o",
-                str(out),
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
-    )
+    assert bicubic(src, out, "--device", "cpu") == 0
     lr, hr = read_depth(src), read_depth(out)
     assert hr.values.shape == (2 * lr.values.shape[0], 2 * lr.values.shape[1])
     np.testing.assert_array_equal(hr.valid, np.kron(lr.valid, np.ones((2, 2), bool)))
@@ -389,13 +259,6 @@ def test_middlebury_mat_bicubic(data_root: Path, tmp_path: Path) -> None:
     blocks = hr.values.reshape(lr.values.shape[0], 2, lr.values.shape[1], 2).mean(axis=(1, 3))
     m = lr.valid
     assert np.median(np.abs(blocks[m] - lr.values[m])) < 0.05 * np.median(lr.values[m])
-
-
-def bicubic_x2(src: Path, out: Path, *extra: str) -> int:
-    """``depthduet upsample SRC --scale 2 --baseline bicubic -o OUT [extra]``."""
-    return main(
-        ["upsample", str(src), "--scale", "2", "--baseline", "bicubic", "-o", str(out), *extra]
-    )
 
 
 @pytest.mark.parametrize(
@@ -415,7 +278,7 @@ def test_output_keeps_the_inputs_invalid_marker(
     else:
         write_pfm(src, x)
     out = tmp_path / f"out_{name}"
-    assert bicubic_x2(src, out) == 0
+    assert bicubic(src, out) == 0
     got = read_depth_stored(out)
     holes = np.kron(~np.isfinite(x) | (x <= 0), np.ones((2, 2), bool))
     if expect == "nan":
@@ -434,24 +297,24 @@ def test_sentinel_is_kept_in_png_and_dropped_where_it_cannot_be_stored(tmp_path:
     x[2:4, 2:4] = 65535
     src = tmp_path / "mm.png"
     Image.fromarray(x).save(src)
-    assert bicubic_x2(src, tmp_path / "o.png", "--invalid", "65535") == 0
+    assert bicubic(src, tmp_path / "o.png", "--invalid", "65535") == 0
     got = np.asarray(Image.open(tmp_path / "o.png"))
     holes = np.kron(x == 65535, np.ones((2, 2), bool))
     assert (got[holes] == 65535).all() and (got[~holes] < 65535).all() and (got[~holes] > 0).all()
     # a float output keeps the sentinel too; a NaN marker cannot go into a PNG: 0 there
-    assert bicubic_x2(src, tmp_path / "o.npy", "--invalid", "65535") == 0
+    assert bicubic(src, tmp_path / "o.npy", "--invalid", "65535") == 0
     assert (np.load(tmp_path / "o.npy")[holes] == 65535).all()
     y = depth_map()
     y[0, 0] = np.nan
     np.save(tmp_path / "f.npy", y)
-    assert bicubic_x2(tmp_path / "f.npy", tmp_path / "f.png", "--out-scale", "1000") == 0
+    assert bicubic(tmp_path / "f.npy", tmp_path / "f.png", "--out-scale", "1000") == 0
     assert (np.asarray(Image.open(tmp_path / "f.png"))[:2, :2] == 0).all()
 
 
 def test_all_invalid_map_warns_and_writes_all_invalid(tmp_path: Path, capsys) -> None:
     np.save(tmp_path / "none.npy", np.full((6, 5), np.nan, np.float32))
     out = tmp_path / "none_x2.npy"
-    assert bicubic_x2(tmp_path / "none.npy", out) == 0
+    assert bicubic(tmp_path / "none.npy", out) == 0
     assert "no valid pixel" in capsys.readouterr().err
     assert np.isnan(np.load(out)).all()
 
