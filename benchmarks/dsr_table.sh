@@ -39,6 +39,7 @@ for seed in 0 1 2; do X4RUNS="$X4RUNS small_wo_ct_640_seed$seed small_full_heads
 X4RUNS="$X4RUNS lam_default_320_seed1 lam_default_320_seed2"  # x8 / x16 names of section 4f
 X4RUNS="$X4RUNS lam_S0.03_320 lam_S0.3_320 lam_S1_320 lam_S3_320 lam_S0.03_seed1_320"
 X4RUNS="$X4RUNS lam_S0.03_seed2_320 lam_Sdet0.1_320 lam_Sdet1_320"
+for seed in 0 1 2; do X4RUNS="$X4RUNS n16_wo_ct_1280_s$seed n16_full_1280_s$seed"; done
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -188,6 +189,17 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     --out "$RUNS/x4_lam_Sdet0.1_320"
   depthduet train --config $CFG/world_x4.yaml $L distill.spnet_error_grad=false loss.lambda_S=1 \
     --out "$RUNS/x4_lam_Sdet1_320"
+  # 4i. small data (seventh session): 16 world training scenes instead of 256, 1280 steps
+  #     (640 epochs x 2 steps), LR halving every 320 steps and 32 warm-up steps as in the
+  #     256-scene runs; DSRNet alone and today's defaults, seeds 0-2
+  S="$L data.train_size=16 engine.epochs=640 engine.val_every=16 optim.step_size=160"
+  S="$S distill.warmup_rounds=16"
+  for seed in 0 1 2; do
+    depthduet train --config $CFG/world_x4_wo_ct.yaml $S engine.seed=$seed \
+      --out "$RUNS/x4_n16_wo_ct_1280_s$seed"
+    depthduet train --config $CFG/world_x4.yaml $S engine.seed=$seed \
+      --out "$RUNS/x4_n16_full_1280_s$seed"
+  done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
@@ -281,3 +293,6 @@ for s in 8 16; do
   python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x$s.json" \
     --scale $s --seeds 0 1 2 --a "wo_ct_320{_seed}" --b "lam_default_320{_seed}"
 done
+# paired seeds: 16 training scenes instead of 256, 1280 steps (4i)
+python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
+  --seeds 0 1 2 --a "n16_wo_ct_1280_s{seed}" --b "n16_full_1280_s{seed}"
