@@ -40,6 +40,7 @@ X4RUNS="$X4RUNS lam_default_320_seed1 lam_default_320_seed2"  # x8 / x16 names o
 X4RUNS="$X4RUNS lam_S0.03_320 lam_S0.3_320 lam_S1_320 lam_S3_320 lam_S0.03_seed1_320"
 X4RUNS="$X4RUNS lam_S0.03_seed2_320 lam_Sdet0.1_320 lam_Sdet1_320"
 for seed in 0 1 2; do X4RUNS="$X4RUNS n16_wo_ct_1280_s$seed n16_full_1280_s$seed"; done
+X4RUNS="$X4RUNS wo_ct_5120 lam_default_5120"
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -200,6 +201,13 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $S engine.seed=$seed \
       --out "$RUNS/x4_n16_full_1280_s$seed"
   done
+  # 4j. a long budget, seed 0: 5120 steps (160 epochs, LR halved every 40 epochs = four halvings
+  #     as in the 1280-step runs): DSRNet alone at x4 and x16, today's full method at x4
+  G="$L engine.epochs=160 optim.step_size=40"
+  depthduet train --config $CFG/world_x4_wo_ct.yaml $G --out "$RUNS/x4_wo_ct_5120"
+  depthduet train --config $CFG/world_x4_wo_ct.yaml $G data.scale=16 data.crop=128 \
+    --out "$RUNS/x16_wo_ct_5120"
+  depthduet train --config $CFG/world_x4.yaml $G --out "$RUNS/x4_lam_default_5120"
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
