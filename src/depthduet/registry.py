@@ -28,6 +28,8 @@ class Registry:
         self._items: dict[str, Any] = {}
 
     def register(self, name: str | None = None) -> Callable[[T], T]:
+        """Decorator: register a class or function under ``name`` (default: its ``__name__``)."""
+
         def deco(obj: T) -> T:
             key = name or getattr(obj, "__name__", None)
             if key is None:
@@ -40,6 +42,7 @@ class Registry:
         return deco
 
     def get(self, name: str) -> Any:
+        """The object registered as ``name``; a :class:`UserError` listing the known names if none."""
         try:
             return self._items[name]
         except KeyError:
@@ -53,4 +56,5 @@ class Registry:
         return iter(sorted(self._items))
 
     def names(self) -> list[str]:
+        """The registered names, sorted."""
         return sorted(self._items)

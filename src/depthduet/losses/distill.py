@@ -178,6 +178,7 @@ class TeacherSelector:
 
     @property
     def student(self) -> str:
+        """The network the distillation terms train this round: ``"de"`` or ``"dsr"``."""
         return "de" if self.teacher == "dsr" else "dsr"
 
     def update(self, e_dsr: float, e_de: float, weight: float = 1.0) -> None:
@@ -223,6 +224,7 @@ class TeacherSelector:
         return rec
 
     def state_dict(self) -> dict:
+        """Teacher, rounds done, history and the open round's sums (saved with checkpoints)."""
         return {
             "mode": self.mode,
             "warmup_rounds": self.warmup_rounds,
@@ -233,6 +235,7 @@ class TeacherSelector:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`, so a resumed run picks the same teachers."""
         self.teacher = str(state["teacher"])
         self.rounds_done = int(state["rounds_done"])
         self.history = list(state.get("history", []))

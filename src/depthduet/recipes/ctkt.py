@@ -335,6 +335,7 @@ class CTKTDistill:
 
     @property
     def cross_task(self) -> bool:
+        """Whether any cross-task part is on (false = DSRNet alone, "w/o CT")."""
         return self.output_space or self.affinity or self.spnet
 
     def validate(self) -> None:
@@ -635,6 +636,7 @@ class CTKTRecipe(Recipe):
 
     @classmethod
     def from_config(cls, cfg: CTKTConfig) -> CTKTRecipe:
+        """Build the networks, optimisers and teacher selector of a validated config."""
         return cls(cfg)
 
     @classmethod
@@ -873,6 +875,7 @@ class CTKTRecipe(Recipe):
         }
 
     def state_dict(self) -> dict[str, Any]:
+        """Round state beside the weights: the teacher selector (METHOD.md A.3)."""
         return {"selector": self.selector.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

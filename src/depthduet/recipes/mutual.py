@@ -347,6 +347,7 @@ class MutualConfig:
         return {"semi": ("u", "s"), "sup": ("u",), "self": ("s",)}[self.mode]
 
     def resolved_eval_branch(self) -> str:
+        """The branch validated and exported: ``eval_branch``, or for ``auto`` ``s`` in self mode, else ``u``."""
         if self.eval_branch != "auto":
             return self.eval_branch
         return "s" if self.mode == "self" else "u"
