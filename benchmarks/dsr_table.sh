@@ -201,7 +201,7 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $S engine.seed=$seed \
       --out "$RUNS/x4_n16_full_1280_s$seed"
   done
-  # 4j. a long budget, seed 0: 5120 steps (160 epochs, LR halved every 40 epochs = four halvings
+  # 4j. a long budget: 5120 steps (160 epochs, LR halved every 40 epochs = four halvings
   #     as in the 1280-step runs): DSRNet alone at x4 (seeds 0-2) and x16, today's full method
   #     at x4 (seed 0; 12x DSRNet alone's time per step)
   G="$L engine.epochs=160 optim.step_size=40"
@@ -309,3 +309,6 @@ done
 # paired seeds: 16 training scenes instead of 256, 1280 steps (4i)
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 --a "n16_wo_ct_1280_s{seed}" --b "n16_full_1280_s{seed}"
+# a long budget, 5120 steps (4j): today's full method against DSRNet alone, seed 0
+python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
+  --seeds 0 --a "wo_ct_5120" --b "lam_default_5120"
