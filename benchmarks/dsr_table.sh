@@ -40,7 +40,7 @@ X4RUNS="$X4RUNS lam_default_320_seed1 lam_default_320_seed2"  # x8 / x16 names o
 X4RUNS="$X4RUNS lam_S0.03_320 lam_S0.3_320 lam_S1_320 lam_S3_320 lam_S0.03_seed1_320"
 X4RUNS="$X4RUNS lam_S0.03_seed2_320 lam_Sdet0.1_320 lam_Sdet1_320"
 for seed in 0 1 2; do X4RUNS="$X4RUNS n16_wo_ct_1280_s$seed n16_full_1280_s$seed"; done
-X4RUNS="$X4RUNS wo_ct_5120 wo_ct_5120_seed1 wo_ct_5120_seed2 lam_default_5120"
+X4RUNS="$X4RUNS wo_ct_5120 wo_ct_5120_seed1 wo_ct_5120_seed2 lam_default_5120 small_wo_ct_5120"
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -202,16 +202,20 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
       --out "$RUNS/x4_n16_full_1280_s$seed"
   done
   # 4j. a long budget: 5120 steps (160 epochs, LR halved every 40 epochs = four halvings
-  #     as in the 1280-step runs): DSRNet alone at x4 (seeds 0-2) and x16, today's full method
-  #     at x4 (seed 0; 12x DSRNet alone's time per step)
+  #     as in the 1280-step runs): DSRNet alone at x4 (seeds 0-2; small preset seed 0), x8 and
+  #     x16; today's full method at x4 (seed 0; 12x DSRNet alone's time per step)
   G="$L engine.epochs=160 optim.step_size=40"
   depthduet train --config $CFG/world_x4_wo_ct.yaml $G --out "$RUNS/x4_wo_ct_5120"
   for seed in 1 2; do
     depthduet train --config $CFG/world_x4_wo_ct.yaml $G engine.seed=$seed \
       --out "$RUNS/x4_wo_ct_5120_seed$seed"
   done
+  depthduet train --config $CFG/world_x4_wo_ct.yaml $G data.scale=8 data.crop=96 \
+    --out "$RUNS/x8_wo_ct_5120"
   depthduet train --config $CFG/world_x4_wo_ct.yaml $G data.scale=16 data.crop=128 \
     --out "$RUNS/x16_wo_ct_5120"
+  depthduet train --config $CFG/world_x4_wo_ct.yaml $G model.preset=small \
+    --out "$RUNS/x4_small_wo_ct_5120"
   depthduet train --config $CFG/world_x4.yaml $G --out "$RUNS/x4_lam_default_5120"
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
