@@ -41,6 +41,7 @@ X4RUNS="$X4RUNS lam_S0.03_320 lam_S0.3_320 lam_S1_320 lam_S3_320 lam_S0.03_seed1
 X4RUNS="$X4RUNS lam_S0.03_seed2_320 lam_Sdet0.1_320 lam_Sdet1_320"
 for seed in 0 1 2; do X4RUNS="$X4RUNS n16_wo_ct_1280_s$seed n16_full_1280_s$seed"; done
 X4RUNS="$X4RUNS wo_ct_5120 wo_ct_5120_seed1 wo_ct_5120_seed2 lam_default_5120 small_wo_ct_5120"
+X4RUNS="$X4RUNS lam_default_5120_seed1 lam_default_5120_seed2"  # 4k
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -217,6 +218,12 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
   depthduet train --config $CFG/world_x4_wo_ct.yaml $G model.preset=small \
     --out "$RUNS/x4_small_wo_ct_5120"
   depthduet train --config $CFG/world_x4.yaml $G --out "$RUNS/x4_lam_default_5120"
+  # 4k. the same full method on seeds 1 and 2 (eighth session), so that the 5120-step
+  #     comparison is paired over three seeds like the 1280-step one
+  for seed in 1 2; do
+    depthduet train --config $CFG/world_x4.yaml $G engine.seed=$seed \
+      --out "$RUNS/x4_lam_default_5120_seed$seed"
+  done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
@@ -313,6 +320,6 @@ done
 # paired seeds: 16 training scenes instead of 256, 1280 steps (4i)
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 --a "n16_wo_ct_1280_s{seed}" --b "n16_full_1280_s{seed}"
-# a long budget, 5120 steps (4j): today's full method against DSRNet alone, seed 0
+# a long budget, 5120 steps (4j, 4k): today's full method against DSRNet alone, three paired seeds
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
-  --seeds 0 --a "wo_ct_5120" --b "lam_default_5120"
+  --seeds 0 1 2 --a "wo_ct_5120{_seed}" --b "lam_default_5120{_seed}"
