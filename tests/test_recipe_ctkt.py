@@ -333,6 +333,23 @@ def test_side_supervision_into_dsrnet_features_switch(into: bool) -> None:
     assert all(x is not None and x.abs().sum() > 0 for x in g["dsr_heads"])
 
 
+@pytest.mark.parametrize("lambda_s", [0.0, 0.1])
+def test_only_spnet_reaches_a_teaching_dsrnet(lambda_s: float) -> None:
+    """The default full method (all terms on, distillation round, DSRNet the teacher): DSRNet's
+    gradient is exactly that of DSRNet alone when lambda_S = 0, since L_P and L_A train only the
+    student and L_side only DSRNet's heads; SPNet's L_S is the one term that changes it. This is
+    the identity behind docs/results_dsr.md's explanation of the ties."""
+    alone = _recipe("distill.output_space=false", "distill.affinity=false", "distill.spnet=false")
+    full = _recipe(f"loss.lambda_S={lambda_s}")
+    full.networks["dsr"].load_state_dict(alone.networks["dsr"].state_dict())
+    b = _batch()
+    g_alone = _grads(alone, b, distill=False, teacher="dsr")["dsr"]
+    g = _grads(full, b, distill=True, teacher="dsr")
+    same = all(torch.equal(a, c) for a, c in zip(g_alone, g["dsr"]))
+    assert same == (lambda_s == 0.0)
+    assert all(x is not None and x.abs().sum() > 0 for x in g["de"])  # DENet, the student, learns
+
+
 def test_depth_only_samples_train_dsrnet_alone() -> None:
     r = _recipe()
     b = _batch(rgb=False)
