@@ -41,7 +41,7 @@ X4RUNS="$X4RUNS lam_S0.03_320 lam_S0.3_320 lam_S1_320 lam_S3_320 lam_S0.03_seed1
 X4RUNS="$X4RUNS lam_S0.03_seed2_320 lam_Sdet0.1_320 lam_Sdet1_320"
 for seed in 0 1 2; do X4RUNS="$X4RUNS n16_wo_ct_1280_s$seed n16_full_1280_s$seed"; done
 X4RUNS="$X4RUNS wo_ct_5120 wo_ct_5120_seed1 wo_ct_5120_seed2 lam_default_5120 small_wo_ct_5120"
-X4RUNS="$X4RUNS lam_default_5120_seed1 lam_default_5120_seed2"  # 4k
+X4RUNS="$X4RUNS lam_default_5120_seed1 lam_default_5120_seed2 lam_S0.03_5120"  # 4k
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -224,6 +224,9 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $G engine.seed=$seed \
       --out "$RUNS/x4_lam_default_5120_seed$seed"
   done
+  #     and lambda_S = 0.03 on seed 0 (run alone on the CPU, two threads)
+  depthduet train --config $CFG/world_x4.yaml $G engine.threads=2 loss.lambda_S=0.03 \
+    --out "$RUNS/x4_lam_S0.03_5120"
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
@@ -323,3 +326,5 @@ python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/worl
 # a long budget, 5120 steps (4j, 4k): today's full method against DSRNet alone, three paired seeds
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 --a "wo_ct_5120{_seed}" --b "lam_default_5120{_seed}"
+python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
+  --seeds 0 --a "wo_ct_5120" --b "lam_S0.03_5120"
