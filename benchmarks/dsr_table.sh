@@ -45,7 +45,8 @@ X4RUNS="$X4RUNS lam_S0.03_seed2_320 lam_Sdet0.1_320 lam_Sdet1_320"
 for seed in 0 1 2; do X4RUNS="$X4RUNS n16_wo_ct_1280_s$seed n16_full_1280_s$seed"; done
 X4RUNS="$X4RUNS wo_ct_5120 wo_ct_5120_seed1 wo_ct_5120_seed2 lam_default_5120 small_wo_ct_5120"
 X4RUNS="$X4RUNS lam_default_5120_seed1 lam_default_5120_seed2 lam_S0.03_5120"  # 4k
-X4RUNS="$X4RUNS lam_S0.03_5120_seed1 lam_S0.03_5120_seed2"  # 4l
+X4RUNS="$X4RUNS lam_S0.03_5120_seed1 lam_S0.03_5120_seed2 lam_S0.03_1280 lam_S0.03_1280_seed1"
+X4RUNS="$X4RUNS lam_S0.03_1280_seed2"  # 4l
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -238,6 +239,12 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $G engine.seed=$seed loss.lambda_S=0.03 \
       --out "$RUNS/x4_lam_S0.03_5120_seed$seed"
   done
+  #     and the new default at 1280 steps, seeds 0-2 (pairs with x4_wo_ct_1280* and 4e's x4_lam_default_1280*)
+  for seed in 0 1 2; do
+    sfx=$([[ $seed == 0 ]] || echo "_seed$seed")
+    depthduet train --config $CFG/world_x4.yaml $L loss.lambda_S=0.03 engine.epochs=40 engine.seed=$seed \
+      --out "$RUNS/x4_lam_S0.03_1280$sfx"
+  done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
@@ -341,6 +348,10 @@ python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/worl
   --seeds 0 1 2 --a "wo_ct_5120{_seed}" --b "lam_S0.03_5120{_seed}"
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 --a "lam_default_5120{_seed}" --b "lam_S0.03_5120{_seed}"
+for a in "wo_ct_1280{_seed}" "lam_default_1280{_seed}"; do  # 1280 steps (4l)
+  python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
+    --seeds 0 1 2 --a "$a" --b "lam_S0.03_1280{_seed}"
+done
 # and over 320 steps (4g): lambda_S 0.03 against the then-default 0.1
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 --a "lam_default{_seed}_320" --b "lam_S0.03{_seed}_320"
