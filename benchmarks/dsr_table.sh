@@ -47,6 +47,7 @@ X4RUNS="$X4RUNS wo_ct_5120 wo_ct_5120_seed1 wo_ct_5120_seed2 lam_default_5120 sm
 X4RUNS="$X4RUNS lam_default_5120_seed1 lam_default_5120_seed2 lam_S0.03_5120"  # 4k
 X4RUNS="$X4RUNS lam_S0.03_5120_seed1 lam_S0.03_5120_seed2 lam_S0.03_1280 lam_S0.03_1280_seed1"
 X4RUNS="$X4RUNS lam_S0.03_1280_seed2"  # 4l
+for seed in 3 4; do X4RUNS="$X4RUNS wo_ct_1280_seed$seed lam_S0.03_1280_seed$seed"; done  # 4m
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -245,6 +246,14 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $L loss.lambda_S=0.03 engine.epochs=40 engine.seed=$seed \
       --out "$RUNS/x4_lam_S0.03_1280$sfx"
   done
+  # 4m. seeds 3 and 4 at 1280 steps for DSRNet alone and the default full method (tenth
+  #     session), so that the 1280-step pairing has five seeds
+  for seed in 3 4; do
+    depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=40 engine.seed=$seed \
+      --out "$RUNS/x4_wo_ct_1280_seed$seed"
+    depthduet train --config $CFG/world_x4.yaml $L loss.lambda_S=0.03 engine.epochs=40 engine.seed=$seed \
+      --out "$RUNS/x4_lam_S0.03_1280_seed$seed"
+  done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
@@ -352,6 +361,48 @@ for a in "wo_ct_1280{_seed}" "lam_default_1280{_seed}"; do  # 1280 steps (4l)
   python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
     --seeds 0 1 2 --a "$a" --b "lam_S0.03_1280{_seed}"
 done
+python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
+  --seeds 0 1 2 3 4 --a "wo_ct_1280{_seed}" --b "lam_S0.03_1280{_seed}"  # five seeds (4m)
 # and over 320 steps (4g): lambda_S 0.03 against the then-default 0.1
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 --a "lam_default{_seed}_320" --b "lam_S0.03{_seed}_320"
+
+# 8. every real map with ground truth (77 maps in five groups: benchmarks/dsr_real_heldout.py),
+#    the paired families of the world runs (all 77 are held out for them); then the paired
+#    geometric-mean ratio full / DSRNet alone per group (tenth session)
+fam() {  # TEMPLATE SCALE SEEDS...: --ckpt LABEL=RUN for each seed whose run exists
+  local t=$1 s=$2 seed n; shift 2
+  for seed in "$@"; do
+    n=${t//\{_seed\}/$([[ $seed == 0 ]] || echo "_seed$seed")}
+    [[ -d $RUNS/x${s}_$n/checkpoints/best ]] && printf -- '--ckpt %s=%s ' "$n" "$RUNS/x${s}_$n"
+  done
+  return 0
+}
+RH="python benchmarks/dsr_real_heldout.py --data $DATA"
+# shellcheck disable=SC2046  # fam prints whole words (run names have no spaces)
+$RH --scale 4 $(fam "wo_ct_5120{_seed}" 4 0 1 2) $(fam "lam_default_5120{_seed}" 4 0 1 2) \
+  $(fam "lam_S0.03_5120{_seed}" 4 0 1 2) --json "$RUNS/eval/real_all_x4_5120.json"
+# shellcheck disable=SC2046
+$RH --scale 4 $(fam "wo_ct_1280{_seed}" 4 0 1 2 3 4) $(fam "lam_default_1280{_seed}" 4 0 1 2) \
+  $(fam "lam_S0.03_1280{_seed}" 4 0 1 2 3 4) --json "$RUNS/eval/real_all_x4_1280.json"
+# shellcheck disable=SC2046
+$RH --scale 4 $(fam "wo_ct_320{_seed}" 4 0 1 2) $(fam "lam_default{_seed}_320" 4 0 1 2) \
+  $(fam "lam_S0.03{_seed}_320" 4 0 1 2) --json "$RUNS/eval/real_all_x4_320.json"
+for s in 8 16; do
+  # shellcheck disable=SC2046
+  $RH --scale $s $(fam "wo_ct_320{_seed}" $s 0 1 2) $(fam "lam_default_320{_seed}" $s 0 1 2) \
+    --json "$RUNS/eval/real_all_x${s}_320.json"
+done
+pair_real() {  # REPORT ARGS...: a pairing; a missing run is reported, not fatal
+  $RH --from "$RUNS/eval/$1" "${@:2}" || echo "(pairing skipped: $1 lacks a run)"
+}
+pair_real real_all_x4_5120.json --seeds 0 1 2 --a "wo_ct_5120{_seed}" --b "lam_S0.03_5120{_seed}"
+pair_real real_all_x4_5120.json --seeds 0 1 2 --a "wo_ct_5120{_seed}" --b "lam_default_5120{_seed}"
+pair_real real_all_x4_5120.json --seeds 0 1 2 --a "lam_default_5120{_seed}" --b "lam_S0.03_5120{_seed}"
+pair_real real_all_x4_1280.json --seeds 0 1 2 3 4 --a "wo_ct_1280{_seed}" --b "lam_S0.03_1280{_seed}"
+pair_real real_all_x4_1280.json --seeds 0 1 2 --a "wo_ct_1280{_seed}" --b "lam_default_1280{_seed}"
+pair_real real_all_x4_320.json --seeds 0 1 2 --a "wo_ct_320{_seed}" --b "lam_S0.03{_seed}_320"
+pair_real real_all_x4_320.json --seeds 0 1 2 --a "wo_ct_320{_seed}" --b "lam_default{_seed}_320"
+for s in 8 16; do
+  pair_real "real_all_x${s}_320.json" --seeds 0 1 2 --a "wo_ct_320{_seed}" --b "lam_default_320{_seed}"
+done
