@@ -32,12 +32,17 @@ Pairing (``--from REPORT --seeds 0 1 2 --a TEMPLATE --b TEMPLATE``, no inference
 seed and group, ``exp(mean over maps of log(RMSE_b / RMSE_a))`` (the geometric-mean ratio B/A),
 how many maps B wins, and over seeds the mean log ratio with its standard error.
 
+Shipped models (``--model dsr-x4``) were trained on the Sintel and Middlebury maps except
+cones, teddy and Sintel Df_1/20/28/58 (``src/depthduet/weights/dsr-x*.json``); score them on
+``--groups middlebury-2014 kinect``, which none of them saw.
+
 Examples::
 
     python benchmarks/dsr_real_heldout.py --scale 4 --ckpt wo_ct_5120=runs/exp_dsr/x4_wo_ct_5120 \\
         --ckpt lam_S0.03_5120=runs/exp_dsr/x4_lam_S0.03_5120 --json runs/exp_dsr/eval/real_all_x4.json
     python benchmarks/dsr_real_heldout.py --from runs/exp_dsr/eval/real_all_x4.json \\
         --seeds 0 1 2 --a "wo_ct_5120{_seed}" --b "lam_S0.03_5120{_seed}"
+    python benchmarks/dsr_real_heldout.py --scale 8 --model dsr-x8 --groups middlebury-2014 kinect
 """
 
 from __future__ import annotations
@@ -229,6 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=int, default=4)
     p.add_argument("--degradation", default="bicubic", choices=["bicubic", "nearest"])
     p.add_argument("--ckpt", action="append", default=[], help="LABEL=RUN_FOLDER (best checkpoint)")
+    p.add_argument(
+        "--model", action="append", default=[], help="a shipped model (dsr-x4, ...), repeatable"
+    )
+    p.add_argument(
+        "--groups", nargs="+", choices=GROUPS, help="score only these groups (default: all)"
+    )
     p.add_argument("--json", type=Path, help="write the per-map report here")
     p.add_argument("--from", dest="src", type=Path, help="a report to summarise / pair instead")
     p.add_argument("--seeds", type=int, nargs="+")
@@ -261,8 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         if not path:
             p.error(f"--ckpt {spec!r}: expected LABEL=RUN_FOLDER")
         methods[label] = DepthUpsampler.from_checkpoint(path, device="cpu")
+    for name in a.model:
+        methods[name] = DepthUpsampler.from_pretrained(name, device="cpu")
     maps = []
-    for i, m in enumerate(real_maps(Path(root))):
+    selected = (m for m in real_maps(Path(root)) if not a.groups or m.group in a.groups)
+    for i, m in enumerate(selected):
         if a.limit and i >= a.limit:
             break
         scores = {k: score_map(u, m, a.scale, a.degradation) for k, u in methods.items()}
@@ -273,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         "degradation": a.degradation,
         "methods": list(methods),
         "checkpoints": a.ckpt,
+        "models": a.model,
         "maps": maps,
     }
     print_summary(report)

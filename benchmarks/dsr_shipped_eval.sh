@@ -47,3 +47,9 @@ for name in ("mb", "sintel", "motorcycle", "open3d", "motorcycle_excl", "open3d_
         holes = [f"{100 * r['pred_invalid_fraction']:.2f}%" for r in (bic, mod)]
         print(f"| {name} | x{s} | {b:.4f} | {m:.4f} | {m / b:.3f} | {' / '.join(holes)} |")
 PY
+# every map none of the three models saw (Motorcycle and the nine Kinect-type maps: Open3D frames,
+# NYU raw, TUM, SUN, the 8-bit NYU sample), scored on the pixels valid in GT and output
+for s in 4 8 16; do
+  python benchmarks/dsr_real_heldout.py --data "$DATA" --scale $s --model dsr-x$s \
+    --groups middlebury-2014 kinect --json "$OUT/unseen_all_x$s.json"
+done

@@ -113,3 +113,15 @@ def test_catalogue_and_a_short_run(data_root: Path, tmp_path: Path) -> None:
         "middlebury_2001_2003/Depth/teddy_2.mat",
     ]
     assert rep["maps"][0]["scores"]["bicubic"]["rmse"] > 0
+
+
+@pytest.mark.realdata
+def test_groups_filter_and_a_shipped_model(data_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "s.json"
+    argv = ["--data", str(data_root), "--scale", "4", "--model", "dsr-x4", "--groups",
+            "middlebury-2014", "--json", str(out)]  # fmt: skip
+    assert rh.main(argv) == 0
+    rep = json.loads(out.read_text())
+    assert [m["group"] for m in rep["maps"]] == ["middlebury-2014"]
+    scores = rep["maps"][0]["scores"]
+    assert scores["dsr-x4"]["rmse"] < scores["bicubic"]["rmse"]  # a map it never saw
