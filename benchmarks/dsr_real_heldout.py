@@ -58,6 +58,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from dsr_seed_pairs import _name  # run names from {seed} / {_seed} templates
+
 GROUPS = ("middlebury-2003", "middlebury-2001", "middlebury-2014", "sintel", "kinect")
 #: groups whose maps share one unit (their mean RMSE is printed; ``kinect`` mixes units)
 SAME_UNIT = {"middlebury-2003": "x4 disp", "middlebury-2014": "px", "sintel": "as given"}
@@ -168,12 +170,6 @@ def print_summary(report: dict[str, Any]) -> None:
                 f"{r['ratio']:.3f} ({r['rmse']:.3f})" if g in SAME_UNIT else f"{r['ratio']:.3f}"
             )
         print(f"{method:32s}  " + "  ".join(f"{c:>22s}" for c in cells))
-
-
-def _name(template: str, seed: int) -> str:
-    """``{seed}`` -> the number; ``{_seed}`` -> '' for seed 0, else ``_seedN`` (as
-    ``benchmarks/dsr_seed_pairs.py``)."""
-    return template.format(seed=seed, _seed="" if seed == 0 else f"_seed{seed}")
 
 
 def pair(report: dict[str, Any], seeds: list[int], ta: str, tb: str) -> dict[str, Any]:
