@@ -59,6 +59,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dsr_seed_pairs import _name  # run names from {seed} / {_seed} templates
+from dsr_world_test import score_map as world_score_map
 
 GROUPS = ("middlebury-2003", "middlebury-2001", "middlebury-2014", "sintel", "kinect")
 #: groups whose maps share one unit (their mean RMSE is printed; ``kinect`` mixes units)
@@ -110,21 +111,9 @@ def real_maps(root: Path) -> Iterator[RealMap]:
 
 
 def score_map(upsampler: Any, m: RealMap, scale: int, degradation: str) -> dict[str, float]:
-    """RMSE / MAE of one method on one map (see the module docstring for the protocol)."""
-    from depthduet.evaluation.baselines import downsample_depth
-
-    h, w = (m.values.shape[0] // scale) * scale, (m.values.shape[1] // scale) * scale
-    gt, gv = m.values[:h, :w], m.valid[:h, :w]
-    lr, lv = downsample_depth(gt, gv, scale, degradation)
-    out = upsampler.upsample(lr, lv)
-    pred = np.asarray(out.values, dtype=np.float64)
-    sel = gv & np.asarray(out.valid, bool)
-    err = pred[sel] - gt[sel]
-    return {
-        "rmse": float(np.sqrt(np.mean(err**2))),
-        "mae": float(np.mean(np.abs(err))),
-        "pixels": int(sel.sum()),
-    }
+    """RMSE / MAE of one method on one map (``dsr_world_test.score_map``: the module docstring's
+    protocol)."""
+    return world_score_map(upsampler, m.values, m.valid, scale, degradation)
 
 
 def _geo(xs: list[float]) -> float:

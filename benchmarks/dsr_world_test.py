@@ -4,8 +4,8 @@ Scores the bicubic baseline and any number of trained DSRNet checkpoints on the 
 the first ``--n`` scenes of the procedural world's ``test`` split (seeds 200000, 200001, ...;
 never used by training, which draws seeds 0.. and validates on 100000..), whole 128x160 maps
 (cropped at the bottom/right to a multiple of the scale), LR made from the HR map by
-:func:`depthduet.data.degrade.downsample` (``--degradation bicubic``: antialiased bicubic, or
-``nearest``). Every method goes through :class:`depthduet.inference.dsr.DepthUpsampler`, the
+:func:`depthduet.evaluation.baselines.downsample_depth` (``--degradation bicubic``: antialiased
+bicubic, or ``nearest``; as ``depthduet evaluate --lr-from``). Every method goes through :class:`depthduet.inference.dsr.DepthUpsampler`, the
 code path of ``depthduet upsample`` / ``depthduet evaluate --checkpoint``, so the baseline and
 the networks share normalisation, hole filling, tiling and the output clamp.
 
@@ -51,29 +51,45 @@ def world_test_maps(n: int, kind: str = "indoor") -> list[tuple[str, np.ndarray,
     return out
 
 
+def score_map(
+    upsampler: object, values: np.ndarray, valid: np.ndarray, scale: int, degradation: str
+) -> dict[str, float]:
+    """RMSE / MAE of one method on one ground-truth map ``values (H, W)`` (0 where ``valid`` is
+    False), in the map's units: crop at the bottom / right to a multiple of ``scale``, LR by
+    :func:`depthduet.evaluation.baselines.downsample_depth`, upsample, then score the pixels
+    valid in the ground truth and in the output (an output pixel is invalid exactly where its
+    LR pixel is, so every method is scored on the same pixels). Also ``pixels``: their count."""
+    from depthduet.evaluation.baselines import downsample_depth
+
+    h, w = (values.shape[0] // scale) * scale, (values.shape[1] // scale) * scale
+    gt = np.asarray(values[:h, :w], dtype=np.float64)
+    gv = np.asarray(valid[:h, :w], dtype=bool)
+    lr, lv = downsample_depth(gt, gv, scale, degradation)
+    out = upsampler.upsample(lr, lv)  # type: ignore[attr-defined]
+    pred = np.asarray(out.values, dtype=np.float64)
+    sel = gv & np.asarray(out.valid, bool)
+    err = pred[sel] - gt[sel]
+    return {
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mae": float(np.mean(np.abs(err))),
+        "pixels": int(sel.sum()),
+    }
+
+
 def score(
     upsampler: object,
     maps: list[tuple[str, np.ndarray, np.ndarray]],
     scale: int,
     degradation: str,
 ) -> dict[str, float]:
-    """Mean over maps of per-map RMSE / MAE (metres) of ``upsampler`` on ``maps``."""
-    from depthduet.data.degrade import downsample
-
-    rmses, maes = [], []
-    for _, d, v in maps:
-        h, w = (d.shape[0] // scale) * scale, (d.shape[1] // scale) * scale
-        hr = torch.from_numpy(d[:h, :w]).unsqueeze(0)
-        hv = torch.from_numpy(v[:h, :w]).unsqueeze(0)
-        lr, lv = downsample(hr, hv, scale, degradation)
-        pred = upsampler.upsample(lr[0].numpy(), lv[0].numpy())  # type: ignore[attr-defined]
-        p = np.asarray(pred.values, dtype=np.float64)
-        g = hr[0].numpy().astype(np.float64)
-        m = hv[0].numpy()
-        err = p[m] - g[m]
-        rmses.append(float(np.sqrt(np.mean(err**2))))
-        maes.append(float(np.mean(np.abs(err))))
-    return {"rmse": float(np.mean(rmses)), "mae": float(np.mean(maes)), "maps": len(maps)}
+    """Mean over maps of per-map RMSE / MAE (metres) of ``upsampler`` on ``maps``
+    (:func:`score_map` each)."""
+    rows = [score_map(upsampler, np.where(v, d, 0.0), v, scale, degradation) for _, d, v in maps]
+    return {
+        "rmse": float(np.mean([r["rmse"] for r in rows])),
+        "mae": float(np.mean([r["mae"] for r in rows])),
+        "maps": len(maps),
+    }
 
 
 def main() -> int:
