@@ -151,6 +151,36 @@ def test_teacher_selection_switches_when_errors_cross() -> None:
     assert (restored.teacher, restored.rounds_done) == ("dsr", 5)
 
 
+def test_teacher_selection_by_improvement() -> None:
+    """``improvement``: the larger relative drop of the round error teaches, even when that
+    network's error is still the higher one; the first round uses A.3's error rule."""
+    sel = TeacherSelector(mode="improvement", warmup_rounds=1)
+    sel.update(0.02, 0.4)
+    sel.end_round()  # no previous round: error rule, DSRNet (0.02 < 0.4)
+    assert sel.teacher == "dsr"
+    sel.update(0.019, 0.3)  # drops: DSRNet 5%, DENet 25% -> DENet teaches despite 0.3 > 0.019
+    rec = sel.end_round()
+    assert sel.teacher == "de" and rec["teacher"] == "de"
+    sel.update(0.0095, 0.285)  # drops: DSRNet 50%, DENet 5%
+    sel.end_round()
+    assert sel.teacher == "dsr"
+    sel.update(0.0095, 0.285)  # no change for either: a tie keeps the teacher
+    sel.end_round()
+    assert sel.teacher == "dsr"
+    sel.update(0.02, 0.3)  # both worse; DENet less so (-5.3% vs -110.5%)
+    sel.end_round()
+    assert sel.teacher == "de"
+    sel.end_round()  # an empty round keeps the teacher
+    sel.update(0.01, 0.1)  # the previous round is empty (NaN errors): both drops count as 0
+    sel.end_round()
+    assert sel.teacher == "de"
+    restored = TeacherSelector(mode="improvement")
+    restored.load_state_dict(sel.state_dict())
+    restored.update(0.005, 0.1)  # resumed: the history gives the previous round's errors
+    restored.end_round()
+    assert restored.teacher == "dsr"
+
+
 def test_teacher_selection_fixed_modes_and_errors() -> None:
     sel = TeacherSelector(mode="fixed_de", warmup_rounds=0)
     assert sel.distill and sel.teacher == "de"

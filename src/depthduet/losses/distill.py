@@ -6,6 +6,7 @@ Every distillation term detaches the teacher, so gradients reach the student onl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -132,6 +133,18 @@ def affinity_loss(a_student: Tensor, a_teacher: Tensor, kind: str = "l1") -> Ten
     raise UserError(f"loss.affinity_loss: expected one of {AFFINITY_LOSSES}, got {kind!r}")
 
 
+#: the values of ``distill.teacher_selection`` (:class:`TeacherSelector`'s ``mode``)
+TEACHER_SELECTIONS = ("error", "improvement", "fixed_dsr", "fixed_de")
+
+
+def _relative_drop(before: float, after: float) -> float:
+    """``(before - after) / before``; 0 when either is not a positive finite number (an empty
+    round, a zero error)."""
+    if not (math.isfinite(before) and math.isfinite(after)) or before <= 0:
+        return 0.0
+    return (before - after) / before
+
+
 @dataclass
 class TeacherSelector:
     """Per-round teacher choice of METHOD.md A.3.
@@ -141,8 +154,16 @@ class TeacherSelector:
 
         teacher = "dsr" if e_dsr < e_de else "de"
 
-    ``mode="fixed_dsr"`` / ``"fixed_de"`` always pick that network. Before any round has ended
-    (and during the ``warmup_rounds`` first rounds) :attr:`distill` is False.
+    ``mode="improvement"`` (**[our reading]**, an alternative to A.3's rule, off by default): the
+    review also says the roles are decided "by how much each network improved at the time"
+    ("그때그때 성능 향상이 되는 정도에 따라"), so here the network whose round error fell more,
+    relative to its previous round, teaches the next round::
+
+        i_x = (e_x_prev - e_x) / e_x_prev ;  teacher = "dsr" if i_dsr > i_de else "de"
+
+    (a tie keeps the current teacher; the first round, with no previous one, uses the error
+    rule). ``mode="fixed_dsr"`` / ``"fixed_de"`` always pick that network. Before any round has
+    ended (and during the ``warmup_rounds`` first rounds) :attr:`distill` is False.
 
     Attributes:
         teacher: ``"dsr"`` or ``"de"`` for the current round.
@@ -161,9 +182,9 @@ class TeacherSelector:
     _count: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.mode not in ("error", "fixed_dsr", "fixed_de"):
+        if self.mode not in TEACHER_SELECTIONS:
             raise UserError(
-                f"distill.teacher_selection: expected 'error', 'fixed_dsr' or 'fixed_de', "
+                f"distill.teacher_selection: expected one of {', '.join(TEACHER_SELECTIONS)}, "
                 f"got {self.mode!r}"
             )
         if self.warmup_rounds < 0:
@@ -216,7 +237,14 @@ class TeacherSelector:
         elif self.mode == "fixed_de":
             self.teacher = "de"
         elif self._count > 0:
-            self.teacher = "dsr" if e_dsr < e_de else "de"
+            prev = self.history[-1] if self.history else None
+            if self.mode == "improvement" and prev is not None:
+                i_dsr = _relative_drop(prev["e_dsr"], e_dsr)
+                i_de = _relative_drop(prev["e_de"], e_de)
+                if i_dsr != i_de:
+                    self.teacher = "dsr" if i_dsr > i_de else "de"
+            else:
+                self.teacher = "dsr" if e_dsr < e_de else "de"
         self.rounds_done += 1
         rec = {"round": self.rounds_done - 1, "e_dsr": e_dsr, "e_de": e_de, "teacher": self.teacher}
         self.history.append(rec)

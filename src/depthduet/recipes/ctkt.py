@@ -69,6 +69,7 @@ from depthduet.engine.recipe import Recipe, StepOutput
 from depthduet.errors import UserError
 from depthduet.losses.distill import (
     AFFINITY_LOSSES,
+    TEACHER_SELECTIONS,
     TeacherSelector,
     affinity_loss,
     affinity_matrix,
@@ -303,8 +304,9 @@ class CTKTDistill:
             method 3.6% worse than DSRNet alone at 320 and 1280 steps, heads only 0.7% and 1.6%
             (docs/results_dsr.md).
         warmup_rounds: rounds without distillation at the start.
-        teacher_selection: ``error`` (lower previous-round error teaches), ``fixed_dsr``,
-            ``fixed_de``.
+        teacher_selection: ``error`` (lower previous-round error teaches, A.3), ``improvement``
+            (**[our reading]**: the larger relative error drop over the previous round teaches;
+            :class:`~depthduet.losses.distill.TeacherSelector`), ``fixed_dsr``, ``fixed_de``.
         de_target: what DENet (and its side heads) predict **[our reading]**, METHOD.md is
             silent: ``normalized`` = the HR depth in DSRNet's space, normalised by the *LR
             depth's* min/max (which DENet never sees, so it can only guess the per-crop
@@ -342,9 +344,9 @@ class CTKTDistill:
         return self.output_space or self.affinity or self.spnet
 
     def validate(self) -> None:
-        if self.teacher_selection not in ("error", "fixed_dsr", "fixed_de"):
+        if self.teacher_selection not in TEACHER_SELECTIONS:
             raise ValueError(
-                "distill.teacher_selection: expected 'error', 'fixed_dsr' or 'fixed_de', "
+                f"distill.teacher_selection: expected one of {', '.join(TEACHER_SELECTIONS)}, "
                 f"got {self.teacher_selection!r}"
             )
         if self.warmup_rounds < 0:
