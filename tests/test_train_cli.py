@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -159,8 +160,23 @@ def test_torchrun_two_processes(tmp_path, cfg_file):
         str(out),
         "engine.batch_size=3",
     ]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    # own process group: on a timeout the workers die with torchrun (killing torchrun alone
+    # left a worker orphaned, waiting on torchrun's store, when a loaded CI machine timed out)
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        stdout, stderr = proc.communicate()
+        pytest.fail(f"torchrun did not finish in 300 s; stderr: {stderr[-2000:]}")
+    assert proc.returncode == 0, stderr[-2000:]
     s = json.loads((out / "summary.json").read_text())
     assert s["world_size"] == 2 and s["steps"] == 2 * (24 // 2 // 3)
-    assert proc.stdout.count("run folder:") == 1  # only rank 0 prints
+    assert stdout.count("run folder:") == 1  # only rank 0 prints
