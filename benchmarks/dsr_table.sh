@@ -48,6 +48,7 @@ X4RUNS="$X4RUNS lam_default_5120_seed1 lam_default_5120_seed2 lam_S0.03_5120"  #
 X4RUNS="$X4RUNS lam_S0.03_5120_seed1 lam_S0.03_5120_seed2 lam_S0.03_1280 lam_S0.03_1280_seed1"
 X4RUNS="$X4RUNS lam_S0.03_1280_seed2"  # 4l
 for seed in 3 4; do X4RUNS="$X4RUNS wo_ct_1280_seed$seed lam_S0.03_1280_seed$seed"; done  # 4m
+X4RUNS="$X4RUNS imp_320 imp_320_seed1"  # 4n
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -253,6 +254,14 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
       --out "$RUNS/x4_wo_ct_1280_seed$seed"
     depthduet train --config $CFG/world_x4.yaml $L loss.lambda_S=0.03 engine.epochs=40 engine.seed=$seed \
       --out "$RUNS/x4_lam_S0.03_1280_seed$seed"
+  done
+  # 4n. the review's other wording of the teacher rule: the larger relative drop of the round
+  #     error teaches (distill.teacher_selection=improvement), seeds 0 and 1; pairs with 4g's
+  #     x4_lam_S0.03*_320 (tenth session; seed 2 was not run)
+  for seed in 0 1; do
+    sfx=$([[ $seed == 0 ]] || echo "_seed$seed")
+    depthduet train --config $CFG/world_x4.yaml $L loss.lambda_S=0.03 distill.teacher_selection=improvement \
+      engine.seed=$seed --out "$RUNS/x4_imp_320$sfx"
   done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
