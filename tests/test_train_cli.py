@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -136,6 +137,30 @@ def test_get_recipe_by_module_path():
         get_recipe("")
 
 
+def _run_killing_stragglers(
+    cmd: list[str], env: dict[str, str], logs: Path, marker: Path, timeout: float = 180.0
+) -> tuple[int | None, str, str]:
+    """Run ``cmd`` in its own session with stdout / stderr in files under ``logs``; on a
+    timeout kill its process group and every process whose command line names ``marker`` (the
+    run folder: torchrun starts its workers in sessions of their own) and return ``None`` as
+    the exit code."""
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / "stdout", "w") as fo, open(logs / "stderr", "w") as fe:
+        proc = subprocess.Popen(cmd, env=env, stdout=fo, stderr=fe, start_new_session=True)
+        try:
+            code: int | None = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                with contextlib.suppress(OSError, ValueError, ProcessLookupError):
+                    if str(marker).encode() in cmdline.read_bytes():
+                        os.kill(int(cmdline.parent.name), signal.SIGKILL)
+            proc.wait()
+    return code, (logs / "stdout").read_text(), (logs / "stderr").read_text()
+
+
 @pytest.mark.slow  # two torch processes under torchrun
 def test_torchrun_two_processes(tmp_path, cfg_file):
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
@@ -160,23 +185,17 @@ def test_torchrun_two_processes(tmp_path, cfg_file):
         str(out),
         "engine.batch_size=3",
     ]
-    # own process group: on a timeout the workers die with torchrun (killing torchrun alone
-    # left a worker orphaned, waiting on torchrun's store, when a loaded CI machine timed out)
-    proc = subprocess.Popen(
-        cmd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = proc.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        stdout, stderr = proc.communicate()
-        pytest.fail(f"torchrun did not finish in 300 s; stderr: {stderr[-2000:]}")
-    assert proc.returncode == 0, stderr[-2000:]
+    # Twice on a CPU loaded by two training jobs the run hung (its one remaining worker idle,
+    # waiting, for 6 and 30 minutes; cause not found; minutes later the same run took 11-16 s).
+    # So: output to files (an orphan holding a pipe cannot block the test), a hang is killed
+    # with every process of the run and retried once; a failed exit fails at once.
+    for attempt in (1, 2):
+        code, stdout, stderr = _run_killing_stragglers(cmd, env, tmp_path / f"try{attempt}", out)
+        if code is not None:
+            break
+        shutil.rmtree(out, ignore_errors=True)
+    assert code is not None, f"torchrun hung twice (180 s each); stderr: {stderr[-2000:]}"
+    assert code == 0, stderr[-2000:]
     s = json.loads((out / "summary.json").read_text())
     assert s["world_size"] == 2 and s["steps"] == 2 * (24 // 2 // 3)
     assert stdout.count("run folder:") == 1  # only rank 0 prints
