@@ -49,6 +49,7 @@ X4RUNS="$X4RUNS lam_S0.03_5120_seed1 lam_S0.03_5120_seed2 lam_S0.03_1280 lam_S0.
 X4RUNS="$X4RUNS lam_S0.03_1280_seed2"  # 4l
 for seed in 3 4; do X4RUNS="$X4RUNS wo_ct_1280_seed$seed lam_S0.03_1280_seed$seed"; done  # 4m
 X4RUNS="$X4RUNS imp_320 imp_320_seed1"  # 4n
+for seed in 3 4; do X4RUNS="$X4RUNS wo_ct_5120_seed$seed lam_S0.03_5120_seed$seed"; done  # 4o
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -263,6 +264,13 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $L loss.lambda_S=0.03 distill.teacher_selection=improvement \
       engine.seed=$seed --out "$RUNS/x4_imp_320$sfx"
   done
+  # 4o. seeds 3 and 4 at 5120 steps for DSRNet alone and the default full method (tenth
+  #     session; the two full runs at once, one thread each), so the long budget has five pairs
+  for seed in 3 4; do
+    depthduet train --config $CFG/world_x4_wo_ct.yaml $G engine.seed=$seed --out "$RUNS/x4_wo_ct_5120_seed$seed"
+    depthduet train --config $CFG/world_x4.yaml $G engine.seed=$seed loss.lambda_S=0.03 \
+      --out "$RUNS/x4_lam_S0.03_5120_seed$seed"
+  done
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
@@ -363,7 +371,7 @@ python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/worl
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 --a "wo_ct_5120{_seed}" --b "lam_default_5120{_seed}"
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
-  --seeds 0 1 2 --a "wo_ct_5120{_seed}" --b "lam_S0.03_5120{_seed}"
+  --seeds 0 1 2 3 4 --a "wo_ct_5120{_seed}" --b "lam_S0.03_5120{_seed}"  # five seeds (4o)
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 --a "lam_default_5120{_seed}" --b "lam_S0.03_5120{_seed}"
 for a in "wo_ct_1280{_seed}" "lam_default_1280{_seed}"; do  # 1280 steps (4l)
@@ -389,8 +397,8 @@ fam() {  # TEMPLATE SCALE SEEDS...: --ckpt LABEL=RUN for each seed whose run exi
 }
 RH="python benchmarks/dsr_real_heldout.py --data $DATA"
 # shellcheck disable=SC2046  # fam prints whole words (run names have no spaces)
-$RH --scale 4 $(fam "wo_ct_5120{_seed}" 4 0 1 2) $(fam "lam_default_5120{_seed}" 4 0 1 2) \
-  $(fam "lam_S0.03_5120{_seed}" 4 0 1 2) --json "$RUNS/eval/real_all_x4_5120.json"
+$RH --scale 4 $(fam "wo_ct_5120{_seed}" 4 0 1 2 3 4) $(fam "lam_default_5120{_seed}" 4 0 1 2) \
+  $(fam "lam_S0.03_5120{_seed}" 4 0 1 2 3 4) --json "$RUNS/eval/real_all_x4_5120.json"
 # shellcheck disable=SC2046
 $RH --scale 4 $(fam "wo_ct_1280{_seed}" 4 0 1 2 3 4) $(fam "lam_default_1280{_seed}" 4 0 1 2) \
   $(fam "lam_S0.03_1280{_seed}" 4 0 1 2 3 4) --json "$RUNS/eval/real_all_x4_1280.json"
@@ -405,7 +413,7 @@ done
 pair_real() {  # REPORT ARGS...: a pairing; a missing run is reported, not fatal
   $RH --from "$RUNS/eval/$1" "${@:2}" || echo "(pairing skipped: $1 lacks a run)"
 }
-pair_real real_all_x4_5120.json --seeds 0 1 2 --a "wo_ct_5120{_seed}" --b "lam_S0.03_5120{_seed}"
+pair_real real_all_x4_5120.json --seeds 0 1 2 3 4 --a "wo_ct_5120{_seed}" --b "lam_S0.03_5120{_seed}"
 pair_real real_all_x4_5120.json --seeds 0 1 2 --a "wo_ct_5120{_seed}" --b "lam_default_5120{_seed}"
 pair_real real_all_x4_5120.json --seeds 0 1 2 --a "lam_default_5120{_seed}" --b "lam_S0.03_5120{_seed}"
 pair_real real_all_x4_1280.json --seeds 0 1 2 3 4 --a "wo_ct_1280{_seed}" --b "lam_S0.03_1280{_seed}"
