@@ -52,7 +52,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -81,33 +81,44 @@ def _need(path: Path) -> Path:
     return path
 
 
-def real_maps(root: Path) -> Iterator[RealMap]:
-    """Every map of the groups above, read with :func:`depthduet.io.read_depth`, in a fixed
-    order (the names are ``folder/file``)."""
-    from depthduet.io import read_depth
-
-    def one(group: str, rel: str, **kw: Any) -> RealMap:
-        d = read_depth(_need(root / rel), **kw)
-        return RealMap(group, rel, d.values.astype(np.float64), d.valid.astype(bool))
-
+def _catalogue(root: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(group, path relative to root, read_depth keywords)`` of every map, in a fixed order."""
+    cat: list[tuple[str, str, dict[str, Any]]] = []
     for s in ("cones", "teddy"):
-        yield one("middlebury-2003", f"middlebury_2001_2003/Depth/{s}_2.mat", key="img_double")
+        cat.append(
+            ("middlebury-2003", f"middlebury_2001_2003/Depth/{s}_2.mat", {"key": "img_double"})
+        )
     for s in ("tsukuba", "venus"):
-        yield one("middlebury-2001", f"middlebury_2001_2003/Depth/{s}_2.mat", key="img_double")
+        cat.append(
+            ("middlebury-2001", f"middlebury_2001_2003/Depth/{s}_2.mat", {"key": "img_double"})
+        )
     for k in range(59, 64):  # Df_64 is venus_2 again
-        yield one("middlebury-2001", f"middlebury_2001_depth/Df_{k}.mat", key="Df")
-    yield one("middlebury-2014", "motorcycle/motorcycle_disp.npz", key="arr_0")
+        cat.append(("middlebury-2001", f"middlebury_2001_depth/Df_{k}.mat", {"key": "Df"}))
+    cat.append(("middlebury-2014", "motorcycle/motorcycle_disp.npz", {"key": "arr_0"}))
     sintel = sorted((root / "sintel_depth").glob("Df_*.mat"), key=lambda p: int(p.stem[3:]))
     if not sintel:
         raise SystemExit(f"{root / 'sintel_depth'}: no Df_*.mat maps")
-    for p in sintel:
-        yield one("sintel", f"sintel_depth/{p.name}", key="Df")
-    for i in range(5):
-        yield one("kinect", f"rgbd_open3d/depth/{i:05d}.png", scale=1000.0)
-    yield one("kinect", "rgbd_open3d/other_formats/NYU_depth.pgm", encoding="kinect-raw")
-    yield one("kinect", "rgbd_open3d/other_formats/TUM_depth.png", scale=5000.0)
-    yield one("kinect", "rgbd_open3d/other_formats/SUN_depth.png", encoding="sun-rotated")
-    yield one("kinect", "nyu_sample/1025_big.png")
+    cat += [("sintel", f"sintel_depth/{p.name}", {"key": "Df"}) for p in sintel]
+    cat += [("kinect", f"rgbd_open3d/depth/{i:05d}.png", {"scale": 1000.0}) for i in range(5)]
+    other = "rgbd_open3d/other_formats"
+    cat.append(("kinect", f"{other}/NYU_depth.pgm", {"encoding": "kinect-raw"}))
+    cat.append(("kinect", f"{other}/TUM_depth.png", {"scale": 5000.0}))
+    cat.append(("kinect", f"{other}/SUN_depth.png", {"encoding": "sun-rotated"}))
+    cat.append(("kinect", "nyu_sample/1025_big.png", {}))
+    return cat
+
+
+def real_maps(root: Path, groups: Sequence[str] | None = None) -> Iterator[RealMap]:
+    """The maps of ``groups`` (default: every group above), read with
+    :func:`depthduet.io.read_depth` in a fixed order (names ``folder/file``); maps of other
+    groups are not read."""
+    from depthduet.io import read_depth
+
+    for group, rel, kw in _catalogue(root):
+        if groups and group not in groups:
+            continue
+        d = read_depth(_need(root / rel), **kw)
+        yield RealMap(group, rel, d.values.astype(np.float64), d.valid.astype(bool))
 
 
 def score_map(upsampler: Any, m: RealMap, scale: int, degradation: str) -> dict[str, float]:
@@ -260,8 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in a.model:
         methods[name] = DepthUpsampler.from_pretrained(name, device="cpu")
     maps = []
-    selected = (m for m in real_maps(Path(root)) if not a.groups or m.group in a.groups)
-    for i, m in enumerate(selected):
+    for i, m in enumerate(real_maps(Path(root), a.groups)):
         if a.limit and i >= a.limit:
             break
         scores = {k: score_map(u, m, a.scale, a.degradation) for k, u in methods.items()}

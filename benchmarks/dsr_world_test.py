@@ -5,8 +5,8 @@ the first ``--n`` scenes of the procedural world's ``test`` split (seeds 200000,
 never used by training, which draws seeds 0.. and validates on 100000..), whole 128x160 maps
 (cropped at the bottom/right to a multiple of the scale), LR made from the HR map by
 :func:`depthduet.evaluation.baselines.downsample_depth` (``--degradation bicubic``: antialiased
-bicubic, or ``nearest``; as ``depthduet evaluate --lr-from``). Every method goes through :class:`depthduet.inference.dsr.DepthUpsampler`, the
-code path of ``depthduet upsample`` / ``depthduet evaluate --checkpoint``, so the baseline and
+bicubic, or ``nearest``; as ``depthduet evaluate --lr-from``). Every method goes through
+:class:`depthduet.inference.dsr.DepthUpsampler`, the code path of ``depthduet upsample`` / ``depthduet evaluate --checkpoint``, so the baseline and
 the networks share normalisation, hole filling, tiling and the output clamp.
 
 Metrics per map on the valid HR pixels (metres), then the mean over maps:
