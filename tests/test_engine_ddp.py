@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import socket
+import weakref
 from pathlib import Path
 
 import pytest
@@ -41,12 +42,23 @@ def _worker(rank: int, world: int, port: int, out: str, res: str, local_stats: b
             self.err_log = self.err["a"]
             return super().on_round_end(state)
 
+    class Recording(LocalStats if local_stats else DummyRecipe):
+        """Records what trained network b, and holds weak references to the DDP wrappers."""
+
+        wrapper_refs: list = []
+
+        def set_wrapped(self, wrapped):
+            super().set_wrapped(wrapped)
+            self.wrapper_refs = self.wrapper_refs + [weakref.ref(m) for m in wrapped.values()]
+
+        def training_step(self, batch, state):
+            self.wrapped_type = type(self.net("b")).__name__
+            return super().training_step(batch, state)
+
     from depthduet.engine.distributed import cleanup_distributed
     from depthduet.engine.trainer import Trainer
 
-    cfg, recipe, train, val = make(
-        Path(out), LocalStats if local_stats else None, epochs=2, batch_size=3, num_workers=0
-    )
+    cfg, recipe, train, val = make(Path(out), Recording, epochs=2, batch_size=3, num_workers=0)
     if rank == 1:  # a different start on rank 1: DDP must broadcast rank 0's weights
         with torch.no_grad():
             for m in recipe.networks.values():
@@ -60,8 +72,13 @@ def _worker(rank: int, world: int, port: int, out: str, res: str, local_stats: b
                 "seen": recipe.seen,
                 "history": recipe.history,
                 "summary": summary,
-                "wrapped": type(recipe.net("b")).__name__,
+                "wrapped": recipe.wrapped_type,
                 "group": dist.is_initialized() and dist.get_world_size(),
+                # fit() let go of every DDP wrapper while the group was still joined: a wrapper
+                # outliving destroy_process_group can deadlock the process at exit
+                "wrappers": len(recipe.wrapper_refs),
+                "released": [r() is None for r in recipe.wrapper_refs],
+                "unwrapped_after": type(recipe.net("b")).__name__,
             },
             Path(res) / f"rank{rank}.pt",
         )
@@ -78,6 +95,8 @@ def test_two_process_gloo_ddp(tmp_path):
     mp.spawn(_worker, args=(2, _free_port(), str(out), str(res), False), nprocs=2, join=True)
     r0, r1 = (torch.load(res / f"rank{i}.pt", weights_only=False) for i in (0, 1))
     assert r0["wrapped"] == "RoutedDDP" and r0["group"] == 2
+    for r in (r0, r1):
+        assert r["wrappers"] > 0 and all(r["released"]) and r["unwrapped_after"] == "MLP"
     # identical weights on both ranks (gradients synchronised, including forward_features)
     for name in r0["weights"]:
         for k, v in r0["weights"][name].items():

@@ -185,16 +185,12 @@ def test_torchrun_two_processes(tmp_path, cfg_file):
         str(out),
         "engine.batch_size=3",
     ]
-    # Twice on a CPU loaded by two training jobs the run hung (its one remaining worker idle,
-    # waiting, for 6 and 30 minutes; cause not found; minutes later the same run took 11-16 s).
-    # So: output to files (an orphan holding a pipe cannot block the test), a hang is killed
-    # with every process of the run and retried once; a failed exit fails at once.
-    for attempt in (1, 2):
-        code, stdout, stderr = _run_killing_stragglers(cmd, env, tmp_path / f"try{attempt}", out)
-        if code is not None:
-            break
-        shutil.rmtree(out, ignore_errors=True)
-    assert code is not None, f"torchrun hung twice (180 s each); stderr: {stderr[-2000:]}"
+    # A finished worker that never exited was the symptom of DDP wrappers outliving the process
+    # group (a GIL deadlock in gloo's destructor, ~1 run in 10 on a loaded machine; fixed in
+    # Trainer._release_ddp). Output goes to files (an orphan holding a pipe cannot block the
+    # test) and a hang kills every process of the run and fails.
+    code, stdout, stderr = _run_killing_stragglers(cmd, env, tmp_path / "logs", out)
+    assert code is not None, f"torchrun did not finish in 180 s; stderr: {stderr[-2000:]}"
     assert code == 0, stderr[-2000:]
     s = json.loads((out / "summary.json").read_text())
     assert s["world_size"] == 2 and s["steps"] == 2 * (24 // 2 // 3)

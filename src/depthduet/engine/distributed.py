@@ -9,6 +9,7 @@ path is the same on a laptop and on a cluster.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -159,8 +160,14 @@ def _timeout() -> timedelta | None:
 
 
 def cleanup_distributed() -> None:
-    """Leave the process group (safe to call when none was joined)."""
+    """Leave the process group (safe to call when none was joined).
+
+    Release every DDP wrapper first (:meth:`~depthduet.engine.trainer.Trainer.fit` does so when it
+    returns or fails): a wrapper that outlives the group can deadlock the process at exit (see
+    ``Trainer._release_ddp``). Unreachable wrappers in reference cycles are collected here.
+    """
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()
 
 
