@@ -48,6 +48,23 @@ def test_make_depth_map_rejects_bad_scale(scale: float) -> None:
         io.make_depth_map(np.ones((2, 2)), scale=scale)
 
 
+@pytest.mark.parametrize(
+    ("stored", "message"),
+    [
+        (np.zeros((0, 5), np.float32), "empty depth map"),
+        (np.ones((3, 3), bool), "boolean mask"),
+    ],
+)
+def test_read_depth_rejects_empty_and_boolean_npy(
+    tmp_path: Path, stored: np.ndarray, message: str
+) -> None:
+    p = tmp_path / "bad.npy"
+    np.save(p, stored)
+    with pytest.raises(DepthIOError, match=message) as e:
+        io.read_depth(p)
+    assert "bad.npy" in str(e.value)
+
+
 # ------------------------------------------------------------------ integer PNG / PGM
 
 

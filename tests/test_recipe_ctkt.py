@@ -570,6 +570,18 @@ def test_world_datasets() -> None:
     assert torch.equal(val[0]["lr"], v["lr"])  # validation is deterministic
 
 
+def test_real_source_missing_folders_are_named(tmp_path: Path) -> None:
+    from depthduet.errors import UserError
+
+    with pytest.raises(UserError, match="nowhere: data.root folder not found"):
+        RealDepthDataset("sintel", tmp_path / "nowhere")
+    with pytest.raises(UserError, match="sintel_depth: folder not found"):
+        RealDepthDataset("sintel", tmp_path)
+    (tmp_path / "sintel_depth").mkdir()
+    with pytest.raises(UserError, match=r"no Df_\*\.mat files"):
+        RealDepthDataset("sintel", tmp_path)
+
+
 def test_real_sources_hold_out_scenes(data_root: Path) -> None:
     held = ["Df_1", "cones"]
     train = RealDepthDataset("sintel", data_root, held, include=False)

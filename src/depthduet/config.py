@@ -99,7 +99,8 @@ def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+        detail = " ".join(str(e).split())  # PyYAML's message spans lines: keep one
+        raise ConfigError(f"{path}: not valid YAML: {detail}") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     if data is None:

@@ -203,8 +203,11 @@ def make_depth_map(
     arr = np.asarray(stored)
     if arr.ndim != 2:
         raise _err(path, f"expected a 2-D depth map, got shape {tuple(arr.shape)}")
-    if arr.dtype.kind not in "biuf":
-        raise _err(path, f"expected numeric depth values, got dtype {arr.dtype}")
+    if arr.size == 0:
+        raise _err(path, f"empty depth map (shape {tuple(arr.shape)})")
+    if arr.dtype.kind not in "iuf":
+        what = "a boolean mask, not depth" if arr.dtype.kind == "b" else f"dtype {arr.dtype}"
+        raise _err(path, f"expected numeric depth values, got {what}")
     s = 1.0 if scale is None else float(scale)
     if not np.isfinite(s) or s <= 0:
         raise _err(path, f"scale must be a positive number, got {scale}")

@@ -438,8 +438,12 @@ class RealDepthDataset(Dataset):
         base = Path(root) if root else data_root()
         if base is None:
             raise UserError("data.root: sample data folder ../shared/data not found")
+        if not Path(base).is_dir():
+            raise UserError(f"{base}: data.root folder not found")
         sub, pattern = self._LAYOUT[kind]
         folder = Path(base) / sub
+        if not folder.is_dir():
+            raise UserError(f"{folder}: folder not found (data.source {kind} reads {sub}/)")
         files = sorted(folder.glob(pattern), key=lambda p: _natural_key(p.stem))
         if not files:
             raise UserError(f"{folder}: no {pattern} files (data.source {kind})")
