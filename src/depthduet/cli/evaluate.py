@@ -36,7 +36,7 @@ DSR baselines: --baseline bicubic,nearest --scale 4 makes the LR from the ground
 (--lr-from given --lr DIR) and upsamples it back; the degradation is recorded in the output.
 
 Examples:
-  depthduet evaluate --protocol kitti-eigen --gt gt_depths.npz --allow-pickle \
+  depthduet evaluate --protocol kitti-eigen --gt gt_depths.npz --allow-pickle \\
       --pred pred_disps.npy --pred-inverse --median-scaling      # monodepth2's files
   depthduet evaluate --protocol nyu-dsr --pred out/ --gt nyu_test_gt/ --json nyu_x8.json
   depthduet evaluate --protocol middlebury-dsr --gt gt/ --gt-scale 4 --baseline bicubic,nearest \\

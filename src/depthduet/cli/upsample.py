@@ -32,9 +32,10 @@ float maps whose holes are all NaN / inf, else 0; 0 where the output format cann
 Output: the format follows OUT's suffix (default: the input's format; .bmp/.tif become
 .png). Integer formats store round(value * out-scale): pass e.g. --out-scale 16 to keep
 sub-unit precision; an 8-bit input stays 8-bit when the values fit, else 16-bit. A float map
-whose values would not survive rounding is refused unless --out-scale is given. A folder is processed file by file; a bad file is reported and skipped
-and the exit status is 1. Files are written atomically (never half-written). The settings
-are saved as YAML next to the outputs.
+whose values would not survive rounding is refused unless --out-scale is given. A folder
+is processed file by file; a bad file is reported and skipped and the exit status is 1.
+Files are written atomically (never half-written). The settings are saved as YAML next to
+the outputs.
 
 Examples:
   depthduet upsample lr.png --scale 4 -o hr.png --preview hr_preview.png
