@@ -253,3 +253,24 @@ def test_cli_named_source_with_mirror_and_extract(server, tmp_path: Path) -> Non
     assert rc == 0
     assert (tmp_path / "Motorcycle-perfect" / "calib.txt").read_bytes() == b"baseline=1"
     assert len(yaml.safe_load((tmp_path / "download.yaml").read_text())["files"]) == 23
+
+
+def test_cli_failed_download_leaves_no_empty_folder_and_refuses_a_file_as_out(
+    server, tmp_path: Path, capsys
+) -> None:
+    base, _ = server
+    out = tmp_path / "new" / "deeper"
+    assert main(["download", "--url", f"{base}/missing.bin", "--out", str(out), "--quiet"]) == 2
+    assert "missing.bin" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()  # the folders this run made are gone: nothing came
+    existing = tmp_path / "kept"
+    existing.mkdir()
+    assert main(["download", "--url", f"{base}/missing.bin", "--out", str(existing)]) == 2
+    assert existing.is_dir()  # a folder the user had stays
+    capsys.readouterr()
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    rc = main(["download", "middlebury_2005", "--out", str(afile), "--mirror", base, "--quiet"])
+    assert rc == 2
+    assert f"{afile}: exists and is not a folder" in capsys.readouterr().err
+    assert afile.read_text() == "x"

@@ -79,6 +79,15 @@ def _progress(quiet: bool):
     return cb
 
 
+def _remove_empty_folders(root: Path) -> None:
+    """Remove ``root`` and the folders under it that hold no file (deepest first)."""
+    for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(d.iterdir()):
+            d.rmdir()
+    if root.is_dir() and not any(root.iterdir()):
+        root.rmdir()
+
+
 def run(args: argparse.Namespace) -> int:
     from depthduet.config import save_config
     from depthduet.data.download import (
@@ -105,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
             return 0
     if args.out is None:
         raise UserError("--out DIR is required to download")
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"{args.out}: exists and is not a folder")
+    created = next((p for p in reversed([args.out, *args.out.parents]) if not p.exists()), None)
     cb = _progress(args.quiet)
     try:
         if args.url is not None:
@@ -128,6 +140,10 @@ def run(args: argparse.Namespace) -> int:
     except RegistrationRequired as e:  # pragma: no cover - handled above
         print(str(e))
         return 0
+    except BaseException:
+        if created is not None:
+            _remove_empty_folders(created)  # partial files stay: the next run resumes them
+        raise
     files = {}
     for p in paths:
         digest = sha256_file(p)
