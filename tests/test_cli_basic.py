@@ -150,6 +150,13 @@ def test_convert_disparity_to_depth(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert rc == 2
     _stderr_one_line(err, "nob.txt", "baseline")
     assert "no numeric baseline entry" in err  # the focal length was found
+    # a negative baseline read from the file is blamed on the file, not on --baseline
+    (tmp_path / "neg.txt").write_text("cam0=[100 0 5; 0 100 5; 0 0 1]\nbaseline=-5\n")
+    rc, _, err = _run(
+        args + ["--in-encoding", "disparity", "--calib", str(tmp_path / "neg.txt")], capsys
+    )
+    assert rc == 2
+    _stderr_one_line(err, "neg.txt: focal (cam0) and baseline must be positive")
 
 
 def test_convert_npz_key_and_mat_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -106,8 +106,12 @@ def _stereo(args: argparse.Namespace) -> tuple[float, float, float]:
                 "or pass --focal / --baseline"
             )
         raise UserError("--in-encoding disparity needs --focal and --baseline (or --calib)")
-    if f <= 0 or b <= 0:
-        raise UserError(f"--focal and --baseline must be positive, got {f} and {b}")
+    if f <= 0 or b <= 0 or not np.isfinite([f, b]).all():
+        from_file = args.calib and (args.focal is None or args.baseline is None)
+        where = (
+            f"{args.calib}: focal (cam0) and baseline" if from_file else "--focal and --baseline"
+        )
+        raise UserError(f"{where} must be positive, got {f} and {b}")
     return f, b, 0.0 if doffs is None else doffs
 
 
