@@ -99,6 +99,30 @@ def test_resume_errors(tmp_path):
         Trainer(recipe, train, val, config=cfg).fit()
 
 
+def test_failed_setup_leaves_no_run_folder_behind(tmp_path):
+    # a checkpoint whose weights cannot be read: the new run folder is removed again
+    fit(tmp_path / "old", epochs=1)
+    bad = tmp_path / "old" / "checkpoints" / "last"
+    for f in bad.glob("*.safetensors"):
+        f.write_bytes(b"junk")
+    cfg, recipe, train, val = make(tmp_path / "new" / "run", resume=str(bad))
+    with pytest.raises(Exception, match="safetensors"):
+        Trainer(recipe, train, val, config=cfg).fit()
+    assert not (tmp_path / "new").exists()
+    # an existing run folder is the user's: it stays, with its log of the failure
+    (tmp_path / "mine").mkdir()
+    cfg, recipe, train, val = make(tmp_path / "mine", resume=str(bad))
+    with pytest.raises(Exception, match="safetensors"):
+        Trainer(recipe, train, val, config=cfg).fit()
+    assert (tmp_path / "mine" / "train.log").is_file()
+    # a file where the run folder should be is named
+    (tmp_path / "afile").write_text("x")
+    cfg, recipe, train, val = make(tmp_path / "afile")
+    with pytest.raises(UserError, match="afile: exists and is not a folder"):
+        Trainer(recipe, train, val, config=cfg).fit()
+    assert (tmp_path / "afile").read_text() == "x"
+
+
 def test_same_seed_same_result_other_seed_differs(tmp_path):
     r1, _ = fit(tmp_path / "a", epochs=1)
     r2, _ = fit(tmp_path / "b", epochs=1)
@@ -454,6 +478,8 @@ def test_engine_config_validation():
         load_config(DummyConfig, None, ["engine.log_every=0"])
     with pytest.raises(ConfigError, match="engine.dist_backend"):
         load_config(DummyConfig, None, ["engine.dist_backend=mpi"])
+    with pytest.raises(ConfigError, match="engine.epochs"):
+        load_config(DummyConfig, None, ["engine.epochs=0"])
     with pytest.raises(ConfigError, match="engine.grad_clip"):
         load_config(DummyConfig, None, ["engine.grad_clip=-1"])
     assert load_config(DummyConfig, None, ["engine.device=cuda:1"]).engine.device == "cuda:1"

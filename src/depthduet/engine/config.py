@@ -94,6 +94,8 @@ class EngineConfig:
         ):
             if getattr(self, k) < 0:
                 raise ValueError(f"engine.{k}: must be >= 0")
+        if self.epochs < 1:
+            raise ValueError("engine.epochs: must be >= 1 (0 would train nothing)")
         if self.batch_size < 1:
             raise ValueError("engine.batch_size: must be >= 1")
         if self.log_every < 1:

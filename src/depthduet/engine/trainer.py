@@ -34,6 +34,7 @@ import hashlib
 import json
 import math
 import random
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -655,6 +656,15 @@ class Trainer:
         resume_dir = self._resume_dir()
         self.git = ckpt.git_revision()
         self.versions = ckpt.environment_versions()
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise UserError(f"{self.out_dir}: exists and is not a folder (the run folder)")
+        # a run folder this call creates is removed again if setting up fails (bad checkpoint
+        # or weights): nothing half-written is left behind
+        created = None  # the topmost folder this call creates, if any
+        if self.dist.is_main:
+            missing = [p for p in (*reversed(self.out_dir.parents), self.out_dir) if not p.exists()]
+            created = missing[0] if missing else None
+        started = setup_failed = False
         self.log = RunLog(
             self.out_dir,
             enabled=self.dist.is_main,
@@ -678,6 +688,7 @@ class Trainer:
                 f"{len(self.train_set)} training samples, device {self.device}, "
                 f"{self.dist.world_size} process(es), out {self.out_dir}"
             )
+            started = True
             stopped = self._loop()
             summary = self._summary(stopped, resume_dir, time.perf_counter() - t_start)
             if self.dist.is_main:
@@ -686,9 +697,14 @@ class Trainer:
                 )
             self.log.info(f"done ({stopped}): {_fmt({k: summary[k] for k in _SUMMARY_SHOWN})}")
             return summary
+        except BaseException:
+            setup_failed = created is not None and not started
+            raise
         finally:
             self._release_ddp()
             self.log.close()
+            if setup_failed:
+                shutil.rmtree(created, ignore_errors=True)
             torch.set_num_threads(saved[0])
             torch.use_deterministic_algorithms(saved[1], warn_only=saved[2])
             torch.backends.cudnn.benchmark = saved[3]
