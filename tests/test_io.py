@@ -65,6 +65,13 @@ def test_read_depth_rejects_empty_and_boolean_npy(
     assert "bad.npy" in str(e.value)
 
 
+def test_read_depth_names_a_broken_link(tmp_path: Path) -> None:
+    (tmp_path / "a.npy").symlink_to("b.npy")
+    (tmp_path / "b.npy").symlink_to("a.npy")
+    with pytest.raises(DepthIOError, match=r"a\.npy: broken or looping symbolic link"):
+        io.read_depth(tmp_path / "a.npy")
+
+
 # ------------------------------------------------------------------ integer PNG / PGM
 
 

@@ -209,6 +209,25 @@ def test_integer_output_of_float_map_with_out_scale_and_stack_index(tmp_path: Pa
     assert main([*argv, "-o", str(tmp_path / "x.npy")]) == 2  # a stack needs --index
 
 
+def test_folder_reports_link_loops_and_refuses_a_file_name_as_output(
+    tmp_path: Path, capsys
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    write_depth(src / "a.npy", depth_map(9, 7))
+    (src / "loop.npy").symlink_to("loop2.npy")
+    (src / "loop2.npy").symlink_to("loop.npy")
+    rc = bicubic(src, tmp_path / "out", "--device", "cpu")
+    err = capsys.readouterr().err
+    assert rc == 1 and "2 file(s) failed" in err  # reported, not silently skipped
+    assert "loop.npy: broken or looping symbolic link" in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.npy", "upsample.yaml"]
+    # a folder INPUT with -o that looks like a file name: refused before anything is written
+    assert bicubic(src, tmp_path / "o.npy", "--device", "cpu") == 2
+    assert "looks like a file name" in capsys.readouterr().err
+    assert not (tmp_path / "o.npy").exists()
+
+
 def test_folder_output_never_overwrites_another_input(tmp_path: Path, capsys) -> None:
     src = tmp_path / "in"
     src.mkdir()

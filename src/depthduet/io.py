@@ -131,6 +131,8 @@ def _check_readable(path: PathLike) -> Path:
     """Fail early, with one line, for a missing path, a directory or an empty file."""
     p = Path(path)
     if not p.exists():
+        if p.is_symlink():
+            raise _err(p, f"broken or looping symbolic link (-> {os.readlink(p)})")
         raise _err(p, "no such file")
     if p.is_dir():
         raise _err(p, "is a directory, expected a file")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -245,8 +246,13 @@ def _integer_bits(
     return 16
 
 
+def _real(p: Path) -> Path:
+    """The canonical path; unlike ``Path.resolve`` it does not raise on a symlink loop."""
+    return Path(os.path.realpath(p))
+
+
 def _check_distinct(src: Path, dst: Path) -> None:
-    if dst.exists() and src.resolve() == dst.resolve():
+    if dst.exists() and _real(src) == _real(dst):
         raise UserError(f"{dst}: output would overwrite the input; choose another -o")
 
 
@@ -258,7 +264,7 @@ def _check_preview(preview: Path, src: Path, out: Path, folder: bool) -> None:
     no picture suffix, before any work is done."""
     kind = "folder" if folder else "file"
     for other, what in ((src, "the input"), (out, "the depth output")):
-        if preview.resolve() == other.resolve():
+        if _real(preview) == _real(other):
             raise UserError(f"--preview {preview}: the preview {kind} is {what}; choose another")
     if not folder and preview.suffix.lower() not in _PREVIEW_SUFFIXES:
         raise UserError(
@@ -301,12 +307,23 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     # folder -> folder
-    files = sorted(f for f in src.iterdir() if f.is_file() and f.suffix.lower() in DEPTH_SUFFIXES)
+    # a broken or looping link with a depth suffix is listed too: it is reported, not skipped
+    files = sorted(
+        f
+        for f in src.iterdir()
+        if (f.is_file() or (f.is_symlink() and not f.exists()))
+        and f.suffix.lower() in DEPTH_SUFFIXES
+    )
     if not files:
         raise UserError(f"{src}: no depth files ({' '.join(DEPTH_SUFFIXES)}) in this folder")
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a folder (INPUT is a folder)")
-    if out.resolve() == src.resolve() and fmt is None:
+    if not out.exists() and out.suffix.lower() in DEPTH_SUFFIXES:
+        raise UserError(
+            f"{out}: INPUT is a folder, so -o names the output folder, and this looks like a "
+            "file name; pick a folder name (use --format to choose the files' format)"
+        )
+    if _real(out) == _real(src) and fmt is None:
         raise UserError(f"{out}: output folder is the input folder; choose another -o")
     if args.preview:
         _check_preview(Path(args.preview), src, out, folder=True)
@@ -315,13 +332,13 @@ def run(args: argparse.Namespace) -> int:
     preview_dir = Path(args.preview) if args.preview else None
     done: dict[str, str] = {}
     failed: dict[str, str] = {}
-    inputs = {f.resolve() for f in files}
+    inputs = {_real(f) for f in files}
     for f in files:
         dst = out / (f.stem + (fmt or _WRITE_AS.get(f.suffix.lower(), f.suffix.lower())))
         prev = preview_dir / f"{f.stem}.png" if preview_dir is not None else None
         try:
             _check_distinct(f, dst)
-            if dst.resolve() in inputs:
+            if _real(dst) in inputs:
                 raise UserError(f"{f}: its output {dst} is another input file; choose another -o")
             if str(dst) in done.values():
                 raise UserError(f"{f}: output {dst} was already written from another file")
