@@ -143,10 +143,14 @@ def test_cli_predict_bad_and_grey_files_in_a_folder(tmp_path, semi_run, capsys, 
     from PIL import Image
 
     Image.fromarray((rng.random((40, 60)) * 60000).astype(np.uint16)).save(src / "c.png")
+    (src / "d.png").symlink_to("gone.png")  # a dangling link is reported, not skipped
     out = tmp_path / "out"
     assert main(["predict", str(src), "--checkpoint", str(run), "-o", str(out)]) == 1
     err = capsys.readouterr().err
     assert f"error: {src / 'b.png'}: empty file" in err and err.count(str(src / "b.png")) == 1
+    assert f"{src / 'd.png'}: broken or looping symbolic link" in err
+    assert "2 of 4 image(s) failed" in err
+    (src / "d.png").unlink()
     assert "grey image, replicated to RGB" in err and "depth map rather than a photo" in err
     assert (out / "a_depth.npy").is_file() and (out / "c_depth.npy").is_file()
     assert not (out / "b_depth.npy").exists()

@@ -112,7 +112,12 @@ def _inputs(path: Path) -> tuple[list[Path], dict[Path, Path]]:
     if not path.is_dir():
         raise UserError(f"{path}: no such file or folder")
     images = sorted(
-        (p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES),
+        (  # a broken or looping link is listed too: it is reported, not skipped
+            p
+            for p in path.iterdir()
+            if (p.is_file() or (p.is_symlink() and not p.exists()))
+            and p.suffix.lower() in _IMAGE_SUFFIXES
+        ),
         key=natural_key,
     )
     owner = {name: f for f in images for name in _output_names(f.stem)}
