@@ -232,3 +232,22 @@ def test_open3d_single_pairs_metric_ranges(
             depth_stem=("_color$", "_depth"),
             encoding="sun-rotated",
         )
+
+
+def test_list_files_natural_order_and_broken_links(tmp_path: Path) -> None:
+    for name in ("f10.npy", "f2.npy", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "gone.npy").symlink_to("nowhere.npy")
+    (tmp_path / "sub.npy").mkdir()  # a folder with a depth suffix is never listed
+    assert [p.name for p in folder.list_files(tmp_path, (".npy",))] == ["f2.npy", "f10.npy"]
+    listed = folder.list_files(tmp_path, (".npy",), broken_links=True)
+    assert [p.name for p in listed] == ["f2.npy", "f10.npy", "gone.npy"]
+
+
+def test_first_missing_parent(tmp_path: Path) -> None:
+    from depthduet.paths import first_missing_parent
+
+    assert first_missing_parent(tmp_path) is None
+    assert first_missing_parent(tmp_path / "a" / "b" / "c") == tmp_path / "a"
+    (tmp_path / "a").mkdir()
+    assert first_missing_parent(tmp_path / "a" / "b" / "c") == tmp_path / "a" / "b"

@@ -11,6 +11,7 @@ __all__ = [
     "data_root",
     "weights_dir",
     "project_root",
+    "first_missing_parent",
     "PREDICT_RECORD",
     "PREDICT_DEPTH_SUFFIX",
 ]
@@ -50,3 +51,10 @@ def data_root() -> Path | None:
 def weights_dir() -> Path:
     """Folder of the pretrained weights shipped in the package."""
     return Path(str(resources.files("depthduet") / "weights"))
+
+
+def first_missing_parent(path: str | os.PathLike[str]) -> Path | None:
+    """The topmost of ``path`` and its parents that does not exist (``None`` if ``path`` does):
+    what ``mkdir(parents=True)`` would create, and what to remove again if the work fails."""
+    p = Path(path)
+    return next((q for q in (*reversed(p.parents), p) if not q.exists()), None)

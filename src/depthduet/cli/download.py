@@ -99,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         sha256_file,
     )
     from depthduet.errors import UserError
+    from depthduet.paths import first_missing_parent
 
     if args.list or (args.name is None and args.url is None):
         return _list()
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--out DIR is required to download")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"{args.out}: exists and is not a folder")
-    created = next((p for p in reversed([args.out, *args.out.parents]) if not p.exists()), None)
+    created = first_missing_parent(args.out)
     cb = _progress(args.quiet)
     try:
         if args.url is not None:

@@ -105,21 +105,13 @@ def _inputs(path: Path) -> tuple[list[Path], dict[Path, Path]]:
     to the input folder, or a ground-truth map named that way); nothing is skipped by its stem
     alone, so a photo such as ``1025_color.png`` is predicted. Each skip is printed.
     """
-    from depthduet.data.folder import natural_key
+    from depthduet.data.folder import list_files
 
     if path.is_file():
         return [path], {}
     if not path.is_dir():
         raise UserError(f"{path}: no such file or folder")
-    images = sorted(
-        (  # a broken or looping link is listed too: it is reported, not skipped
-            p
-            for p in path.iterdir()
-            if (p.is_file() or (p.is_symlink() and not p.exists()))
-            and p.suffix.lower() in _IMAGE_SUFFIXES
-        ),
-        key=natural_key,
-    )
+    images = list_files(path, _IMAGE_SUFFIXES, broken_links=True)  # a broken link is reported
     owner = {name: f for f in images for name in _output_names(f.stem)}
     skipped = {f: owner[f.name] for f in images if owner.get(f.name, f) != f}
     for f, src in skipped.items():

@@ -274,6 +274,7 @@ def _check_preview(preview: Path, src: Path, out: Path, folder: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from depthduet.config import save_config
+    from depthduet.data.folder import list_files
     from depthduet.io import DEPTH_SUFFIXES
 
     src = Path(args.input)
@@ -307,13 +308,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     # folder -> folder
-    # a broken or looping link with a depth suffix is listed too: it is reported, not skipped
-    files = sorted(
-        f
-        for f in src.iterdir()
-        if (f.is_file() or (f.is_symlink() and not f.exists()))
-        and f.suffix.lower() in DEPTH_SUFFIXES
-    )
+    files = list_files(src, DEPTH_SUFFIXES, broken_links=True)  # a broken link is reported
     if not files:
         raise UserError(f"{src}: no depth files ({' '.join(DEPTH_SUFFIXES)}) in this folder")
     if out.exists() and not out.is_dir():

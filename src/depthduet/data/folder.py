@@ -89,11 +89,22 @@ def require_dir(path: PathLike, what: str = "folder") -> Path:
     return p
 
 
-def list_files(folder: PathLike, suffixes: Sequence[str]) -> list[Path]:
+def list_files(
+    folder: PathLike, suffixes: Sequence[str], *, broken_links: bool = False
+) -> list[Path]:
     """Files directly in ``folder`` whose suffix (case-insensitive) is in ``suffixes``, sorted
-    in natural order (``f2`` before ``f10``)."""
+    in natural order (``f2`` before ``f10``).
+
+    ``broken_links=True`` also lists links that point nowhere (dangling or looping), so that a
+    command processing the folder file by file reports them instead of skipping them silently.
+    """
     folder = require_dir(folder)
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes]
+    files = [
+        p
+        for p in folder.iterdir()
+        if (p.is_file() or (broken_links and p.is_symlink() and not p.exists()))
+        and p.suffix.lower() in suffixes
+    ]
     return sorted(files, key=natural_key)
 
 

@@ -60,6 +60,7 @@ from depthduet.engine.distributed import (
 from depthduet.engine.logs import RunLog
 from depthduet.engine.recipe import Recipe
 from depthduet.errors import UserError
+from depthduet.paths import first_missing_parent
 
 __all__ = [
     "Trainer",
@@ -660,10 +661,7 @@ class Trainer:
             raise UserError(f"{self.out_dir}: exists and is not a folder (the run folder)")
         # a run folder this call creates is removed again if setting up fails (bad checkpoint
         # or weights): nothing half-written is left behind
-        created = None  # the topmost folder this call creates, if any
-        if self.dist.is_main:
-            missing = [p for p in (*reversed(self.out_dir.parents), self.out_dir) if not p.exists()]
-            created = missing[0] if missing else None
+        created = first_missing_parent(self.out_dir) if self.dist.is_main else None
         started = setup_failed = False
         self.log = RunLog(
             self.out_dir,
