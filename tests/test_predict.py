@@ -191,6 +191,9 @@ def test_cli_predict_single_bad_image_is_a_user_error(tmp_path, semi_run, capsys
     (out / "keep.txt").write_text("x")
     assert main(["predict", str(bad), "--checkpoint", str(run), "-o", str(out)]) == 2
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    nested = tmp_path / "new" / "deeper"  # every folder the run made goes, not only the last
+    assert main(["predict", str(bad), "--checkpoint", str(run), "-o", str(nested)]) == 2
+    assert not (tmp_path / "new").exists()
 
 
 def _rgb(path, seed=0):

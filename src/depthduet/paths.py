@@ -12,6 +12,7 @@ __all__ = [
     "weights_dir",
     "project_root",
     "first_missing_parent",
+    "remove_empty_folders",
     "PREDICT_RECORD",
     "PREDICT_DEPTH_SUFFIX",
 ]
@@ -58,3 +59,14 @@ def first_missing_parent(path: str | os.PathLike[str]) -> Path | None:
     what ``mkdir(parents=True)`` would create, and what to remove again if the work fails."""
     p = Path(path)
     return next((q for q in (*reversed(p.parents), p) if not q.exists()), None)
+
+
+def remove_empty_folders(root: str | os.PathLike[str]) -> None:
+    """Remove ``root`` and the folders under it that hold no file (deepest first): undo the
+    folders a failed command created, keeping any file written there."""
+    root = Path(root)
+    for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(d.iterdir()):
+            d.rmdir()
+    if root.is_dir() and not any(root.iterdir()):
+        root.rmdir()

@@ -79,15 +79,6 @@ def _progress(quiet: bool):
     return cb
 
 
-def _remove_empty_folders(root: Path) -> None:
-    """Remove ``root`` and the folders under it that hold no file (deepest first)."""
-    for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        if not any(d.iterdir()):
-            d.rmdir()
-    if root.is_dir() and not any(root.iterdir()):
-        root.rmdir()
-
-
 def run(args: argparse.Namespace) -> int:
     from depthduet.config import save_config
     from depthduet.data.download import (
@@ -99,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         sha256_file,
     )
     from depthduet.errors import UserError
-    from depthduet.paths import first_missing_parent
+    from depthduet.paths import first_missing_parent, remove_empty_folders
 
     if args.list or (args.name is None and args.url is None):
         return _list()
@@ -143,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except BaseException:
         if created is not None:
-            _remove_empty_folders(created)  # partial files stay: the next run resumes them
+            remove_empty_folders(created)  # partial files stay: the next run resumes them
         raise
     files = {}
     for p in paths:

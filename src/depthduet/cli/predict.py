@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from depthduet.errors import UserError
-from depthduet.paths import PREDICT_DEPTH_SUFFIX, PREDICT_RECORD
+from depthduet.paths import (
+    PREDICT_DEPTH_SUFFIX,
+    PREDICT_RECORD,
+    first_missing_parent,
+    remove_empty_folders,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -227,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
         predictor = DepthPredictor.from_pretrained(
             args.model or "mde-driving", args.branch, args.device
         )
-    single, created = not src.is_dir(), not out.exists()
+    single, created = not src.is_dir(), first_missing_parent(out)
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
     t0 = time.time()
@@ -263,8 +268,8 @@ def run(args: argparse.Namespace) -> int:
             text = str(e) if isinstance(e, UserError) else f"{type(e).__name__}: {e}"
             msg = text if str(f) in text else f"{f}: {text}"
             if single:  # one input: a plain error, and no output folder left behind
-                if created and not any(out.iterdir()):
-                    out.rmdir()
+                if created is not None:
+                    remove_empty_folders(created)
                 raise UserError(msg) from e
             print(f"depthduet predict: error: {msg}", file=sys.stderr, flush=True)
     save_config(
