@@ -5,7 +5,7 @@
 #   TRAIN=1 bash benchmarks/dsr_table.sh     # train everything, then evaluate
 #   bash benchmarks/dsr_table.sh             # evaluate the existing runs in $RUNS only
 #
-# Every run: engine.threads=1 (bitwise reproducible on CPU), seed 0, tiny preset, batch 8,
+# Every run: engine.threads=1 (bitwise reproducible on one CPU type), seed 0, tiny preset, batch 8,
 # Adam lr 1e-3 (StepLR x0.5 every 10 epochs), LR input made by antialiased bicubic
 # downsampling of the HR map (data.degradation=bicubic) in training and in evaluation.
 # "_320" runs: 10 epochs x 32 steps = 320 optimiser steps (equal budget); "_640": 20 epochs.
@@ -50,6 +50,7 @@ X4RUNS="$X4RUNS lam_S0.03_1280_seed2"  # 4l
 for seed in 3 4; do X4RUNS="$X4RUNS wo_ct_1280_seed$seed lam_S0.03_1280_seed$seed"; done  # 4m
 X4RUNS="$X4RUNS imp_320 imp_320_seed1"  # 4n
 for seed in 3 4; do X4RUNS="$X4RUNS wo_ct_5120_seed$seed lam_S0.03_5120_seed$seed"; done  # 4o
+X4RUNS="$X4RUNS deaff_l1_320 deaff_l1_320_seed1 deaff_l1_320_seed2 deaff_l1row_320 deaff_data_320"  # 4p
 
 if [[ "${TRAIN:-0}" == 1 ]]; then
   # 1. learning-rate check, DSRNet alone x4, 320 steps (lr 1e-3 run = x4_wo_ct_320)
@@ -271,6 +272,18 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $G engine.seed=$seed loss.lambda_S=0.03 \
       --out "$RUNS/x4_lam_S0.03_5120_seed$seed"
   done
+  # 4p. DENet teaching through the affinity term alone (eleventh session): DENet fixed as the
+  #     teacher, no output-space terms (no L_side, no L_P), so L_A pulls DSRNet's stage
+  #     affinities towards DENet's; A.3's entry-mean l1 on seeds 0-2, the row mean l1_row and
+  #     DENet in metres (de_target=data) on seed 0; pairs with wo_ct_320{_seed} (section 2) and
+  #     lam_S0.03{_seed}_320 (4g)
+  D="$L loss.lambda_S=0.03 distill.teacher_selection=fixed_de distill.output_space=false"
+  for seed in 0 1 2; do
+    sfx=$([[ $seed == 0 ]] || echo "_seed$seed")
+    depthduet train --config $CFG/world_x4.yaml $D engine.seed=$seed --out "$RUNS/x4_deaff_l1_320$sfx"
+  done
+  depthduet train --config $CFG/world_x4.yaml $D loss.affinity_loss=l1_row --out "$RUNS/x4_deaff_l1row_320"
+  depthduet train --config $CFG/world_x4.yaml $D distill.de_target=data --out "$RUNS/x4_deaff_data_320"
   # 5. trained on the real maps instead (configs/dsr/real_x4.yaml: Sintel + Middlebury minus
   #    the held-out scenes), 320 steps, no validation (the held-out scenes are its val set)
   R="$E engine.epochs=46 engine.max_steps=320 engine.val_every=0"
@@ -383,6 +396,11 @@ python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/worl
 # and over 320 steps (4g): lambda_S 0.03 against the then-default 0.1
 python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
   --seeds 0 1 2 --a "lam_default{_seed}_320" --b "lam_S0.03{_seed}_320"
+# DENet teaching through the affinity term alone (4p) against DSRNet alone and the full method
+for a in "wo_ct_320{_seed}" "lam_S0.03{_seed}_320"; do
+  python benchmarks/dsr_seed_pairs.py --eval "$RUNS/eval" --world "$RUNS/eval/world_test_x4.json" \
+    --seeds 0 1 2 --a "$a" --b "deaff_l1_320{_seed}"
+done
 
 # 8. every real map with ground truth (77 maps in five groups: benchmarks/dsr_real_heldout.py),
 #    the paired families of the world runs (all 77 are held out for them); then the paired

@@ -44,7 +44,8 @@ class EngineConfig:
         tensorboard: also write TensorBoard event files.
         progress: show a tqdm progress bar.
         deterministic: request deterministic torch algorithms (CUDA). On CPU, runs are bitwise
-            reproducible with ``threads: 1``; some multi-threaded CPU kernels are not.
+            reproducible with ``threads: 1`` on one machine; some multi-threaded CPU kernels are
+            not, and another CPU type may take other vector kernels that round differently.
         find_unused_parameters: passed to DistributedDataParallel; needed when a network has
             parameters that receive no gradient in some steps (e.g. a head used only in some
             rounds). Costs an extra graph traversal per step.
