@@ -52,7 +52,7 @@ def test_downsample_batched_equals_unbatched_and_errors() -> None:
     with pytest.raises(UserError, match="multiple"):
         downsample(torch.rand(1, 9, 8), None, 2)
     with pytest.raises(UserError, match="degradation"):
-        downsample(d, v, 2, "area")
+        downsample(d, v, 2, "box")
     with pytest.raises(UserError, match="scale"):
         downsample(d, v, 0)
 

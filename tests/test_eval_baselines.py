@@ -93,8 +93,8 @@ def test_upsample_with_lr_holes() -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(UserError, match="scale must be a positive integer"):
         downsample_depth(np.ones((8, 8)), None, 0, "bicubic")
-    with pytest.raises(UserError, match="unknown degradation 'area'"):
-        downsample_depth(np.ones((8, 8)), None, 2, "area")
+    with pytest.raises(UserError, match="unknown degradation 'box'"):
+        downsample_depth(np.ones((8, 8)), None, 2, "box")
     with pytest.raises(UserError, match="smaller than one 16x16 block"):
         downsample_depth(np.ones((8, 8)), None, 16, "nearest")
 

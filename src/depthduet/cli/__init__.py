@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "train": "depthduet.cli.train",
     "evaluate": "depthduet.cli.evaluate",
     "upsample": "depthduet.cli.upsample",
+    "degrade": "depthduet.cli.degrade",
     "predict": "depthduet.cli.predict",
     "download": "depthduet.cli.download",
 }

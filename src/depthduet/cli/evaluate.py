@@ -32,7 +32,8 @@ self-supervised) models. Predictions of another size are resized bilinearly to t
 truth unless --no-resize.
 
 DSR baselines: --baseline bicubic,nearest --scale 4 makes the LR from the ground truth
-(--lr-from bicubic: antialiased bicubic; nearest: hr[s//2::s, s//2::s]) or reads it
+(--lr-from bicubic or bicubic_aa: antialiased bicubic; bicubic_plain: without antialiasing;
+bilinear; area: block means; gaussian; nearest: hr[s//2::s, s//2::s]) or reads it
 (--lr-from given --lr DIR) and upsamples it back; the degradation is recorded in the output.
 
 Examples:
@@ -93,7 +94,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", type=int, help="DSR upsampling factor (baselines, DSR models)")
     p.add_argument(
         "--lr-from",
-        choices=["bicubic", "nearest", "given"],
+        choices=[
+            "bicubic",
+            "bicubic_aa",
+            "bicubic_plain",
+            "bilinear",
+            "area",
+            "nearest",
+            "gaussian",
+            "given",
+        ],
         help="how the LR input is made (default bicubic for baselines/models; recorded only "
         "for --pred)",
     )

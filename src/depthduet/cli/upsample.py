@@ -43,6 +43,11 @@ Examples:
   depthduet upsample lr_mm/ --scale 8 --model dsr-x8 -o hr_mm/
   depthduet upsample d.npz --key depth --scale 4 --checkpoint runs/dsr_x4 -o d_x4.pfm
   depthduet upsample lr.pfm --scale 4 --baseline bicubic -o bicubic.pfm
+  depthduet upsample sparse.npy --scale 8 --lr-grid corner -o dense.npy
+
+Sampling grid: a point-sampled map taken as hr[::s] (the corner grid) is shifted by s//2
+output pixels from one taken as hr[s//2::s], block means or resizes (the centre grid); no
+model can see that from the map. Pass --lr-grid corner for the former.
 """
 
 #: input formats that cannot be written: written as PNG instead
@@ -122,6 +127,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="tile context margin in input pixels (default 16 up to x4, 8 at x8/x16)",
     )
+    p.add_argument(
+        "--lr-grid",
+        choices=("center", "corner"),
+        default="center",
+        help="where the input's samples sit on the output grid: center (block means, resizes, "
+        "hr[s//2::s]; default) or corner (point samples hr[::s], e.g. plain slicing)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
 
 
@@ -144,6 +156,7 @@ class UpsampleParams:
     preview: str | None
     tile: int | None
     overlap: int | None
+    lr_grid: str
     device: str
 
 
@@ -199,7 +212,7 @@ def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Name
             file=sys.stderr,
             flush=True,
         )
-    hr = up.upsample(lr.values, lr.valid)
+    hr = up.upsample(lr.values, lr.valid, lr_grid=args.lr_grid)
     marker = invalid_marker(stored, lr.valid, args.invalid)  # 0 where OUT cannot hold it
     fill = marker if fill_fits(dst.suffix, marker) else 0.0
     bits = _integer_bits(stored, hr.values, hr.valid, out_scale, dst, fill)

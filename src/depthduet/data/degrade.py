@@ -1,16 +1,13 @@
-"""Low-resolution depth for super-resolution (METHOD.md A, "how the LR input is made").
+"""Depth super-resolution pairs (METHOD A, "how the LR input is made").
 
-* :func:`downsample` makes ``(lr, lr_valid)`` from ``(hr, hr_valid)``:
-
-  - ``"bicubic"``: antialiased bicubic area-aware resize as a *normalised convolution*:
-    ``lr = resize(depth * valid) / resize(valid)``, so invalid (0) pixels never bleed into their
-    neighbours; an LR pixel is valid where the resized validity is > 0.5. With no hole it equals
-    a plain antialiased bicubic resize.
-  - ``"nearest"``: the fixed-offset sample ``hr[s//2::s, s//2::s]`` (and its validity).
-
+* :func:`downsample` (from :mod:`depthduet.data.degradation`) makes ``(lr, lr_valid)`` from
+  ``(hr, hr_valid)`` with a named kernel: ``bicubic_aa`` (antialiased bicubic; ``bicubic`` is
+  its older name and keeps that meaning), ``bicubic_plain``, ``bilinear``, ``area``,
+  ``nearest[:offset]``, ``gaussian[:sigma]``; all as normalised convolutions over valid pixels.
 * :class:`DepthSRPairs` wraps any RGB-D or depth-only dataset and returns the pair dictionary of
   docs/DEVELOPING.md (``lr``, ``lr_valid``, ``hr``, ``hr_valid``, ``image`` if any, ``scale``,
-  ``degradation``, ``name``), with random crops and horizontal flips when training, optional LR
+  ``degradation``, ``name``), with random crops and horizontal flips when training, a fixed or
+  random LR recipe per sample (:class:`depthduet.data.degradation.DegradationMix`), optional LR
   noise and random LR holes.
 """
 
@@ -21,72 +18,42 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from depthduet.data.degradation import (
+    KERNEL_ALIASES,
+    KERNELS,
+    Degradation,
+    DegradationMix,
+    downsample,
+    parse_degradation,
+)
 from depthduet.errors import UserError
 
-__all__ = ["DEGRADATIONS", "downsample", "DepthSRPairs"]
+__all__ = ["DEGRADATIONS", "downsample", "DepthSRPairs", "resolve_degradation"]
 
-DEGRADATIONS = ("bicubic", "nearest", "given")
+#: ``data.degradation`` values: a kernel (:data:`depthduet.data.degradation.KERNELS`, the old
+#: name ``bicubic`` = ``bicubic_aa``), ``random`` (a :class:`DegradationMix`) or ``given``; a
+#: chain such as ``area+gaussian_noise:0.01`` is accepted too (:func:`parse_degradation`).
+DEGRADATIONS = (*KERNELS, *KERNEL_ALIASES, "random", "given")
 
 
-def downsample(
-    depth: Tensor, valid: Tensor | None, scale: int, method: str = "bicubic"
-) -> tuple[Tensor, Tensor]:
-    """Downsample depth by an integer factor, keeping holes as holes.
-
-    Args:
-        depth: ``(1, H, W)`` or ``(B, 1, H, W)``; ``H`` and ``W`` multiples of ``scale``.
-        valid: same shape, bool (``None`` = all valid).
-        scale: integer factor >= 1.
-        method: ``"bicubic"`` (antialiased, normalised convolution over valid pixels) or
-            ``"nearest"`` (``hr[..., s//2::s, s//2::s]``).
-
-    Returns:
-        ``(lr, lr_valid)`` of shape ``(..., H/s, W/s)``; ``lr`` is 0 where ``lr_valid`` is False.
+def resolve_degradation(
+    spec: str, mix: DegradationMix | None = None
+) -> Degradation | DegradationMix | str:
+    """``data.degradation`` -> a :class:`Degradation`, the ``mix`` (``random``) or ``"given"``.
 
     Raises:
-        UserError: unknown method, bad scale, or a size that is not a multiple of ``scale``.
+        UserError: an unknown name or a malformed chain.
     """
-    if method not in ("bicubic", "nearest"):
-        raise UserError(f"degradation: expected 'bicubic' or 'nearest', got {method!r}")
-    if int(scale) != scale or scale < 1:
-        raise UserError(f"scale: expected an integer >= 1, got {scale!r}")
-    scale = int(scale)
-    batched = depth.dim() == 4
-    if depth.dim() not in (3, 4) or depth.shape[-3] != 1:
-        raise ValueError(
-            f"downsample: expected (1, H, W) or (B, 1, H, W), got {tuple(depth.shape)}"
-        )
-    h, w = depth.shape[-2:]
-    if h % scale or w % scale:
-        raise UserError(f"downsample: size {h}x{w} is not a multiple of the scale {scale}")
-    if valid is None:
-        valid = torch.ones_like(depth, dtype=torch.bool)
-    if valid.shape != depth.shape:
-        raise ValueError(f"downsample: valid {tuple(valid.shape)} != depth {tuple(depth.shape)}")
-    d = depth if batched else depth.unsqueeze(0)
-    v = valid.bool() if batched else valid.bool().unsqueeze(0)
-    d = torch.where(v, d, torch.zeros_like(d)).float()
-    if scale == 1:
-        lr, lv = d, v
-    elif method == "nearest":
-        o = scale // 2
-        lr, lv = d[..., o::scale, o::scale], v[..., o::scale, o::scale]
-    else:
-        size = (h // scale, w // scale)
-        vf = v.float()
-        num = F.interpolate(d * vf, size=size, mode="bicubic", align_corners=False, antialias=True)
-        den = F.interpolate(vf, size=size, mode="bicubic", align_corners=False, antialias=True)
-        lv = den > 0.5
-        lr = torch.where(lv, num / den.clamp_min(1e-6), torch.zeros_like(num))
-    lr = lr.contiguous()
-    lv = lv.contiguous()
-    if not batched:
-        lr, lv = lr.squeeze(0), lv.squeeze(0)
-    return lr, lv
+    if spec == "given":
+        return "given"
+    if spec == "random":
+        mix = mix if mix is not None else DegradationMix()
+        mix.validate()
+        return mix
+    return parse_degradation(spec)
 
 
 def _as_tensor(x: Any, dtype: torch.dtype | None = None) -> Tensor:
@@ -102,7 +69,9 @@ class DepthSRPairs(Dataset):
             where ``depth > 0``), optionally ``image (3, H, W)``, ``name``, ``unit`` and, for
             ``degradation="given"``, ``depth_lr (1, h, w)`` (+ optional ``valid_lr``).
         scale: integer upsampling factor.
-        degradation: ``"bicubic"`` / ``"nearest"`` (see :func:`downsample`) or ``"given"``.
+        degradation: a kernel or chain (see :func:`downsample`,
+            :func:`depthduet.data.degradation.parse_degradation`), ``"random"`` (a new draw of
+            ``mix`` per sample; validation draws are fixed by ``(seed, index)``) or ``"given"``.
         crop: HR patch size (a multiple of ``scale``) or ``None`` for the whole map (cropped at
             the bottom/right to a multiple of ``scale``). Random position when ``train``, centred
             otherwise.
@@ -117,7 +86,7 @@ class DepthSRPairs(Dataset):
 
     Returns per item: ``lr (1, h, w)``, ``lr_valid (1, h, w)`` bool, ``hr (1, H, W)``,
     ``hr_valid (1, H, W)`` bool, ``image (3, H, W)`` when the base has it, ``scale`` int,
-    ``degradation`` str, ``name`` str, ``unit`` str.
+    ``degradation`` str (the exact chain used for this sample), ``name`` str, ``unit`` str.
     """
 
     def __init__(
@@ -130,11 +99,12 @@ class DepthSRPairs(Dataset):
         hole_prob: float = 0.0,
         train: bool = True,
         seed: int = 0,
+        mix: DegradationMix | None = None,
     ) -> None:
-        if degradation not in DEGRADATIONS:
-            raise UserError(
-                f"data.degradation: expected one of {', '.join(DEGRADATIONS)}, got {degradation!r}"
-            )
+        try:
+            self._recipe = resolve_degradation(str(degradation), mix)
+        except UserError as e:
+            raise UserError(f"data.degradation: {e}") from None
         if int(scale) != scale or scale < 1:
             raise UserError(f"data.scale: expected an integer >= 1, got {scale!r}")
         if crop is not None and (crop <= 0 or crop % int(scale)):
@@ -218,8 +188,15 @@ class DepthSRPairs(Dataset):
             if lr.shape[-2:] != (ch // s, cw // s):
                 raise UserError(f"{name}: given LR map too small for HR {h}x{w} at scale {s}")
             lr = torch.where(lv, lr, torch.zeros_like(lr))
+            used = "given"
         else:
-            lr, lv = downsample(hr, hv, s, self.degradation)
+            recipe = self._recipe
+            gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+            if isinstance(recipe, DegradationMix):
+                recipe = recipe.sample(s, gen)
+            assert isinstance(recipe, Degradation)
+            lr, lv = recipe.apply(hr, hv, s, gen)
+            used = recipe.describe()
         out: dict[str, Any] = {}
         image = sample.get("image")
         if image is not None:
@@ -249,7 +226,7 @@ class DepthSRPairs(Dataset):
             hr=hr.contiguous(),
             hr_valid=hv.contiguous(),
             scale=s,
-            degradation=self.degradation,
+            degradation=used,
             name=name,
             unit=str(sample.get("unit", "")),
         )

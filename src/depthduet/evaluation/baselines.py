@@ -56,13 +56,30 @@ __all__ = [
 ]
 
 #: how the LR input can be made from the ground truth.
-DEGRADATIONS: tuple[str, ...] = ("bicubic", "nearest")
+DEGRADATIONS: tuple[str, ...] = (
+    "bicubic",
+    "bicubic_aa",
+    "bicubic_plain",
+    "bilinear",
+    "area",
+    "nearest",
+    "gaussian",
+)
 #: interpolation baselines.
 UPSAMPLERS: tuple[str, ...] = ("bicubic", "nearest")
 
 _DEFINITIONS = {
     "bicubic": "antialiased bicubic (F.interpolate bicubic, antialias=True, align_corners=False) "
     "of the top-left (H//s*s, W//s*s) region to (H//s, W//s)",
+    "bicubic_aa": "antialiased bicubic (F.interpolate bicubic, antialias=True, align_corners=False) "
+    "of the top-left (H//s*s, W//s*s) region to (H//s, W//s) (the same as bicubic)",
+    "bicubic_plain": "bicubic without antialiasing (F.interpolate bicubic, antialias=False, "
+    "align_corners=False) of the top-left (H//s*s, W//s*s) region to (H//s, W//s)",
+    "bilinear": "bilinear without antialiasing (F.interpolate bilinear, antialias=False, "
+    "align_corners=False) of the top-left (H//s*s, W//s*s) region to (H//s, W//s)",
+    "area": "mean of each s x s block of the top-left (H//s*s, W//s*s) region",
+    "gaussian": "Gaussian blur (sigma = s/2 HR pixels), then bilinear sampling at the LR pixel "
+    "centres, of the top-left (H//s*s, W//s*s) region",
     "nearest": "fixed offset sampling lr = hr[s//2::s, s//2::s][:H//s, :W//s]",
     "given": "LR files supplied by the user",
 }
@@ -87,7 +104,8 @@ def downsample_depth(
         values: ``(H, W)`` depth or disparity.
         valid: ``(H, W)`` bool, or ``None`` for ``values > 0`` and finite.
         scale: integer factor ``s``.
-        method: ``"bicubic"`` or ``"nearest"``.
+        method: a name of :data:`DEGRADATIONS` (normalised convolutions over valid pixels,
+            :mod:`depthduet.data.degradation`).
 
     Returns:
         ``(lr (H//s, W//s) float64 with 0 where invalid, lr_valid (H//s, W//s) bool)``.

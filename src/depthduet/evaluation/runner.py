@@ -309,7 +309,9 @@ def _check(cfg: EvaluateSettings, proto: Protocol) -> None:
             f"--baseline: interpolation baselines belong to the DSR protocols, not {proto.name}"
         )
     if cfg.lr_from is not None and cfg.lr_from not in (*DEGRADATIONS, "given"):
-        raise UserError(f"--lr-from {cfg.lr_from!r}: expected bicubic, nearest or given")
+        raise UserError(
+            f"--lr-from {cfg.lr_from!r}: expected one of {', '.join(DEGRADATIONS)} or given"
+        )
     if cfg.lr_from == "given" and not cfg.lr:
         raise UserError("--lr-from given needs --lr DIR (the LR maps)")
     if cfg.lr and cfg.lr_from not in (None, "given"):

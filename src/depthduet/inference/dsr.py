@@ -25,6 +25,16 @@ with the same invalid pixels. The steps:
    (its nearest LR pixel: HR pixel ``(Y, X)`` lies in LR pixel ``(Y // s, X // s)``) is
    invalid; invalid HR pixels are 0 with ``valid == False``.
 
+**Sampling grid** (``lr_grid``). An LR map made by point samples can sit on two grids that no
+model can tell apart from the map alone: the *centre* grid (LR pixel ``i`` is HR pixel
+``s*i + s//2``; the convention of block means, bicubic resizes and ``hr[s//2::s]``) and the
+*corner* grid (LR pixel ``i`` is HR pixel ``s*i``; what plain slicing ``hr[::s]`` gives, and how
+many sparse sensors and decimation scripts place their samples). Models work on the centre
+grid; ``lr_grid="corner"`` pads the LR map by one row / column (repeated), runs the same
+pipeline and takes the output from ``s//2`` pixels further on, so that HR pixel ``Y`` comes
+from the model's ``Y + s//2``: the exact shift between the two grids. The invalid-pixel
+policy shifts with it (HR pixel ``Y`` belongs to LR pixel ``(Y + s//2) // s``).
+
 The ``bicubic`` baseline (:meth:`DepthUpsampler.bicubic`) runs the same pipeline with bicubic
 interpolation (``align_corners=False``) in place of the network.
 
@@ -49,6 +59,7 @@ from depthduet.models.dbpn import DSRNet, denormalize_depth, fill_invalid, norma
 
 __all__ = [
     "DEFAULT_TILING",
+    "LR_GRIDS",
     "DepthUpsampler",
     "SUPPORTED_SCALES",
     "infer_dsrnet_arch",
@@ -57,6 +68,9 @@ __all__ = [
 ]
 
 SUPPORTED_SCALES = (2, 4, 8, 16)
+
+#: where the LR samples sit on the HR grid (see the module docstring)
+LR_GRIDS = ("center", "corner")
 
 #: scale -> default (tile, overlap) in LR pixels. An HR tile is ``(s * tile)^2`` pixels, so
 #: larger factors get smaller LR tiles (x16: 48 -> 768 HR) to keep memory bounded; DSRNet's
@@ -333,21 +347,30 @@ class DepthUpsampler:
             "device": str(self.device),
             "channels_last": self.channels_last,
             "invalid_policy": "HR pixel invalid iff the LR pixel containing it is invalid",
+            "lr_grids": "center (default) | corner, chosen per call",
         }
 
     @torch.no_grad()
-    def upsample(self, values: np.ndarray, valid: np.ndarray | None = None) -> DepthMap:
+    def upsample(
+        self, values: np.ndarray, valid: np.ndarray | None = None, lr_grid: str = "center"
+    ) -> DepthMap:
         """Super-resolve one depth map.
 
         Args:
             values: ``(h, w)`` LR depth / disparity in any unit (float or integer array).
             valid: ``(h, w)`` bool, or ``None``: valid where ``values`` is finite and > 0 (as
                 ``depthduet.io`` reads files). Non-finite values are invalid in any case.
+            lr_grid: ``"center"`` (default) or ``"corner"``: where the LR samples sit on the
+                HR grid (see the module docstring).
 
         Returns:
             :class:`depthduet.io.DepthMap` ``(values (s*h, s*w) float32, valid (s*h, s*w))`` in
             the unit of ``values``; invalid pixels are 0.
         """
+        if lr_grid not in LR_GRIDS:
+            raise UserError(f"lr_grid: expected one of {', '.join(LR_GRIDS)}, got {lr_grid!r}")
+        if lr_grid == "corner":
+            return self._upsample_corner(values, valid)
         values = np.asarray(values)
         if values.ndim != 2 or values.size == 0:
             raise UserError(f"depth map: expected a non-empty 2-D array, got shape {values.shape}")
@@ -388,5 +411,27 @@ class DepthUpsampler:
             out = np.clip(out, vv.min(), vv.max())
         out = np.where(hr_valid, out, 0.0).astype(np.float32)
         return DepthMap(out, hr_valid)
+
+    def _upsample_corner(self, values: np.ndarray, valid: np.ndarray | None) -> DepthMap:
+        """Corner-grid LR: pad one row / column (repeated), upsample on the centre grid, and
+        take the output ``s // 2`` HR pixels further on (module docstring, "Sampling grid")."""
+        values = np.asarray(values)
+        if values.ndim != 2 or values.size == 0:
+            raise UserError(f"depth map: expected a non-empty 2-D array, got shape {values.shape}")
+        if valid is not None:
+            valid = np.asarray(valid)
+            if valid.shape != values.shape:
+                raise UserError(
+                    f"validity mask: shape {valid.shape} differs from the depth map's {values.shape}"
+                )
+            valid = np.pad(valid.astype(bool), ((0, 1), (0, 1)), mode="edge")
+        padded = np.pad(values, ((0, 1), (0, 1)), mode="edge")
+        big = self.upsample(padded, valid, "center")
+        s, o = self.scale, self.scale // 2
+        h, w = values.shape
+        crop = (slice(o, o + s * h), slice(o, o + s * w))
+        return DepthMap(
+            np.ascontiguousarray(big.values[crop]), np.ascontiguousarray(big.valid[crop])
+        )
 
     __call__ = upsample

@@ -63,7 +63,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import ConcatDataset, Dataset
 
-from depthduet.data.degrade import DEGRADATIONS, DepthSRPairs
+from depthduet.data.degradation import DegradationMix
+from depthduet.data.degrade import DepthSRPairs, resolve_degradation
 from depthduet.engine.config import EngineConfig
 from depthduet.engine.recipe import Recipe, StepOutput
 from depthduet.errors import UserError
@@ -117,7 +118,13 @@ class CTKTData:
             :class:`depthduet.data.folder.RGBDFolderDataset`), ``depth_folder`` (depth maps only,
             :class:`depthduet.data.folder.DepthFolderDataset`).
         scale: 2, 4, 8 or 16.
-        degradation: how LR is made: ``bicubic``, ``nearest`` or ``given`` (``depth_lr`` key).
+        degradation: how LR is made: a kernel (``bicubic_aa`` = ``bicubic``, ``bicubic_plain``,
+            ``bilinear``, ``area``, ``nearest[:offset]``, ``gaussian[:sigma]``), a chain such as
+            ``area+gaussian_noise:0.01`` (:func:`depthduet.data.degradation.parse_degradation`),
+            ``random`` (a new draw from ``mix`` per training sample) or ``given``
+            (``depth_lr`` key).
+        mix: the ``random`` distribution (:class:`depthduet.data.degradation.DegradationMix`):
+            kernel weights and, per noise / hole step, ``[probability, min, max]``.
         crop: HR training patch size (multiple of ``scale``; 0 = whole maps).
         val_crop: centred HR crop for validation (0 = whole maps; needed when sizes differ).
         noise_std: LR noise as a fraction of each sample's depth range.
@@ -138,6 +145,7 @@ class CTKTData:
     source: list[str] = field(default_factory=lambda: ["world"])
     scale: int = 4
     degradation: str = "bicubic"
+    mix: DegradationMix = field(default_factory=DegradationMix)
     crop: int = 64
     val_crop: int = 0
     noise_std: float = 0.0
@@ -162,11 +170,10 @@ class CTKTData:
             raise ValueError("data.source: empty list")
         if self.scale not in (2, 4, 8, 16):
             raise ValueError(f"data.scale: expected 2, 4, 8 or 16, got {self.scale}")
-        if self.degradation not in DEGRADATIONS:
-            raise ValueError(
-                f"data.degradation: expected one of {', '.join(DEGRADATIONS)}, "
-                f"got {self.degradation!r}"
-            )
+        try:
+            resolve_degradation(self.degradation, self.mix)
+        except UserError as e:
+            raise ValueError(f"data.degradation: {e}") from None
         for k in ("crop", "val_crop"):
             v = getattr(self, k)
             if v < 0 or v % self.scale:
@@ -188,6 +195,8 @@ class CTKTModel:
         spnet_fuse_act: a PReLU after the fusion conv ``F_fuse`` (default, as every other conv
             of the three networks) or the plain conv METHOD.md A.4 writes (false).
         norm: depth normalisation ``minmax`` or ``percentile``; norm_pct: its percentiles.
+        init: start DSRNet from these weights: a shipped model name (``dsr-x4``), a run
+            folder or a checkpoint (``""``: random initialisation). The sizes must match.
     """
 
     preset: str = "tiny"
@@ -201,6 +210,7 @@ class CTKTModel:
     spnet_fuse_act: bool = True
     norm: str = "minmax"
     norm_pct: list[float] = field(default_factory=lambda: [1.0, 99.0])
+    init: str = ""
 
     def validate(self) -> None:
         if self.norm not in ("minmax", "percentile"):
@@ -596,6 +606,8 @@ class CTKTRecipe(Recipe):
         sz = cfg.model.sizes()
         dist = cfg.distill
         self.dsr = DSRNet(cfg.data.scale, sz["n_feats"], sz["n_base"], sz["n_stages"])
+        if cfg.model.init:
+            _init_dsrnet(self.dsr, cfg.model.init)
         self.networks["dsr"] = self.dsr
         if dist.cross_task:
             from depthduet.models.denet import DENet
@@ -668,6 +680,7 @@ class CTKTRecipe(Recipe):
             hole_prob=d.hole_prob,
             train=True,
             seed=seed,
+            mix=d.mix,
         )
         val_base = _sources(d, False)
         val = None
@@ -681,6 +694,7 @@ class CTKTRecipe(Recipe):
                 hole_prob=d.hole_prob,
                 train=False,
                 seed=seed + 1,
+                mix=d.mix,
             )
         return _RGBFlag(train), (None if val is None else _RGBFlag(val))
 
@@ -890,6 +904,33 @@ class CTKTRecipe(Recipe):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if "selector" in state:
             self.selector.load_state_dict(state["selector"])
+
+
+def _init_dsrnet(net: DSRNet, source: str) -> None:
+    """Copy DSRNet weights from a shipped model name or a checkpoint into ``net`` (``model.init``).
+
+    Raises:
+        UserError: an unknown model, an unreadable checkpoint, or weights of other sizes.
+    """
+    from depthduet.inference.dsr import DepthUpsampler
+
+    if Path(source).exists():
+        up = DepthUpsampler.from_checkpoint(source, device="cpu", channels_last=False)
+    else:
+        up = DepthUpsampler.from_pretrained(source, device="cpu", channels_last=False)
+    assert up.network is not None
+    state = {k: v.float() for k, v in up.network.state_dict().items()}
+    mine = net.state_dict()
+    if (
+        up.scale != net.scale
+        or any(k not in mine or mine[k].shape != v.shape for k, v in state.items())
+        or len(state) != len(mine)
+    ):
+        raise UserError(
+            f"model.init {source}: its DSRNet (x{up.scale}) does not match this configuration's "
+            f"sizes (x{net.scale}, model.preset / n_feats / n_base / n_stages)"
+        )
+    net.load_state_dict(state)
 
 
 class _DESpace:
