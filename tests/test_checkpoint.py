@@ -174,16 +174,33 @@ def test_bad_network_names_and_values(tmp_path):
     assert not (tmp_path / "c").exists()
 
 
-class Custom:
-    """A type the safe unpickler refuses."""
+class _Payload:
+    """Pickles to a call that would create a marker file when unpickled."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
 
 
-def test_state_with_custom_objects_falls_back(tmp_path):
-    torch.save({"obj": Custom()}, tmp_path / "state.pt")
+def test_pickled_payload_in_state_never_runs(tmp_path):
+    marker = tmp_path / "ran"
+    torch.save({"obj": _Payload(str(marker))}, tmp_path / "state.pt")
     (tmp_path / "model.json").write_text(json.dumps({"networks": {}}))
-    with pytest.warns(UserWarning, match="weights_only=False"):
-        state = load_training_state(tmp_path)
-    assert isinstance(state["obj"], Custom)
+    with pytest.raises(ckpt.CheckpointError, match="state.pt: cannot load") as e:
+        load_training_state(tmp_path)
+    assert "\n" not in str(e.value)
+    assert not marker.exists()
+
+
+def test_truncated_state_is_one_clear_error(tmp_path):
+    torch.save({"epoch": 3, "w": torch.ones(1000)}, tmp_path / "state.pt")
+    data = (tmp_path / "state.pt").read_bytes()
+    (tmp_path / "state.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ckpt.CheckpointError, match="state.pt: cannot load") as e:
+        load_training_state(tmp_path)
+    assert "\n" not in str(e.value)
 
 
 def test_git_revision_and_versions(tmp_path):

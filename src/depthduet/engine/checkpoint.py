@@ -412,20 +412,23 @@ def load_network_weights(
 
 
 def load_training_state(ckpt_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The ``state.pt`` of a checkpoint folder (``weights_only`` when its content allows it).
+    """The ``state.pt`` of a checkpoint folder, always with ``torch.load(weights_only=True)``:
+    tensors and plain Python types only, so no code stored in the file can run.
 
     Raises:
-        CheckpointError: no ``state.pt`` there.
+        CheckpointError: no ``state.pt`` there, or one that is corrupt, truncated or holds
+            other objects (one line; nothing from the file is executed).
     """
     f = Path(ckpt_dir) / STATE_FILE
     if not f.is_file():
         raise CheckpointError(f"{f}: training state not found (cannot resume from here)")
     try:
-        return torch.load(f, map_location="cpu", weights_only=True)
-    except Exception:  # a recipe stored a type the safe unpickler refuses
-        warnings.warn(
-            f"{f}: holds non-tensor objects; loading with weights_only=False "
-            "(only load checkpoints you trust)",
-            stacklevel=2,
-        )
-        return torch.load(f, map_location="cpu", weights_only=False)
+        state = torch.load(f, map_location="cpu", weights_only=True)
+    except Exception as e:  # corrupt, truncated, or a type the safe unpickler refuses
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        if "Weights only load failed" in first or "weights_only" in str(e):
+            first = "holds objects other than tensors and plain types (refused, not run)"
+        raise CheckpointError(f"{f}: cannot load the training state: {first[:200]}") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{f}: training state is a {type(state).__name__}, not a dict")
+    return state

@@ -261,11 +261,15 @@ class CTKTLoss:
         lambda_S: structure loss. side_scales: pooling factors of L_P.
         structure_gt: ``sobel_max`` (Sobel magnitude / its per-sample maximum, METHOD.md A.4's
             [our reading]) or ``sobel`` (the magnitude clipped to [0, 1]).
+        sr_loss: DSRNet's reconstruction term: ``l1`` (METHOD.md A.5's ``|D_sr - D_hr|_1``) or
+            ``l2`` (the mean squared error: the conditional mean, which RMSE rewards where the
+            LR map leaves an edge's position uncertain, e.g. point-sampled LR; docs/results).
         affinity_pool: ``p``. temperature: ``T_a``. affinity_loss: ``l1`` (A.3's
         ``mean |A_s - A_t|``), ``l1_row`` (``p^2`` times that) or ``kl`` (see
         :func:`~depthduet.losses.distill.affinity_loss`).
     """
 
+    sr_loss: str = "l1"
     lambda_ssim: float = 1.0
     lambda_side: float = 0.1
     lambda_P: float = 0.1
@@ -281,6 +285,8 @@ class CTKTLoss:
         for k in ("lambda_ssim", "lambda_side", "lambda_P", "lambda_A", "lambda_S"):
             if getattr(self, k) < 0:
                 raise ValueError(f"loss.{k}: must be >= 0")
+        if self.sr_loss not in ("l1", "l2"):
+            raise ValueError(f"loss.sr_loss: expected 'l1' or 'l2', got {self.sr_loss!r}")
         if self.affinity_loss not in AFFINITY_LOSSES:
             raise ValueError(
                 f"loss.affinity_loss: expected one of {AFFINITY_LOSSES}, got {self.affinity_loss!r}"
@@ -747,8 +753,11 @@ class CTKTRecipe(Recipe):
         x, hr_n, hv, lo, hi = self._normalise(batch)
         d_sr, f_sr = self.net("dsr").forward_features(x)
         l_sr = masked_l1(d_sr, hr_n, hv)
-        total = l_sr
         out = StepOutput(l1_sr=l_sr.detach())
+        if lc.sr_loss == "l2":
+            l_sr = masked_mean((d_sr - hr_n) ** 2, hv)
+            out["l2_sr"] = l_sr.detach()
+        total = l_sr
 
         side_sr = None
         if dist.output_space:
