@@ -236,6 +236,30 @@ def check(mat: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     return bad
 
 
+def write_card(
+    name: str, cells: dict[str, dict[str, Any]], maps: list[str], seed: int, argv: Any
+) -> None:
+    """Record a shipped model's row of the matrix in its card (``metrics.robustness``)."""
+    from depthduet.inference.pretrained import find_model_card
+
+    card = find_model_card(name)
+    assert card.path is not None
+    raw = json.loads(card.path.read_text(encoding="utf-8"))
+    args = sys.argv[1:] if argv is None else list(argv)
+    raw.setdefault("metrics", {})["robustness"] = {
+        "command": "python benchmarks/dsr_robustness.py " + " ".join(args),
+        "maps": maps,
+        "seed": seed,
+        "lr": "kernel (+gaussian_noise:0.01+drop_random:0.01 when noisy); nearest:0 is the "
+        "corner grid, upsampled with lr_grid=corner",
+        "ratio_to_bicubic": {k: round(c["ratio"], 4) for k, c in cells.items()},
+        "worst_group": {k: [c["worst_group"], round(c["worst"], 4)] for k, c in cells.items()},
+    }
+    tmp = card.path.with_name(f".{card.path.name}.tmp")
+    tmp.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(card.path)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, help="the shared data folder (default: ../shared/data)")
@@ -249,6 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="write the rows and the matrix here")
     p.add_argument("--md", type=Path, help="write the Markdown table here")
     p.add_argument("--check", action="store_true", help="exit 1 when a bounded cell fails")
+    p.add_argument(
+        "--card",
+        action="store_true",
+        help="write each --model's cells into its model card (metrics.robustness)",
+    )
     a = p.parse_args(argv)
     import torch
 
@@ -284,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.md:
         a.md.parent.mkdir(parents=True, exist_ok=True)
         a.md.write_text(table)
+    if a.card:
+        for name in a.model:
+            write_card(name, mat[name], [m.name for m in maps], a.seed, argv)
     if a.check:
         bad = check(mat)
         for b in bad:

@@ -1,29 +1,41 @@
 #!/usr/bin/env bash
-# Train and export the shipped dsr-x4/x8/x16 weights (the commands recorded in their cards,
-# src/depthduet/weights/dsr-x*.json), then score them: bash benchmarks/dsr_ship.sh [RUNS_DIR]
-# DSRNet alone on the real depth maps of ../shared/data (configs/dsr/real_x4.yaml; held-out
-# scenes excluded), last checkpoint, StepLR x0.5 twice per run. About 28 + 19 + 17 minutes on
-# a 2-core CPU (x4 and x8 side by side with one thread each, then x16 with two threads).
+# Train and export the shipped blind dsr-x2/x4/x8/x16 (the commands recorded in their cards,
+# src/depthduet/weights/dsr-x*.json), then score them on the robustness matrix:
+#   bash benchmarks/dsr_ship.sh [RUNS_DIR]
+# DSRNet alone, configs/dsr/blind_x*.yaml: LR made by a new draw of the degradation mix for every
+# training sample (docs/degradations.md), procedural indoor world + the real maps of
+# ../shared/data with the held-out scenes excluded, MSE loss, last checkpoint (no model
+# selection on held-out scenes). x4/x8/x16 start from the earlier antialiased-bicubic weights
+# (taken from git, revision 39f1d66), x2 from scratch. All four run side by side, one thread
+# each: about 75 minutes on a 2-core CPU.
 set -euo pipefail
 RUNS=${1:-runs/ship}
-C="engine.progress=false engine.tensorboard=false optim.lr=1e-3 distill.output_space=false"
-C="$C distill.affinity=false distill.spnet=false engine.seed=0 engine.epochs=5000 engine.val_every=20"
-NOTES="DSRNet alone (w/o CT: at every budget measured it matched or beat the full method,\
- docs/results_dsr.md), tiny preset, trained on the real depth maps of ../shared/data (54 Sintel\
- + 6 Middlebury 2001 depth maps + tsukuba/venus), held-out scenes Sintel Df_1/20/28/58 and\
- Middlebury cones/teddy never trained on; last checkpoint (no model selection on the held-out\
- scenes); StepLR x0.5 every optim.step_size epochs."
-train() {  # SCALE CROP BATCH STEPS STEP_SIZE THREADS
-  local cmd="depthduet train --config configs/dsr/real_x4.yaml engine.threads=$6 $C optim.step_size=$5"
-  cmd="$cmd data.scale=$1 data.crop=$2 engine.batch_size=$3 engine.max_steps=$4 --out $RUNS/x$1"
+OLD=39f1d66
+C="engine.threads=1 engine.progress=false engine.tensorboard=false engine.save_every=5 engine.seed=0"
+NOTES="Blind DSRNet (tiny preset): trained on LR made every way (antialiased and plain bicubic,\
+ bilinear, area, centre-grid point samples, Gaussian blur; Gaussian, depth-proportional and\
+ disparity-quantised noise, 8/16-bit storage; random, blob and edge holes, flying pixels),\
+ on the procedural indoor world and the real maps of ../shared/data (held-out scenes Sintel\
+ Df_1/20/28/58 and Middlebury cones/teddy never trained on); MSE loss; last checkpoint.\
+ Point samples taken as hr[::s] need --lr-grid corner."
+mkdir -p "$RUNS/init"
+for s in 4 8 16; do
+  git show "$OLD:src/depthduet/weights/dsr-x$s.safetensors" > "$RUNS/init/dsr-x$s-bicubic-aa.safetensors"
+done
+train() {  # SCALE STEPS EXTRA...
+  local s=$1 steps=$2; shift 2
+  local cmd="depthduet train --config configs/dsr/blind_x$s.yaml $C engine.max_steps=$steps $*"
+  cmd="$cmd --out $RUNS/x$s"
   local start; start=$(date +%s)
-  $cmd > "$RUNS/x$1.log" 2>&1
-  python -m depthduet.inference.pretrained export "$RUNS/x$1/checkpoints/last" "dsr-x$1" \
-    --command "$cmd" --seconds $(( $(date +%s) - start )) --notes "$NOTES" > "$RUNS/x$1.card.json"
+  $cmd > "$RUNS/x$s.log" 2>&1
+  python -m depthduet.inference.pretrained export "$RUNS/x$s/checkpoints/last" "dsr-x$s" \
+    --command "$cmd" --seconds $(( $(date +%s) - start )) --notes "$NOTES" > "$RUNS/x$s.card.json"
 }
-mkdir -p "$RUNS"
-train 4 96 8 8000 400 1 & x4=$!
-train 8 128 8 4000 200 1
-wait $x4
-train 16 256 4 2400 55 2
-bash benchmarks/dsr_shipped_eval.sh "$RUNS/eval"
+INIT="optim.lr=5e-4 model.init=$RUNS/init/dsr-x"
+train 4 12000 "${INIT}4-bicubic-aa.safetensors" &
+train 8 6000 "${INIT}8-bicubic-aa.safetensors" &
+train 16 2400 "${INIT}16-bicubic-aa.safetensors" &
+train 2 14000 &
+wait
+python benchmarks/dsr_robustness.py --model dsr-x2 --model dsr-x4 --model dsr-x8 \
+  --model dsr-x16 --json "$RUNS/robustness.json" --md "$RUNS/robustness.md" --card --check

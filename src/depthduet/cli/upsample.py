@@ -70,7 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument(
         "--model",
         metavar="NAME",
-        help="shipped weights (dsr-x4, dsr-x8, dsr-x16; default: dsr-x<scale>)",
+        help="shipped weights (dsr-x2, dsr-x4, dsr-x8, dsr-x16: blind models for LR made any way; default: dsr-x<scale>)",
     )
     src.add_argument(
         "--checkpoint", metavar="PATH", help="run folder, checkpoint folder or .safetensors"

@@ -51,6 +51,10 @@ class EngineConfig:
             rounds). Costs an extra graph traversal per step.
         dist_backend: process-group backend under torchrun (empty = nccl on GPU, gloo on CPU).
         drop_last: drop the last incomplete training batch (keeps batch statistics stable).
+        skip_nonfinite: how many training steps with a non-finite loss or gradient may be
+            skipped (no optimiser step) before training stops; 0 = stop at the first one.
+            Training that stops on a non-finite value never writes a checkpoint with it: the
+            last checkpoint keeps the last finite weights, and ``--resume`` continues from them.
     """
 
     epochs: int = 10
@@ -77,6 +81,7 @@ class EngineConfig:
     find_unused_parameters: bool = False
     dist_backend: str = ""
     drop_last: bool = True
+    skip_nonfinite: int = 0
 
     def validate(self) -> None:
         if self.precision not in ("fp32", "bf16"):
@@ -92,8 +97,9 @@ class EngineConfig:
             "save_every",
             "threads",
             "grad_clip",
+            "skip_nonfinite",
         ):
-            if getattr(self, k) < 0:
+            if not getattr(self, k) >= 0:  # also refuses NaN
                 raise ValueError(f"engine.{k}: must be >= 0")
         if self.epochs < 1:
             raise ValueError("engine.epochs: must be >= 1 (0 would train nothing)")

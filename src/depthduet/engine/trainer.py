@@ -464,6 +464,22 @@ class Trainer:
         """Write ``checkpoints/<which>`` (collective under DDP: every process must call it)."""
         rng = all_gather_objects(get_rng_state())
         path = self.out_dir / "checkpoints" / which
+        bad = [
+            n
+            for n, m in self.recipe.networks.items()
+            if not all(
+                bool(torch.isfinite(t).all())
+                for t in m.state_dict().values()
+                if t.is_floating_point()
+            )
+        ]
+        if bad:  # never replace a finite checkpoint by a non-finite one
+            msg = (
+                f"non-finite weights in {', '.join(bad)} at epoch {self.state['epoch'] + 1}: "
+                f"checkpoints/{which} not written; training stopped"
+            )
+            self.log.info(msg)
+            raise NonFiniteError(msg)
         if self.dist.is_main:
             weights = {n: m.state_dict() for n, m in self.recipe.networks.items()}
             ckpt.save_checkpoint(path, weights, self._training_state(rng), self._info())
@@ -563,13 +579,19 @@ class Trainer:
         logged = {"loss": loss_value, **{k: v for k, v in logged.items() if k != "loss"}}
         if auto:
             if not math.isfinite(loss_value):
-                raise FloatingPointError(
-                    f"non-finite loss {loss_value} at epoch {self.state['epoch'] + 1}, "
-                    f"step {self.state['step'] + 1}"
-                )
+                self._nonfinite(f"loss {loss_value}")
+                logged["skipped"] = 1.0
+                return logged
             if not (torch.is_tensor(loss) and loss.requires_grad):
                 raise RuntimeError(f"recipe {r.name!r}: loss does not require grad")
             loss.backward()
+            bad = _nonfinite_grad(r.optimizers)
+            if bad:
+                for opt in r.optimizers.values():
+                    opt.zero_grad(set_to_none=True)
+                self._nonfinite(f"gradient of {bad}")
+                logged["skipped"] = 1.0
+                return logged
             if cfg.grad_clip > 0:
                 for name, opt in r.optimizers.items():
                     params = [
@@ -584,6 +606,26 @@ class Trainer:
             for s in r.schedulers.values():
                 s.step()
         return logged
+
+    def _nonfinite(self, what: str) -> None:
+        """A step produced a non-finite value: skip it (``engine.skip_nonfinite`` times in all)
+        or stop training with one line, in ``train.log`` too. Nothing non-finite is stepped
+        into the weights, so the last checkpoint keeps finite weights."""
+        where = f"epoch {self.state['epoch'] + 1}, step {self.state['step'] + 1}"
+        self._skipped = getattr(self, "_skipped", 0) + 1
+        if self._skipped <= self.cfg.skip_nonfinite:
+            self.log.info(
+                f"warning: non-finite {what} at {where}: step skipped "
+                f"({self._skipped} of engine.skip_nonfinite={self.cfg.skip_nonfinite})"
+            )
+            return
+        msg = (
+            f"non-finite {what} at {where}: training stopped; the last checkpoint holds the "
+            "last finite weights (lower optim.lr, set engine.grad_clip, or allow "
+            "engine.skip_nonfinite=N skipped steps, then --resume)"
+        )
+        self.log.info(msg)
+        raise NonFiniteError(msg)
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -821,6 +863,15 @@ class Trainer:
                 )
             if not val:  # e.g. no valid ground truth in the validation set
                 self.log.info(f"validation epoch {epoch + 1}: no metrics returned")
+            bad = sorted(k for k, v in val.items() if not math.isfinite(v))
+            if bad:
+                msg = (
+                    f"non-finite validation {', '.join(f'{k}={val[k]}' for k in bad)} at epoch "
+                    f"{epoch + 1}: training stopped; the last checkpoint holds the last finite "
+                    "weights"
+                )
+                self.log.info(msg)
+                raise NonFiniteError(msg)
             monitored = val.get(r.monitor, math.nan)
             for s in r.schedulers.values():
                 if isinstance(s, plateau) and val:
@@ -868,6 +919,19 @@ class Trainer:
             "best_checkpoint": str(best_dir) if best_dir.is_dir() else None,
             "git": self.git,
         }
+
+
+class NonFiniteError(UserError, FloatingPointError):
+    """Training met a non-finite loss, gradient, weight or validation metric and stopped."""
+
+
+def _nonfinite_grad(optimizers: dict[str, torch.optim.Optimizer]) -> str:
+    """The name of the first optimiser with a non-finite gradient, or ``""``."""
+    for name, opt in optimizers.items():
+        grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        if grads and not bool(torch.stack([torch.isfinite(g).all() for g in grads]).all()):
+            return name
+    return ""
 
 
 _SUMMARY_SHOWN = ("epochs", "steps", "best_metric", "wall_time_s", "samples_per_s")

@@ -141,7 +141,8 @@ def load_dsrnet_state(state: dict[str, torch.Tensor], source: str = "weights") -
     """Build a DSRNet sized from ``state`` (see :func:`infer_dsrnet_arch`) and load it.
 
     Wrapper prefixes (``module.``, ``_orig_mod.``...) are removed; tensors that DSRNet does not
-    have (e.g. side-output heads used only in training) are ignored; missing ones are an error.
+    have (e.g. side-output heads used only in training) are ignored; missing ones, and any NaN
+    or inf value, are an error.
     """
     state = _strip_prefixes(dict(state))
     arch = infer_dsrnet_arch(state, source)
@@ -155,6 +156,12 @@ def load_dsrnet_state(state: dict[str, torch.Tensor], source: str = "weights") -
         raise UserError(
             f"{source}: tensor {bad[0]!r} has shape {tuple(state[bad[0]].shape)}, "
             f"DSRNet expects {tuple(own[bad[0]].shape)}"
+        )
+    nonfinite = [k for k in own if not bool(torch.isfinite(state[k].float()).all())]
+    if nonfinite:
+        raise UserError(
+            f"{source}: tensor {nonfinite[0]!r} holds NaN or inf values (a diverged run?); "
+            "these weights cannot be used"
         )
     net.load_state_dict({k: state[k].float() for k in own}, strict=True)
     return net
@@ -250,7 +257,7 @@ class DepthUpsampler:
     def from_pretrained(
         cls, name: str, *, folder: str | os.PathLike[str] | None = None, **kwargs: Any
     ) -> DepthUpsampler:
-        """A shipped model (``dsr-x4``, ``dsr-x8``, ``dsr-x16``; see
+        """A shipped model (``dsr-x2`` ... ``dsr-x16``, ``depthduet info``; see
         :mod:`depthduet.inference.pretrained`). Raises :class:`UserError` listing the available
         models when ``name`` is not shipped."""
         from depthduet.inference.pretrained import load_pretrained

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: The names the project intends to ship, and their scale factors.
-KNOWN_MODELS: dict[str, int] = {"dsr-x4": 4, "dsr-x8": 8, "dsr-x16": 16}
+KNOWN_MODELS: dict[str, int] = {"dsr-x2": 2, "dsr-x4": 4, "dsr-x8": 8, "dsr-x16": 16}
 
 
 @dataclass
