@@ -89,18 +89,54 @@ def resolve_config_path(name: str | os.PathLike[str]) -> Path:
     raise ConfigError(f"{p}: configuration file not found (looked in . and {config_dir()}){hint}")
 
 
-def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key that appears twice in one mapping (PyYAML keeps the
+    last one silently, so a typo'd override in a long file would go unnoticed)."""
+
+
+def _mapping_unique(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            continue  # PyYAML reports unhashable keys itself
+        if key in seen:
+            raise ConfigError(
+                f"duplicate key {key!r} (lines {seen[key] + 1} and {key_node.start_mark.line + 1})"
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_unique)
+
+
+def load_yaml(path: str | os.PathLike[str], _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a YAML mapping, following ``base:`` (a file name or a list of them) recursively.
 
     Keys of the file override keys of its bases (deep merge of mappings).
+
+    Raises:
+        ConfigError: a missing, unreadable, non-UTF-8 or invalid file, a key given twice in one
+            mapping, or a ``base:`` chain that comes back to a file already in it.
     """
     path = resolve_config_path(path)
+    real = path.resolve()
+    if real in _chain:
+        cycle = " -> ".join(p.name for p in (*_chain, real))
+        raise ConfigError(f"{path}: base: files form a cycle ({cycle})")
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            data = yaml.load(f, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
     except yaml.YAMLError as e:
         detail = " ".join(str(e).split())  # PyYAML's message spans lines: keep one
         raise ConfigError(f"{path}: not valid YAML: {detail}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     if data is None:
@@ -118,7 +154,7 @@ def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
             bp = local if local.is_file() or local.with_suffix(".yaml").is_file() else bp
         if bp.suffix == "" and bp.with_suffix(".yaml").is_file():
             bp = bp.with_suffix(".yaml")
-        merged = _deep_merge(merged, load_yaml(bp))
+        merged = _deep_merge(merged, load_yaml(bp, (*_chain, real)))
     return _deep_merge(merged, data)
 
 
@@ -223,8 +259,27 @@ def load_config(
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as e:
         raise _schema_error(e, "") from None
+    _check_finite(obj, "")
     _check_post_init(obj)
     return obj  # type: ignore[return-value]
+
+
+def _check_finite(value: Any, key: str) -> None:
+    """Refuse NaN and infinity anywhere in a configuration (``optim.lr=nan`` passes every
+    ``<= 0`` check and trains NaN weights); the message names the key."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key}: {value} is not a finite number")
+    if dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            _check_finite(getattr(value, f.name), f"{key}.{f.name}" if key else f.name)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{key}[{i}]")
 
 
 def _dump(value: Any) -> str:

@@ -59,6 +59,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", help="run folder (overrides engine.out_dir)")
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in the run folder (default: refuse, so that a finished "
+        "run is never lost)",
+    )
+    p.add_argument(
         "--encoder-weights",
         metavar="PATH",
         help="ImageNet ResNet-18 weights in torchvision's key layout (.pth/.safetensors) for "
@@ -118,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if not user_set_out and engine.out_dir == EngineConfig().out_dir:
         engine.out_dir = str(Path("runs") / path.stem)
     if dist_info().is_main:
+        _check_run_folder(Path(engine.out_dir), engine.resume, args.overwrite)
         print(f"depthduet train: recipe {cls.name} from {path}, run folder {engine.out_dir}")
     try:
         seed_everything(engine.seed)
@@ -136,6 +143,26 @@ def run(args: argparse.Namespace) -> int:
         if summary.get("best_checkpoint"):
             print(f"best checkpoint: {summary['best_checkpoint']}")
     return 0
+
+
+def _check_run_folder(out: Path, resume: str, overwrite: bool) -> None:
+    """Refuse to train afresh into a folder that holds a run (its checkpoints or summary) unless
+    ``--overwrite``, which removes that run first; resuming is always allowed."""
+    import shutil
+
+    if resume or not out.is_dir():
+        return
+    marks = [out / "checkpoints", out / "summary.json"]
+    if not any(m.exists() and (m.is_file() or any(m.iterdir())) for m in marks):
+        return
+    if not overwrite:
+        raise UserError(
+            f"{out}: holds a run already (checkpoints/summary.json); pass --resume to continue "
+            "it, --overwrite to replace it, or choose another --out"
+        )
+    if not (out / "config.yaml").is_file():
+        raise UserError(f"{out}: --overwrite removes run folders only (no config.yaml here)")
+    shutil.rmtree(out)
 
 
 _SHOWN = ("stopped", "epochs", "steps", "best_metric", "best_epoch", "wall_time_s", "samples_per_s")
