@@ -74,3 +74,84 @@ def test_nan_override_is_refused(tmp_path: Path, capsys) -> None:
     p.write_text(YAML)
     assert main(["train", str(p), "--out", str(tmp_path / "o"), "model.lr_b=nan"]) == 2
     _one_error_line(capsys, "model.lr_b", "not a finite number")
+
+
+# ------------------------------------------------------------------------- inputs
+def _npy_with_header(path: Path, shape: tuple[int, ...], body: bytes) -> None:
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f4", "fortran_order": False, "shape": shape}
+    )
+    path.write_bytes(buf.getvalue() + body)  # the header writer puts the magic first
+
+
+@pytest.mark.parametrize(
+    ("case", "needle"),
+    [
+        ("npy-huge", "elements"),
+        ("npy-short", "file has"),
+        ("npy-long", "file has"),
+        ("pfm-long", "bytes more"),
+        ("png-bomb", "too large"),
+        ("too-big-output", "--max-pixels"),
+        ("beyond-float32", "float32 range"),
+    ],
+)
+def test_bad_inputs_to_upsample(tmp_path: Path, capsys, monkeypatch, case: str, needle: str):
+    import numpy as np
+
+    from depthduet.io import write_depth, write_pfm
+
+    src = tmp_path / "in.npy"
+    extra: list[str] = []
+    if case == "npy-huge":
+        _npy_with_header(src, (100000, 100000), b"\0" * 64)
+    elif case == "npy-short":
+        _npy_with_header(src, (8, 8), b"\0" * 100)
+    elif case == "npy-long":
+        _npy_with_header(src, (8, 8), b"\0" * 300)
+    elif case == "pfm-long":
+        src = tmp_path / "in.pfm"
+        write_pfm(src, np.ones((8, 8), np.float32))
+        src.write_bytes(src.read_bytes() + b"\0" * 8)
+    elif case == "png-bomb":
+        from PIL import Image
+
+        src = tmp_path / "in.png"
+        write_depth(src, np.ones((64, 64), np.float32) * 100)
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 64*64 > 2 * 100: a "bomb"
+    elif case == "too-big-output":
+        np.save(src, np.ones((64, 64), np.float32))
+        extra = ["--max-pixels", "1000"]
+    elif case == "beyond-float32":
+        np.save(src, np.full((8, 8), 1e300))
+    out = tmp_path / "o.npy"
+    argv = ["upsample", str(src), "--scale", "2", "--baseline", "bicubic", "-o", str(out)]
+    assert main([*argv, *extra]) == 2
+    _one_error_line(capsys, needle)
+    assert not out.exists() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_constant_maps_of_any_magnitude_stay_exact() -> None:
+    import numpy as np
+
+    from depthduet.inference.dsr import DepthUpsampler
+
+    up = DepthUpsampler.bicubic(4, device="cpu")
+    for v in (1e-20, 5.0, 1e20, 3e38):
+        out = up.upsample(np.full((6, 7), v))
+        assert np.all(out.values == np.float32(v)), v
+
+
+def test_max_pixels_zero_lifts_the_limit(tmp_path: Path) -> None:
+    import numpy as np
+
+    src = tmp_path / "in.npy"
+    np.save(src, np.ones((16, 16), np.float32))
+    argv = ["upsample", str(src), "--scale", "2", "--baseline", "bicubic", "-o"]
+    assert main([*argv, str(tmp_path / "a.npy"), "--max-pixels", "100"]) == 2
+    assert main([*argv, str(tmp_path / "b.npy"), "--max-pixels", "0"]) == 0

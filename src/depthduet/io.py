@@ -218,8 +218,14 @@ def make_depth_map(
         valid = np.isfinite(a64) & (a64 > 0)
         if invalid is not None:
             valid &= a64 != float(invalid)
+    scaled = a64[valid] / s
+    top = float(np.abs(scaled).max()) if scaled.size else 0.0
+    if top > float(np.finfo(np.float32).max):
+        raise _err(
+            path, f"values up to {top:.3g} exceed the float32 range; pass a scale (--in-scale)"
+        )
     values = np.zeros(arr.shape, np.float32)
-    values[valid] = (a64[valid] / s).astype(np.float32)
+    values[valid] = scaled.astype(np.float32)
     # a tiny stored value divided by a huge scale may underflow float32 to 0
     valid &= values > 0
     return DepthMap(values, valid)
@@ -495,9 +501,17 @@ def read_pfm(path: PathLike) -> np.ndarray:
     body = data[m.end() :]
     if m.group(0).endswith(b"\r") and len(body) == 4 * count + 1 and body[:1] == b"\n":
         body = body[1:]  # header written with Windows line ends ("\r\n")
+    if w * h > MAX_ELEMENTS:
+        raise _err(path, f"PFM header declares {w}x{h}, over {MAX_ELEMENTS:.3g} pixels")
     if len(body) < 4 * count:
         raise _err(
             path, f"truncated: {w}x{h}x{c} float32 needs {4 * count} bytes, found {len(body)}"
+        )
+    if len(body) > 4 * count:
+        raise _err(
+            path,
+            f"the header declares {w}x{h}x{c} float32 ({4 * count} bytes) but the file holds "
+            f"{len(body) - 4 * count} bytes more (wrong size in the header?)",
         )
     dt = "<f4" if scale < 0 else ">f4"
     arr = np.frombuffer(body, dt, count).astype(np.float32)
@@ -670,6 +684,8 @@ def _pil_open(path: PathLike):  # -> PIL.Image.Image (loaded)
         im.load()
     except UnidentifiedImageError as e:
         raise _err(p, "not a recognised image file (wrong magic bytes?)") from e
+    except Image.DecompressionBombError as e:
+        raise _err(p, f"image too large to decode safely ({str(e).split('.')[0]})") from None
     except (OSError, SyntaxError, ValueError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise _err(p, f"cannot decode image: {msg}") from e
@@ -724,6 +740,7 @@ def _stored_array(p: Path, suffix: str, key: str | None, index: int | None) -> n
     if suffix == ".npy":
         _check_readable(p)
         check_numpy_magic(p)
+        _check_npy_header(p)
         try:
             arr = np.load(p, allow_pickle=False)
         except (ValueError, OSError, EOFError) as e:
@@ -749,6 +766,36 @@ def _stored_array(p: Path, suffix: str, key: str | None, index: int | None) -> n
     if suffix == ".mat":
         return _to_2d(read_mat(p, key, index), p, None, axis=-1)
     raise _err(p, f"unsupported depth format {suffix!r} (supported: {' '.join(DEPTH_SUFFIXES)})")
+
+
+#: the most elements a depth file may declare (a 32768 x 32768 map)
+MAX_ELEMENTS = 2**30
+
+
+def _check_npy_header(p: Path) -> None:
+    """Refuse a ``.npy`` whose header declares more elements than :data:`MAX_ELEMENTS` or more
+    (or fewer) bytes than the file holds, before NumPy allocates anything."""
+    try:
+        with open(p, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            offset = f.tell()
+    except (ValueError, OSError, EOFError) as e:
+        raise _err(p, f"not a readable .npy file: {str(e).splitlines()[0]}") from None
+    if dtype.hasobject:
+        raise _err(p, "holds Python objects, not numbers (refused)")
+    n = int(np.prod(shape, dtype=np.float64))
+    if n > MAX_ELEMENTS:
+        raise _err(p, f"header declares shape {shape} ({n:.3g} elements), over {MAX_ELEMENTS:.3g}")
+    need = offset + n * dtype.itemsize
+    size = p.stat().st_size
+    if size != need:
+        raise _err(
+            p, f"header declares {shape} {dtype} ({need} bytes with the header), file has {size}"
+        )
 
 
 def integer_rounding_error(values: np.ndarray, valid: np.ndarray) -> float:

@@ -134,6 +134,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="where the input's samples sit on the output grid: center (block means, resizes, "
         "hr[s//2::s]; default) or corner (point samples hr[::s], e.g. plain slicing)",
     )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse outputs over N pixels (default 2^28 = 16384x16384, about 3 GiB; 0 = no limit)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 ...")
 
 
@@ -157,6 +164,7 @@ class UpsampleParams:
     tile: int | None
     overlap: int | None
     lr_grid: str
+    max_pixels: int | None
     device: str
 
 
@@ -174,6 +182,10 @@ def _build_upsampler(args: argparse.Namespace):  # -> DepthUpsampler
     from depthduet.inference.dsr import DepthUpsampler
 
     kw = {"tile": args.tile, "overlap": args.overlap, "device": args.device}
+    if args.max_pixels is not None:
+        if args.max_pixels < 0:
+            raise UserError("--max-pixels must be >= 0 (0 = no limit)")
+        kw["max_output_pixels"] = args.max_pixels
     if (args.tile is not None and args.tile < 0) or (args.overlap is not None and args.overlap < 0):
         raise UserError("--tile and --overlap must be >= 0")
     if args.baseline == "bicubic":

@@ -55,7 +55,7 @@ from torch import nn
 from depthduet.errors import UserError
 from depthduet.inference.tiling import tiled_upsample
 from depthduet.io import DepthMap
-from depthduet.models.dbpn import DSRNet, denormalize_depth, fill_invalid, normalize_depth
+from depthduet.models.dbpn import DSRNet, fill_invalid, normalize_depth
 
 __all__ = [
     "DEFAULT_TILING",
@@ -68,6 +68,13 @@ __all__ = [
 ]
 
 SUPPORTED_SCALES = (2, 4, 8, 16)
+
+#: default :attr:`DepthUpsampler.max_output_pixels`: 16384 x 16384
+DEFAULT_MAX_OUTPUT_PIXELS = 2**28
+#: peak memory per output pixel of :meth:`DepthUpsampler.upsample` beyond the model's own
+#: tile buffers, as measured by benchmarks/dsr_memory.py (float32 output + blend buffer +
+#: validity); used for the estimate in the size check
+BYTES_PER_OUTPUT_PIXEL = 10
 
 #: where the LR samples sit on the HR grid (see the module docstring)
 LR_GRIDS = ("center", "corner")
@@ -196,6 +203,8 @@ class DepthUpsampler:
             float rounding; on CPU 1.5-2.5x faster at every scale with oneDNN, see
             ``benchmarks/dsr_speed.py --compare-layout``).
         name: a label (model name or checkpoint path) for logs and parameter files.
+        max_output_pixels: refuse inputs whose output has more pixels (0 = no limit); the
+            default, 2^28 (16384 x 16384), needs about 3 GiB (:data:`BYTES_PER_OUTPUT_PIXEL`).
     """
 
     def __init__(
@@ -212,6 +221,7 @@ class DepthUpsampler:
         clamp: bool = True,
         name: str = "",
         channels_last: bool = True,
+        max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS,
     ) -> None:
         scale = int(scale)
         if scale not in SUPPORTED_SCALES:
@@ -243,6 +253,7 @@ class DepthUpsampler:
         self.overlap = int(overlap)
         self.blend = blend
         self.clamp = clamp
+        self.max_output_pixels = int(max_output_pixels)
         self.name = name or ("bicubic" if network is None else "dsrnet")
 
     # ------------------------------------------------------------------ constructors
@@ -333,6 +344,22 @@ class DepthUpsampler:
         return cls(net, net.scale, **kwargs)
 
     # ------------------------------------------------------------------ inference
+    def check_size(self, h: int, w: int) -> None:
+        """Refuse, before any work, an ``(h, w)`` input whose output exceeds
+        :attr:`max_output_pixels` (0 = no limit).
+
+        Raises:
+            UserError: with the sizes, the estimated memory and how to lift the limit.
+        """
+        n = (self.scale * h) * (self.scale * w)
+        if self.max_output_pixels and n > self.max_output_pixels:
+            raise UserError(
+                f"a {h}x{w} map upsampled x{self.scale} is {self.scale * h}x{self.scale * w} "
+                f"({n / 1e6:.0f} Mpx, about {n * BYTES_PER_OUTPUT_PIXEL / 2**30:.1f} GiB), over "
+                f"the limit of {self.max_output_pixels / 1e6:.0f} Mpx; pass --max-pixels 0 "
+                "(max_output_pixels=0) to lift it, or crop the map"
+            )
+
     def _run_tile(self, x: torch.Tensor) -> torch.Tensor:
         if self.network is None:
             return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
@@ -395,6 +422,12 @@ class DepthUpsampler:
             ok = valid.astype(bool) & finite
         s = self.scale
         h, w = values.shape
+        self.check_size(h, w)
+        if ok.any() and float(np.abs(v[ok]).max()) > float(np.finfo(np.float32).max):
+            raise UserError(
+                f"depth map: values up to {np.abs(v[ok]).max():.3g} exceed the float32 range "
+                "of the output; rescale the map (--in-scale)"
+            )
         hr_valid = np.repeat(np.repeat(ok, s, axis=0), s, axis=1)
         if not ok.any():
             return DepthMap(np.zeros((s * h, s * w), np.float32), hr_valid)
@@ -412,11 +445,15 @@ class DepthUpsampler:
             blend=self.blend,
             device=self.device,
         )[0]
-        out = denormalize_depth(y_n.double(), lo[0, 0], hi[0, 0]).numpy()
+        # back to units in float32, in place: about 5 bytes per output pixel beyond the
+        # tiling buffer (benchmarks/dsr_memory.py)
+        out = y_n.numpy()
+        out *= np.float32(float(hi[0, 0, 0, 0] - lo[0, 0, 0, 0]))
+        out += np.float32(float(lo[0, 0, 0, 0]))
         if self.clamp:
             vv = v[ok]
-            out = np.clip(out, vv.min(), vv.max())
-        out = np.where(hr_valid, out, 0.0).astype(np.float32)
+            np.clip(out, np.float32(vv.min()), np.float32(vv.max()), out=out)
+        out[~hr_valid] = 0.0
         return DepthMap(out, hr_valid)
 
     def _upsample_corner(self, values: np.ndarray, valid: np.ndarray | None) -> DepthMap:

@@ -136,7 +136,8 @@ def normalize_depth(
     Returns:
         ``(x_n, lo, hi)``: ``x_n = (depth - lo) / (hi - lo)`` with 0 at invalid pixels, shape
         ``(B, 1, H, W)``; ``lo`` and ``hi`` of shape ``(B, 1, 1, 1)``. A sample whose valid pixels
-        are constant (or absent) gets ``hi = lo + 1`` (``lo = 0`` when absent).
+        are constant (or absent) gets ``hi = lo + 1`` (``lo = 0`` when absent; ``hi = 2 lo``
+        when ``lo`` is so large that ``lo + 1 == lo``).
     """
     _check_map(depth, "normalize_depth depth")
     if valid is None:
@@ -168,7 +169,9 @@ def normalize_depth(
     lo = torch.where(empty, torch.zeros_like(lo), lo)
     hi = torch.where(empty, torch.zeros_like(hi), hi)
     flat_range = (hi - lo) <= 1e-12 * torch.clamp(lo.abs(), min=1.0)
-    hi = torch.where(flat_range, lo + 1.0, hi)
+    # a span of 1, or |lo| where lo + 1 == lo in this precision (constant maps near 1e20)
+    span = torch.where(lo + 1.0 == lo, lo.abs(), torch.ones_like(lo))
+    hi = torch.where(flat_range, lo + span, hi)
     lo = lo.view(b, 1, 1, 1)
     hi = hi.view(b, 1, 1, 1)
     x_n = torch.where(valid, (depth - lo) / (hi - lo), torch.zeros_like(depth))
