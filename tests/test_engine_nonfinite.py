@@ -92,3 +92,19 @@ def test_inference_refuses_non_finite_weights() -> None:
     state["recon.weight"][0, 0, 0, 0] = float("nan")
     with pytest.raises(UserError, match="recon.weight.*NaN or inf"):
         load_dsrnet_state(state, source="w.safetensors")
+
+
+def test_resume_falls_back_from_a_corrupt_last(tmp_path) -> None:
+    cfg, rec, train, val = make(tmp_path, DummyRecipe, epochs=2, save_every=1)
+    Trainer(rec, train, val, config=cfg).fit()
+    ckpts = tmp_path / "checkpoints"
+    assert (ckpts / "best").is_dir()
+    best_step = load_training_state(ckpts / "best")["step"]
+    state = ckpts / "last" / "state.pt"
+    state.write_bytes(state.read_bytes()[:100])  # a partial write
+    cfg2, rec2, train2, val2 = make(tmp_path, DummyRecipe, epochs=3, resume="last")
+    summary = Trainer(rec2, train2, val2, config=cfg2).fit()
+    assert summary["resumed_from"].endswith("best") and summary["steps"] == 18
+    log = (tmp_path / "train.log").read_text()
+    assert "state.pt: cannot load" in log and "resumed from" in log
+    assert best_step <= 12

@@ -155,3 +155,35 @@ def test_max_pixels_zero_lifts_the_limit(tmp_path: Path) -> None:
     argv = ["upsample", str(src), "--scale", "2", "--baseline", "bicubic", "-o"]
     assert main([*argv, str(tmp_path / "a.npy"), "--max-pixels", "100"]) == 2
     assert main([*argv, str(tmp_path / "b.npy"), "--max-pixels", "0"]) == 0
+
+
+def test_sigterm_stops_training_cleanly_and_resume_continues(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(YAML.replace("epochs: 1", "epochs: 100000\n  save_every: 1"))
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    cmd = [sys.executable, "-m", "depthduet", "train", str(cfg), "--out", str(out)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while not (out / "checkpoints" / "last" / "state.pt").is_file():
+            assert time.time() < deadline and proc.poll() is None, "no checkpoint written"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    assert "terminated" in err.decode()
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    from depthduet.cli import main
+
+    assert main(["train", str(out / "config.yaml"), "--resume", "engine.epochs=3"]) in (0,)

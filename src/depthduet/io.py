@@ -149,6 +149,22 @@ def _read_bytes(path: PathLike) -> bytes:
         raise _err(p, f"cannot read: {e.strerror or e}") from e
 
 
+def fsync_path(path: PathLike) -> None:
+    """Flush a file or a folder (its entries: a rename) to disk, so that a rename after it
+    cannot land before the data after a power loss; skipped where the platform cannot."""
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if Path(path).is_dir() else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> Path:
     """Write a file atomically: ``write(f)`` fills a temporary file that is then renamed.
 
@@ -170,8 +186,11 @@ def atomic_write(path: PathLike, write: Callable[[IO[bytes]], None]) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+            f.flush()
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, p)
+        fsync_path(parent)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -103,6 +103,24 @@ def _refuse_repeated_options(parser: argparse.ArgumentParser, command: str, argv
             sub.error(f"{'/'.join(opts)} given {len(used)} times; it takes one value{hint}")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` and temporary-file cleanup runs
+    (a checkpoint being written is dropped, the last complete one stays)."""
+
+
+def _handle_sigterm():  # -> the previous handler, or None when not in the main thread
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def raise_terminated(signum, frame):  # noqa: ARG001 - the signal API's signature
+        raise _Terminated()
+
+    return signal.signal(signal.SIGTERM, raise_terminated)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from depthduet.errors import UserError
 
@@ -119,8 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     _refuse_repeated_options(parser, args.command, list(sys.argv[1:] if argv is None else argv))
+    previous = _handle_sigterm()
     try:
         return int(args._run(args) or 0)
+    except _Terminated:
+        print(f"depthduet {args.command}: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except UserError as e:
         print(f"depthduet {args.command}: error: {e}", file=sys.stderr)
         return 2
@@ -143,3 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)

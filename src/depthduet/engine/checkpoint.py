@@ -40,6 +40,7 @@ from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
 from depthduet.errors import UserError
+from depthduet.io import fsync_path
 
 __all__ = [
     "CheckpointError",
@@ -123,14 +124,17 @@ def environment_versions() -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- atomic writes
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    """Write ``text`` to ``path`` through a temporary file, ``fsync`` and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
+        fsync_path(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -218,7 +222,11 @@ def save_checkpoint(
             torch.save(state, tmp / STATE_FILE)
         model = {"format": FORMAT, "format_version": FORMAT_VERSION, **info, "networks": networks}
         (tmp / MODEL_FILE).write_text(json.dumps(model, indent=2, default=str) + "\n")
+        for f in tmp.iterdir():
+            fsync_path(f)
+        fsync_path(tmp)
         _swap_in(tmp, ckpt_dir)
+        fsync_path(ckpt_dir.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

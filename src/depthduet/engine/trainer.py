@@ -334,6 +334,31 @@ class Trainer:
             raise UserError(f"engine.resume: {r}: no training state (state.pt) there")
         return d
 
+    def _restore_first(self, first: Path) -> Path:
+        """Restore ``first``; when it is the run's own ``last`` and cannot be read (corrupt,
+        partial), fall back to ``last.old`` then ``best``, saying which. Returns the folder
+        actually restored."""
+        root = self.out_dir / "checkpoints"
+        cands = [first]
+        if first.parent == root and first.name in ("last", "last.old"):
+            cands += [c for c in (root / "last.old", root / "best") if c != first]
+        errors: list[str] = []
+        for i, d in enumerate(cands):
+            if i and not (d / ckpt.STATE_FILE).is_file():
+                continue
+            try:
+                self._restore(d)
+            except (ckpt.CheckpointError, UserError) as e:
+                errors.append(str(e))
+                continue
+            if errors:
+                self.log.info(
+                    f"warning: {errors[0]}; resumed from {d} instead (epoch "
+                    f"{self.state['epoch'] + 1}, step {self.state['step']})"
+                )
+            return d
+        raise ckpt.CheckpointError(errors[0] if len(errors) == 1 else "; ".join(errors))
+
     def _prepare_networks(self) -> None:
         for module in self.recipe.networks.values():
             module.to(self.device)
@@ -718,7 +743,7 @@ class Trainer:
             self._make_loaders()
             self.start_epoch = 0
             if resume_dir is not None:
-                self._restore(resume_dir)
+                resume_dir = self._restore_first(resume_dir)
             self.log.open_tensorboard(self.state["step"] + 1 if resume_dir is not None else None)
             if cfg.precision == "bf16" and not self.use_bf16:
                 self.log.info("precision bf16 applies to CUDA only: training in fp32 on CPU")
