@@ -187,3 +187,19 @@ def test_sigterm_stops_training_cleanly_and_resume_continues(tmp_path: Path) -> 
     from depthduet.cli import main
 
     assert main(["train", str(out / "config.yaml"), "--resume", "engine.epochs=3"]) in (0,)
+
+
+def test_resume_refuses_changes_it_cannot_apply(tmp_path: Path, capsys) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(YAML)
+    out = tmp_path / "run"
+    assert main(["train", str(cfg), "--out", str(out)]) == 0
+    before = (out / "config.yaml").read_text()
+    capsys.readouterr()
+    argv = ["train", str(out / "config.yaml"), "--resume", "engine.epochs=2", "model.lr_a=0.5"]
+    assert main(argv) == 2
+    _one_error_line(capsys, "cannot change on resume", "model.lr_a")
+    assert (out / "config.yaml").read_text() == before
+    # an engine change applies (and is recorded)
+    assert main(["train", str(out / "config.yaml"), "--resume", "engine.epochs=2"]) == 0
+    assert "epochs: 2" in (out / "config.yaml").read_text()

@@ -334,6 +334,38 @@ class Trainer:
             raise UserError(f"engine.resume: {r}: no training state (state.pt) there")
         return d
 
+    #: config sections that a resumed run cannot change: the networks and the optimiser state
+    #: continue from the checkpoint, so a new value would be written but not used
+    FROZEN_ON_RESUME = ("model", "optim")
+
+    def _check_resume_config(self, d: Path) -> None:
+        """Refuse a resume whose configuration changes a :attr:`FROZEN_ON_RESUME` key (other
+        changes, e.g. ``engine.epochs``, apply and are recorded in ``config.yaml``)."""
+        try:
+            old = ckpt.read_model_info(d).get("config") or {}
+        except (ckpt.CheckpointError, OSError, ValueError):
+            return  # unreadable: the restore reports it
+        changed: list[str] = []
+
+        def walk(a: Any, b: Any, key: str) -> None:
+            if isinstance(a, dict) and isinstance(b, dict):
+                for k in sorted(set(a) | set(b)):
+                    walk(a.get(k), b.get(k), f"{key}.{k}")
+            elif a != b and a is not None:
+                changed.append(f"{key} (checkpoint {a!r}, now {b!r})")
+
+        for section in self.FROZEN_ON_RESUME:
+            if isinstance(old.get(section), dict) and isinstance(
+                self.config_dict.get(section), dict
+            ):
+                walk(old[section], self.config_dict[section], section)
+        if changed:
+            raise UserError(
+                f"{d}: cannot change on resume: {'; '.join(changed[:3])}; the networks and "
+                "optimiser continue from the checkpoint (start a new run with --out, e.g. from "
+                "its weights)"
+            )
+
     def _restore_first(self, first: Path) -> Path:
         """Restore ``first``; when it is the run's own ``last`` and cannot be read (corrupt,
         partial), fall back to ``last.old`` then ``best``, saying which. Returns the folder
@@ -722,6 +754,8 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = not cfg.deterministic
         resume_dir = self._resume_dir()
+        if resume_dir is not None:
+            self._check_resume_config(resume_dir)
         self.git = ckpt.git_revision()
         self.versions = ckpt.environment_versions()
         if self.out_dir.exists() and not self.out_dir.is_dir():
