@@ -203,3 +203,14 @@ def test_resume_refuses_changes_it_cannot_apply(tmp_path: Path, capsys) -> None:
     # an engine change applies (and is recorded)
     assert main(["train", str(out / "config.yaml"), "--resume", "engine.epochs=2"]) == 0
     assert "epochs: 2" in (out / "config.yaml").read_text()
+
+
+def test_config_cannot_import_a_module_without_the_flag(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setenv("DEPTHDUET_RECIPE_MODULES", "0")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(YAML.replace("_engine_dummy:DummyRecipe", "antigravity:Recipe"))
+    assert main(["train", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    _one_error_line(capsys, "--recipe-module")
+    import sys
+
+    assert "antigravity" not in sys.modules

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from depthduet.errors import UserError
@@ -59,6 +60,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", help="run folder (overrides engine.out_dir)")
     p.add_argument(
+        "--recipe-module",
+        action="store_true",
+        help="allow the config's recipe: to name a module.path:ClassName outside depthduet "
+        "(imported, so only for code you trust; also DEPTHDUET_RECIPE_MODULES=1)",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace the run already in the run folder (default: refuse, so that a finished "
@@ -102,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     for o in overrides:
         if "=" not in o:
             raise UserError(f"argument {o!r}: expected key=value (e.g. engine.epochs=2)")
-    cls = get_recipe(_recipe_name(path, overrides))
+    allow = args.recipe_module or os.environ.get("DEPTHDUET_RECIPE_MODULES") == "1"
+    cls = get_recipe(_recipe_name(path, overrides), allow_module=allow)
     extra = []
     if args.out:
         extra.append(f"engine.out_dir={args.out}")

@@ -21,14 +21,18 @@ RECIPES = Registry("recipe")
 RECIPE_MODULES = {"ctkt": "depthduet.recipes.ctkt", "mutual": "depthduet.recipes.mutual"}
 
 
-def get_recipe(name: str) -> type:
+def get_recipe(name: str, allow_module: bool = True) -> type:
     """The recipe class registered under ``name`` (importing its module on first use).
 
     Args:
         name: a registered name (``ctkt``, ``mutual``) or ``module.path:ClassName``.
+        allow_module: whether a ``module.path:ClassName`` may be imported. The command line
+            passes False unless asked (``--recipe-module``), so that a configuration file cannot
+            make it import an arbitrary installed module.
 
     Raises:
-        UserError: unknown name, or a ``module:Class`` that cannot be imported.
+        UserError: unknown name, a module path when not allowed, or a ``module:Class`` that
+            cannot be imported.
     """
     from depthduet.engine.recipe import Recipe
 
@@ -36,6 +40,11 @@ def get_recipe(name: str) -> type:
         raise UserError(f"recipe: expected a name such as 'ctkt' or 'mutual', got {name!r}")
     if ":" in name:
         modname, _, clsname = name.partition(":")
+        if not allow_module:
+            raise UserError(
+                f"recipe {name!r}: a module path is imported only with --recipe-module "
+                f"(registered recipes: {', '.join(RECIPE_MODULES)})"
+            )
         try:
             mod = importlib.import_module(modname)
         except ImportError as e:
