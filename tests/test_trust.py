@@ -214,3 +214,31 @@ def test_config_cannot_import_a_module_without_the_flag(tmp_path: Path, capsys, 
     import sys
 
     assert "antigravity" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    ("how", "needle"),
+    [
+        (["--K", "nan,500,32,24"], "NaN"),
+        (["--K=-500,500,32,24"], "focal lengths"),
+        ("camera", "focal lengths"),
+    ],
+)
+def test_bad_intrinsics_are_refused(tmp_path: Path, capsys, how, needle: str) -> None:
+    import numpy as np
+
+    from depthduet.io import write_image
+
+    img = tmp_path / "frame.png"
+    write_image(img, (np.random.default_rng(0).random((48, 64, 3)) * 255).astype(np.uint8))
+    if how == "camera":
+        cam = tmp_path / "cam.txt"
+        cam.write_text("500 0 32\n0 -500 24\n0 0 1\n")
+        how = ["--camera", str(cam)]
+        needle_file = str(cam)
+    else:
+        needle_file = "--K"
+    out = tmp_path / "out"
+    assert main(["predict", str(img), "--model", "mde-driving", "-o", str(out), *how]) == 2
+    _one_error_line(capsys, needle, needle_file)
+    assert not out.exists()

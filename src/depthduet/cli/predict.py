@@ -72,16 +72,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _parse_K(text: str):
-    import numpy as np
+    from depthduet.data.folder import check_intrinsics, intrinsics_matrix
 
     try:
         vals = [float(v) for v in text.split(",")]
     except ValueError:
         raise UserError(f"--K {text!r}: expected four numbers fx,fy,cx,cy") from None
-    if len(vals) != 4 or vals[0] <= 0 or vals[1] <= 0:
-        raise UserError(f"--K {text!r}: expected four numbers fx,fy,cx,cy with fx, fy > 0")
-    fx, fy, cx, cy = vals
-    return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=np.float64)
+    if len(vals) != 4:
+        raise UserError(f"--K {text!r}: expected four numbers fx,fy,cx,cy")
+    return check_intrinsics(intrinsics_matrix(*vals), f"--K {text!r}")
 
 
 #: what predict writes per input image STEM (``STEM + suffix``), in the output folder; the

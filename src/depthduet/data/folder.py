@@ -232,6 +232,36 @@ class CameraInfo:
         return torch.as_tensor(self.K, dtype=torch.float32)
 
 
+def check_intrinsics(K: np.ndarray, source: str) -> np.ndarray:
+    """Validate a pin-hole matrix: ``(3, 3)``, finite, focal lengths ``fx, fy > 0`` (a negative
+    one mirrors the point cloud, NaN spoils it) and a last row ``[0, 0, 1]``.
+
+    Args:
+        K: the matrix. source: what to name in the error (a file, ``--K``).
+
+    Returns:
+        ``K`` as ``(3, 3)`` float64.
+
+    Raises:
+        UserError: naming ``source`` and the problem.
+    """
+    K = np.asarray(K, dtype=np.float64)
+    if K.shape != (3, 3):
+        raise UserError(f"{source}: intrinsics must be a 3x3 matrix, got shape {K.shape}")
+    if not np.isfinite(K).all():
+        raise UserError(f"{source}: intrinsics hold NaN or infinity")
+    if not (K[0, 0] > 0 and K[1, 1] > 0):
+        raise UserError(
+            f"{source}: focal lengths must be > 0 (fx={K[0, 0]:g}, fy={K[1, 1]:g}); a negative "
+            "one would mirror the point cloud"
+        )
+    if not np.allclose(K[2], [0.0, 0.0, 1.0]) or K[1, 0] != 0:
+        raise UserError(
+            f"{source}: not a pin-hole matrix (last row {K[2].tolist()}, expected [0, 0, 1])"
+        )
+    return K
+
+
 def intrinsics_matrix(fx: float, fy: float, cx: float, cy: float) -> np.ndarray:
     """``(3, 3)`` float64 ``[[fx, 0, cx], [0, fy, cy], [0, 0, 1]]``."""
     return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]], dtype=np.float64)
@@ -302,15 +332,17 @@ def read_camera(path: PathLike) -> CameraInfo:
             ) from None
         if not isinstance(d, dict):
             raise UserError(f"{p}: expected a mapping of intrinsics")
-        return _camera_from_mapping(d, p)
+        cam = _camera_from_mapping(d, p)
+        check_intrinsics(cam.K, str(p))
+        return cam
     try:
         nums = np.array([float(t) for t in re.split(r"[\s,;\[\]]+", text) if t], dtype=np.float64)
     except ValueError:
         raise UserError(f"{p}: expected 9 numbers (K) or 4 numbers (fx fy cx cy)") from None
     if nums.size == 9:
-        return CameraInfo(nums.reshape(3, 3))
+        return CameraInfo(check_intrinsics(nums.reshape(3, 3), str(p)))
     if nums.size == 4:
-        return CameraInfo(intrinsics_matrix(*nums))
+        return CameraInfo(check_intrinsics(intrinsics_matrix(*nums), str(p)))
     raise UserError(f"{p}: expected 9 numbers (K) or 4 numbers (fx fy cx cy), got {nums.size}")
 
 
@@ -327,10 +359,7 @@ def _resolve_camera(
     if isinstance(intrinsics, (str, os.PathLike)):
         p = Path(intrinsics)
         return read_camera(p if p.is_absolute() or p.exists() else root / p)
-    K = np.asarray(intrinsics, dtype=np.float64)
-    if K.shape != (3, 3):
-        raise UserError(f"intrinsics must be a 3x3 matrix, got shape {K.shape}")
-    return CameraInfo(K)
+    return CameraInfo(check_intrinsics(intrinsics, "intrinsics"))
 
 
 def _read_names(names: PathLike | Sequence[str] | None) -> list[str] | None:
