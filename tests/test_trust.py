@@ -242,3 +242,70 @@ def test_bad_intrinsics_are_refused(tmp_path: Path, capsys, how, needle: str) ->
     assert main(["predict", str(img), "--model", "mde-driving", "-o", str(out), *how]) == 2
     _one_error_line(capsys, needle, needle_file)
     assert not out.exists()
+
+
+# ------------------------------------------------------------------- nothing from a file runs
+class _Payload:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickled_npy_never_runs(tmp_path: Path, capsys) -> None:
+    import numpy as np
+
+    marker = tmp_path / "ran"
+    src = tmp_path / "evil.npy"
+    arr = np.empty((2, 2), dtype=object)
+    arr[0, 0] = _Payload(str(marker))
+    np.save(src, arr, allow_pickle=True)
+    out = tmp_path / "o.npy"
+    argv = ["upsample", str(src), "--scale", "2", "--baseline", "bicubic", "-o", str(out)]
+    assert main(argv) == 2
+    _one_error_line(capsys, str(src), "objects")
+    assert not marker.exists() and not out.exists()
+
+
+def test_yaml_python_tags_never_run(tmp_path: Path, capsys) -> None:
+    marker = tmp_path / "ran"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(YAML + f"x: !!python/object/apply:builtins.open ['{marker}', 'w']\n")
+    assert main(["train", str(cfg), "--out", str(tmp_path / "o")]) == 2
+    _one_error_line(capsys, str(cfg))
+    assert not marker.exists()
+
+
+def test_checkpoint_payload_never_runs_on_upsample_or_resume(tmp_path: Path, capsys) -> None:
+    import torch
+
+    from depthduet.engine.checkpoint import save_checkpoint
+    from depthduet.models.dbpn import DSRNet
+
+    marker = tmp_path / "ran"
+    ck = tmp_path / "run" / "checkpoints" / "last"
+    net = DSRNet(2, 8, 4, 1)
+    info = {"recipe": "ctkt", "inference_networks": ["dsr"], "config": {}}
+    save_checkpoint(ck, {"dsr": net.state_dict()}, {"epoch": 0}, info)
+    torch.save({"epoch": 0, "x": _Payload(str(marker))}, ck / "state.pt")
+    import numpy as np
+
+    lr = tmp_path / "lr.npy"
+    np.save(lr, np.ones((8, 8), np.float32))
+    argv = [
+        "upsample",
+        str(lr),
+        "--scale",
+        "2",
+        "--checkpoint",
+        str(ck),
+        "-o",
+        str(tmp_path / "o.npy"),
+    ]
+    assert main(argv) == 0  # inference reads the weights and model.json, never state.pt
+    from depthduet.engine.checkpoint import CheckpointError, load_training_state
+
+    with pytest.raises(CheckpointError):
+        load_training_state(ck)
+    assert not marker.exists()
