@@ -1,6 +1,6 @@
 """Stress test of distributed teardown (docs/DEVELOPING.md, "Distributed teardown").
 
-Two processes on this machine repeat, ``--rounds`` times: join a gloo group, wrap a tiny network
+Two local processes repeat, ``--rounds`` times: join a gloo group, wrap a tiny network
 with :func:`depthduet.engine.distributed.wrap_ddp`, take one training step, run the engine's
 collectives (``all_reduce_mean``, ``all_gather_objects``, ``barrier``), then leave the group.
 ``--order wrapper-first`` drops the DDP wrapper before ``cleanup_distributed`` (what

@@ -17,10 +17,10 @@ DATA=${DEPTHDUET_DATA:-../shared/data}
 CFG=src/depthduet/configs/dsr
 E="engine.threads=1 engine.progress=false engine.tensorboard=false optim.lr=1e-3"
 # every run below trained with the structure weight lambda_S=0.1 unless its line sets another (the
-# default is 0.03 since the ninth session, because of section 4l)
+# default is 0.03, because of section 4l)
 E="$E loss.lambda_S=0.1"
 # the loss settings these runs used (the first defaults; world_x4.yaml now defaults to
-# side_residual=true, lambda_side=0.1 and, since the third session, side_into_dsr=false
+# side_residual=true, lambda_side=0.1 and side_into_dsr=false
 # because of these results; the runs that use another setting say so)
 E="$E distill.side_residual=false loss.lambda_side=0.5 distill.side_into_dsr=true"
 # and the affinity loss of those runs (l1_row; world_x4.yaml now uses A.3's entry mean, l1)
@@ -97,7 +97,7 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $E $N engine.seed=$seed \
       --out $RUNS/x4_full_sr_side0.1_320_seed$seed
   done
-  # 4c. third session: DENet predicting depth in the data's units (distill.de_target=data,
+  # 4c. DENet predicting depth in the data's units (distill.de_target=data,
   #     [our reading]) at x4 and x16; DENet as the fixed teacher; the paper's ablation rows
   #     (+ output space, + affinity, + both) with today's defaults; four times the budget
   #     (1280 steps) for the full method and DSRNet alone over three seeds
@@ -144,7 +144,7 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
         --out $RUNS/x${s}_full_headsup_320_seed$seed
     done
   done
-  # 4d. fourth session: the small preset (F=64, b=32, N=3) at x4, 320 steps, seeds 0-5,
+  # 4d. the small preset (F=64, b=32, N=3) at x4, 320 steps, seeds 0-5,
   #     DSRNet alone and the heads-only full method
   for seed in 0 1 2 3 4 5; do
     depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=10 model.preset=small \
@@ -179,7 +179,7 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $L engine.epochs=40 engine.seed=$seed \
       --out "$RUNS/x4_lam_default_1280$sfx"
   done
-  # 4f. today's defaults at x8 / x16, seeds 0-2 (pairs with x8/x16_wo_ct_320*; sixth session)
+  # 4f. today's defaults at x8 / x16, seeds 0-2 (pairs with x8/x16_wo_ct_320*)
   for s in 8 16; do
     for seed in 0 1 2; do
       sfx=$([[ $seed == 0 ]] || echo "_seed$seed")
@@ -201,7 +201,7 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     --out "$RUNS/x4_lam_Sdet0.1_320"
   depthduet train --config $CFG/world_x4.yaml $L distill.spnet_error_grad=false loss.lambda_S=1 \
     --out "$RUNS/x4_lam_Sdet1_320"
-  # 4i. small data (seventh session): 16 world training scenes instead of 256, 1280 steps
+  # 4i. small data: 16 world training scenes instead of 256, 1280 steps
   #     (640 epochs x 2 steps), LR halving every 320 steps and 32 warm-up steps as in the
   #     256-scene runs; DSRNet alone and today's defaults, seeds 0-2
   S="$L data.train_size=16 engine.epochs=640 engine.val_every=16 optim.step_size=160"
@@ -228,7 +228,7 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
   depthduet train --config $CFG/world_x4_wo_ct.yaml $G model.preset=small \
     --out "$RUNS/x4_small_wo_ct_5120"
   depthduet train --config $CFG/world_x4.yaml $G --out "$RUNS/x4_lam_default_5120"
-  # 4k. the same full method on seeds 1 and 2 (eighth session), so that the 5120-step
+  # 4k. the same full method on seeds 1 and 2, so that the 5120-step
   #     comparison is paired over three seeds like the 1280-step one
   for seed in 1 2; do
     depthduet train --config $CFG/world_x4.yaml $G engine.seed=$seed \
@@ -237,7 +237,7 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
   #     and lambda_S = 0.03 on seed 0 (run alone on the CPU, two threads)
   depthduet train --config $CFG/world_x4.yaml $G engine.threads=2 loss.lambda_S=0.03 \
     --out "$RUNS/x4_lam_S0.03_5120"
-  # 4l. lambda_S = 0.03 on seeds 1 and 2 too (ninth session; both at once, one thread each): it
+  # 4l. lambda_S = 0.03 on seeds 1 and 2 too (both at once, one thread each): it
   #     beat 0.1 on every seed, so 0.03 is the default since (the explicit value keeps the runs)
   for seed in 1 2; do
     depthduet train --config $CFG/world_x4.yaml $G engine.seed=$seed loss.lambda_S=0.03 \
@@ -249,8 +249,8 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
     depthduet train --config $CFG/world_x4.yaml $L loss.lambda_S=0.03 engine.epochs=40 engine.seed=$seed \
       --out "$RUNS/x4_lam_S0.03_1280$sfx"
   done
-  # 4m. seeds 3 and 4 at 1280 steps for DSRNet alone and the default full method (tenth
-  #     session), so that the 1280-step pairing has five seeds
+  # 4m. seeds 3 and 4 at 1280 steps for DSRNet alone and the default full method, so that
+  #     the 1280-step pairing has five seeds
   for seed in 3 4; do
     depthduet train --config $CFG/world_x4_wo_ct.yaml $E engine.epochs=40 engine.seed=$seed \
       --out "$RUNS/x4_wo_ct_1280_seed$seed"
@@ -259,20 +259,20 @@ if [[ "${TRAIN:-0}" == 1 ]]; then
   done
   # 4n. the review's other wording of the teacher rule: the larger relative drop of the round
   #     error teaches (distill.teacher_selection=improvement), seeds 0 and 1; pairs with 4g's
-  #     x4_lam_S0.03*_320 (tenth session; seed 2 was not run)
+  #     x4_lam_S0.03*_320 (seed 2 was not run)
   for seed in 0 1; do
     sfx=$([[ $seed == 0 ]] || echo "_seed$seed")
     depthduet train --config $CFG/world_x4.yaml $L loss.lambda_S=0.03 distill.teacher_selection=improvement \
       engine.seed=$seed --out "$RUNS/x4_imp_320$sfx"
   done
-  # 4o. seeds 3 and 4 at 5120 steps for DSRNet alone and the default full method (tenth
-  #     session; the two full runs at once, one thread each), so the long budget has five pairs
+  # 4o. seeds 3 and 4 at 5120 steps for DSRNet alone and the default full method (the two
+  #     full runs at once, one thread each), so the long budget has five pairs
   for seed in 3 4; do
     depthduet train --config $CFG/world_x4_wo_ct.yaml $G engine.seed=$seed --out "$RUNS/x4_wo_ct_5120_seed$seed"
     depthduet train --config $CFG/world_x4.yaml $G engine.seed=$seed loss.lambda_S=0.03 \
       --out "$RUNS/x4_lam_S0.03_5120_seed$seed"
   done
-  # 4p. DENet teaching through the affinity term alone (eleventh session): DENet fixed as the
+  # 4p. DENet teaching through the affinity term alone: DENet fixed as the
   #     teacher, no output-space terms (no L_side, no L_P), so L_A pulls DSRNet's stage
   #     affinities towards DENet's; A.3's entry-mean l1 on seeds 0-2, the row mean l1_row and
   #     DENet in metres (de_target=data) on seed 0; pairs with wo_ct_320{_seed} (section 2) and
@@ -404,7 +404,7 @@ done
 
 # 8. every real map with ground truth (77 maps in five groups: benchmarks/dsr_real_heldout.py),
 #    the paired families of the world runs (all 77 are held out for them); then the paired
-#    geometric-mean ratio full / DSRNet alone per group (tenth session)
+#    geometric-mean ratio full / DSRNet alone per group
 fam() {  # TEMPLATE SCALE SEEDS...: --ckpt LABEL=RUN for each seed whose run exists
   local t=$1 s=$2 seed n; shift 2
   for seed in "$@"; do

@@ -1,4 +1,4 @@
-"""Public names promised by the issues and the README."""
+"""Public names that the README and the docs show, and that users import."""
 
 import torch
 

@@ -104,7 +104,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
             f"--device {device!r}: not a torch device (auto, cpu, cuda, cuda:1)"
         ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: CUDA is not available on this machine")
+        raise UserError(f"--device {device}: CUDA is not available (torch.cuda.is_available() is False)")
     return dev
 
 

@@ -248,8 +248,8 @@ class CTKTLoss:
     ``lambda_side`` 0.1 (0.5 starved DSRNet's residual: 0.999x bicubic vs 0.790x);
     ``lambda_S`` 0.03: over 5120 steps and three paired seeds it beat 0.1 on every seed (world
     test RMSE -1.5%, MAE -4.7%, Middlebury -1.6%; Sintel -1.3%, on 2 of 3), over 320 steps the two tie
-    (+1.4% RMSE, t = 1.1); 0.3 and more push DSRNet back towards bicubic (docs/results_dsr.md,
-    "Ninth session"). ``lambda_P`` 0.1, ``lambda_A`` 1
+    (+1.4% RMSE, t = 1.1); 0.3 and more push DSRNet back towards bicubic (docs/results/dsr.md,
+    loss weights). ``lambda_P`` 0.1, ``lambda_A`` 1
     and ``lambda_ssim`` 1: switching each off or raising it 10-1000x moved DSRNet's world test
     RMSE by no more than seed noise (0.0805-0.0829 m vs 0.0820 m) and DENet's validation error
     by at most 4%; with METHOD.md A.3's teacher rule DSRNet taught in every round of every run,
