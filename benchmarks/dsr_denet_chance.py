@@ -1,4 +1,4 @@
-"""Chance level of DENet's target (docs/results_dsr.md): the normalised L1 error of constant
+"""Chance level of DENet's target (docs/results/dsr.md): the normalised L1 error of constant
 predictions on random world training crops, normalised as the ``ctkt`` recipe does.
 
 128 random 64x64 HR crops (4 per scene, 32 indoor ``train`` scenes, generator seed 0), LR by

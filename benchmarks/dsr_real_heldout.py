@@ -1,7 +1,7 @@
 """DSR on every real depth map in ../shared/data with ground truth (METHOD A, held-out scenes).
 
 ``benchmarks/dsr_world_test.py`` scores the procedural world's test split; the real-scene
-columns of docs/results_dsr.md use six maps (Middlebury cones / teddy, Sintel Df_1/20/28/58).
+columns of docs/results/dsr.md use six maps (Middlebury cones / teddy, Sintel Df_1/20/28/58).
 This script scores bicubic and any number of DSRNet checkpoints on all the real maps the
 sample data holds (77 maps in five groups), so that a difference between two methods can be
 checked on far more than six maps. For runs trained on the procedural world every map here is

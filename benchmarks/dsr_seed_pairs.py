@@ -1,4 +1,4 @@
-"""Paired comparison of two METHOD A run families over seeds (docs/results_dsr.md).
+"""Paired comparison of two METHOD A run families over seeds (docs/results/dsr.md).
 
 Two runs with the same seed share DSRNet's initial weights and the training crops (the engine
 seeds torch after building the networks; the DSR training step draws no random numbers), so the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# METHOD A (depth SR, cross-task knowledge transfer) results tables of docs/results_dsr.md,
+# METHOD A (depth SR, cross-task knowledge transfer) results tables of docs/results/dsr.md,
 # end to end: training runs (TRAIN=1), the world test split and the held-out real scenes.
 #
 #   TRAIN=1 bash benchmarks/dsr_table.sh     # train everything, then evaluate

@@ -1,4 +1,4 @@
-"""Summarise the JSON reports of benchmarks/dsr_table.sh into the tables of docs/results_dsr.md.
+"""Summarise the JSON reports of benchmarks/dsr_table.sh into the tables of docs/results/dsr.md.
 
 Reads ``<eval>/world_test_x{s}.json`` (benchmarks/dsr_world_test.py) and
 ``<eval>/x{s}_{run}_{scene}.json`` (``depthduet evaluate --json``) and prints, per scale, the

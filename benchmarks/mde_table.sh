@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # METHOD B (semi-supervised monocular depth, mutual distillation) results table of
-# docs/results_mde.md, end to end: every mode and ablation at one equal training budget on the
+# docs/results/mde.md, end to end: every mode and ablation at one equal training budget on the
 # procedural driving world, then the table and the per-region breakdown.
 #
 #   TRAIN=1 bash benchmarks/mde_table.sh     # train every row, then summarise

@@ -1,5 +1,5 @@
 """Summarise METHOD B runs (benchmarks/mde_table.sh) into the markdown table of
-docs/results_mde.md: one row per run and branch, from the last line of each run's ``val.csv``.
+docs/results/mde.md: one row per run and branch, from the last line of each run's ``val.csv``.
 
 Columns: AbsRel, SqRel, RMSE (m), RMSElog, a1..a3 (protocol ``eval.protocol`` of the run), the
 confidence ratio (error of the 20 % least / 20 % most confident pixels), the step, the wall time

@@ -2,7 +2,7 @@
 training, for validation or for choosing loss weights).
 
 The loss weights of ``configs/mde/world_semi.yaml`` were chosen on the ``val`` split (the one
-``val.csv`` reports), so the tables of docs/results_mde.md are scored here instead. Each run's
+``val.csv`` reports), so the tables of docs/results/mde.md are scored here instead. Each run's
 last checkpoint, each of its depth branches, through the recipe's own
 :meth:`~depthduet.recipes.mutual.MutualRecipe.evaluate_branch` (same protocol, clamping and
 median scaling rule as validation), batches of 4 images, metrics averaged over images.

@@ -338,7 +338,7 @@ def test_only_spnet_reaches_a_teaching_dsrnet(lambda_s: float) -> None:
     """The default full method (all terms on, distillation round, DSRNet the teacher): DSRNet's
     gradient is exactly that of DSRNet alone when lambda_S = 0, since L_P and L_A train only the
     student and L_side only DSRNet's heads; SPNet's L_S is the one term that changes it. This is
-    the identity behind docs/results_dsr.md's explanation of the ties."""
+    the identity behind docs/results/dsr.md's explanation of the ties."""
     alone = _recipe("distill.output_space=false", "distill.affinity=false", "distill.spnet=false")
     full = _recipe(f"loss.lambda_S={lambda_s}")
     full.networks["dsr"].load_state_dict(alone.networks["dsr"].state_dict())

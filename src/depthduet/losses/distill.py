@@ -111,7 +111,7 @@ def affinity_loss(a_student: Tensor, a_teacher: Tensor, kind: str = "l1") -> Ten
     Its size falls as ``1 / n`` (rows sum to 1, so each entry is about ``1 / n``).
     ``kind="l1_row"``: mean over rows of the row's L1 distance ``sum_j |A_s[i,j] - A_t[i,j]|``
     (in [0, 2]): ``n`` times ``"l1"``, independent of the pooled size ``p`` (an option; the
-    runs of docs/results_dsr.md before 2026-11-22 used it, with ``lambda_A`` 1).
+    runs of docs/results/dsr.md before 2026-11-22 used it, with ``lambda_A`` 1).
     ``kind="kl"``: mean over rows of ``KL(A_t[i] || A_s[i])`` (METHOD.md A.3's "KL per row").
     """
     if a_student.shape != a_teacher.shape:

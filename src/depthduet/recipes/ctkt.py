@@ -244,7 +244,7 @@ class CTKTModel:
 class CTKTLoss:
     """Loss weights (``loss:`` section), METHOD.md A.5.
 
-    Defaults and the measurements behind them (docs/results_dsr.md, docs/READINGS.md):
+    Defaults and the measurements behind them (docs/results/dsr.md, docs/READINGS.md):
     ``lambda_side`` 0.1 (0.5 starved DSRNet's residual: 0.999x bicubic vs 0.790x);
     ``lambda_S`` 0.03: over 5120 steps and three paired seeds it beat 0.1 on every seed (world
     test RMSE -1.5%, MAE -4.7%, Middlebury -1.6%; Sintel -1.3%, on 2 of 3), over 320 steps the two tie
@@ -253,7 +253,7 @@ class CTKTLoss:
     and ``lambda_ssim`` 1: switching each off or raising it 10-1000x moved DSRNet's world test
     RMSE by no more than seed noise (0.0805-0.0829 m vs 0.0820 m) and DENet's validation error
     by at most 4%; with METHOD.md A.3's teacher rule DSRNet taught in every round of every run,
-    so these terms only train DENet (docs/results_dsr.md, "Loss weights that only reach DENet").
+    so these terms only train DENet (docs/results/dsr.md, "Weights that only reach DENet").
 
     Attributes:
         lambda_ssim: DENet SSIM term weight. lambda_side: side-output deep supervision.
@@ -318,7 +318,7 @@ class CTKTDistill:
             DSRNet is the student). DENet's side supervision always reaches DENet. Default false:
             measured over three seeds (x4 world test RMSE), reaching the features made the full
             method 3.6% worse than DSRNet alone at 320 and 1280 steps, heads only 0.7% and 1.6%
-            (docs/results_dsr.md).
+            (docs/results/dsr.md).
         warmup_rounds: rounds without distillation at the start.
         teacher_selection: ``error`` (lower previous-round error teaches, A.3), ``improvement``
             (**[our reading]**: the larger relative error drop over the previous round teaches;
@@ -338,7 +338,7 @@ class CTKTDistill:
             the uncertainty maps ``U = softmax_c(conv1x1(D - D_hr))`` (true), or only through
             their features ``F^N`` (false: ``D_sr``, ``D_de`` detached there) **[our reading]**:
             METHOD.md A.4 only says not to detach the features. Measured (x4, 320 steps,
-            docs/results_dsr.md): no difference beyond seed noise at ``lambda_S`` 0.1, and at
+            docs/results/dsr.md): no difference beyond seed noise at ``lambda_S`` 0.1, and at
             ``lambda_S`` 1 DSRNet falls back to about bicubic either way (0.97x / 0.96x), so
             the harm of a large structure weight comes through the features.
     """
