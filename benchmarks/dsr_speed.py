@@ -8,7 +8,28 @@ Measures, per DSRNet preset (tiny / small / paper) and scale:
 * ``inference``: :class:`depthduet.inference.dsr.DepthUpsampler` on a ``--infer-lr`` square LR
   map, seconds per output megapixel (tiling with ``--tile`` / ``--overlap``);
 * ``big`` (``--big``): a 4096 x 4096 output at x4 (LR 1024 x 1024) through tiling, with the
-  peak resident memory of that process, checked against ``--big-limit-gib`` (3 GiB).
+  peak resident memory of that process, checked against ``--big-limit-gib`` (3 GiB);
+* ``shipped`` (``--shipped``): every shipped DSR model (``dsr-x2`` ... ``dsr-x16``) at 480x640
+  and 1024x1024 outputs on one thread: seconds of the plain network (``.module``, eager fp32,
+  contiguous layout, whole map), of the same network in channels-last, of the fast network
+  (:class:`depthduet.inference.fast.FastDSRNet`) and of the whole
+  :class:`~depthduet.inference.dsr.DepthUpsampler` (fast path, its tiles, normalisation,
+  filling); the network's GFLOP (2 x multiply-adds of its convolutions on the whole map),
+  GFLOP/s and percent of the core's fp32 peak for the fast upsampler, its speed-up over
+  ``.module``, and the largest difference of its output from ``.module``'s, relative to the
+  output's range (must stay <= 1e-4). Runs are interleaved and the minimum of ``--repeat`` is
+  kept (other processes on the CPU slow single runs down, never speed them up);
+* ``tune`` (``--tune``): per scale, the fast network with each transposed-convolution form
+  (``native``, ``dense``, ``grouped``) and the fast upsampler with several LR tile sizes: the
+  measurements behind :data:`depthduet.inference.fast.FAST_PLAN`.
+
+**fp32 peak of one core** = fp32 FLOP per cycle x clock. FLOP per cycle follows from the CPU's
+flags in ``/proc/cpuinfo``: with ``avx512f``, 16 lanes x 2 (FMA) x the number of 512-bit FMA
+issues per cycle (Intel server cores: 2; AMD Zen 4, which runs AVX-512 on 256-bit units: 1;
+AMD Zen 5, recognised by ``avx_vnni`` / ``avx512_vp2intersect``: 2); with ``avx2`` + ``fma``:
+8 lanes x 2 x 2 pipes = 32; with ``avx`` only: 16. The clock is ``cpu MHz`` of
+``/proc/cpuinfo`` (the reported, not the boost clock). ``--fma-per-cycle`` and ``--ghz``
+override either.
 
 Every measurement runs in its own subprocess, so ``peak_rss_mib`` (``resource.getrusage``
 ``ru_maxrss``) is the peak of that measurement alone (torch's CPU allocator is invisible to
@@ -19,6 +40,8 @@ Examples (the CPU is small; limit what runs)::
     python benchmarks/dsr_speed.py --presets tiny --scales 4
     python benchmarks/dsr_speed.py --presets tiny small --scales 4 8 --recipe --big
     python benchmarks/dsr_speed.py --presets tiny --no-train --compare-layout --infer-lr 128
+    python benchmarks/dsr_speed.py --shipped --repeat 5
+    python benchmarks/dsr_speed.py --tune --scales 4 8 16
 """
 
 from __future__ import annotations
@@ -184,10 +207,205 @@ def _work_infer(p: dict[str, Any]) -> dict[str, Any]:
         "seconds": dt,
         "s_per_out_mp": dt / mp,
         "channels_last": getattr(up, "channels_last", None),
+        "fast_path": getattr(up, "fast", False),
     }
 
 
-WORKERS = {"train": _work_train, "recipe": _work_recipe, "infer": _work_infer}
+# ----------------------------------------------------------------------------- fast path
+def cpu_peak(fma_per_cycle: float | None = None, ghz: float | None = None) -> dict[str, Any]:
+    """fp32 peak of one core from ``/proc/cpuinfo`` (see the module docstring)."""
+    info: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if ":" in line:
+                    k, v = line.split(":", 1)
+                    info.setdefault(k.strip(), v.strip())
+    except OSError:
+        pass
+    flags = set(info.get("flags", "").split())
+    vendor = info.get("vendor_id", "")
+    if "avx512f" in flags:
+        zen5 = bool({"avx_vnni", "avx512_vp2intersect"} & flags)
+        units = 1 if vendor == "AuthenticAMD" and not zen5 else 2
+        per_cycle, how = 16 * 2 * units, f"AVX-512: 16 fp32 lanes x 2 (FMA) x {units} FMA/cycle"
+        if vendor == "AuthenticAMD":
+            how += " (AMD Zen 5)" if zen5 else " (AMD Zen 4: 512-bit ops on 256-bit units)"
+    elif "avx2" in flags and "fma" in flags:
+        per_cycle, how = 32, "AVX2: 8 fp32 lanes x 2 (FMA) x 2 FMA pipes"
+    elif "avx" in flags:
+        per_cycle, how = 16, "AVX: 8 fp32 lanes x (1 add + 1 mul)"
+    else:
+        per_cycle, how = 8, "SSE: 4 fp32 lanes x (1 add + 1 mul)"
+    if fma_per_cycle is not None:
+        per_cycle, how = fma_per_cycle, "given by --fma-per-cycle"
+    mhz = float(info.get("cpu MHz", "0") or 0)
+    clock = ghz if ghz is not None else mhz / 1000.0
+    return {
+        "cpu": info.get("model name", platform.processor()),
+        "vendor": vendor,
+        "flop_per_cycle": per_cycle,
+        "flop_per_cycle_from": how,
+        "ghz": clock,
+        "ghz_from": "--ghz" if ghz is not None else "cpu MHz of /proc/cpuinfo",
+        "peak_gflops": per_cycle * clock,
+    }
+
+
+def network_flops(net: Any, x: Any) -> float:
+    """2 x the multiply-adds of every (transposed) convolution of ``net`` on input ``x``."""
+    import torch
+
+    macs = [0.0]
+
+    def hook(m: Any, inp: Any, out: Any) -> None:
+        if isinstance(m, torch.nn.ConvTranspose2d):  # every input pixel meets the whole kernel
+            n = inp[0].numel() // inp[0].shape[1]
+            macs[0] += n * m.in_channels * m.out_channels * m.weight[0, 0].numel()
+        else:
+            n = out.numel() // out.shape[1]
+            macs[0] += n * m.out_channels * m.in_channels // m.groups * m.weight[0, 0].numel()
+
+    hooks = [
+        m.register_forward_hook(hook)
+        for m in net.modules()
+        if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
+    ]
+    with torch.no_grad():
+        net(x)
+    for h in hooks:
+        h.remove()
+    return 2.0 * macs[0]
+
+
+def _interleaved(fns: dict[str, Any], repeat: int) -> dict[str, float]:
+    """Minimum seconds of each function over ``repeat`` interleaved rounds (after a warm-up)."""
+    for f in fns.values():
+        f()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeat):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    return {k: min(v) for k, v in times.items()}
+
+
+def _shipped_net(p: dict[str, Any]) -> Any:
+    import torch
+
+    from depthduet.inference.dsr import DepthUpsampler
+    from depthduet.models.dbpn import DSRNet
+
+    if p.get("model"):  # the plain module: the fast path leaves its layout alone
+        net = DepthUpsampler.from_pretrained(p["model"], device="cpu").module
+        assert all(w.is_contiguous() for w in net.parameters())
+        return net
+    torch.manual_seed(0)  # a scale without shipped weights: random tiny DSRNet
+    return DSRNet.from_preset(p["scale"], "tiny").eval()
+
+
+def _work_shipped(p: dict[str, Any]) -> dict[str, Any]:
+    import copy
+
+    import numpy as np
+    import torch
+
+    from depthduet.inference.dsr import DepthUpsampler
+    from depthduet.inference.fast import FAST_PLAN, FastDSRNet
+    from depthduet.models.dbpn import prepare_lr
+
+    net = _shipped_net(p)
+    s = int(net.scale)
+    H, W = p["out"]
+    lr = _smooth(H // s, W // s, seed=1) * 1000.0  # a millimetre-like map
+    mask = torch.ones(1, 1, H // s, W // s, dtype=torch.bool)
+    x_n, lo, hi = prepare_lr(torch.from_numpy(lr)[None, None].double(), mask)
+    x = x_n.float().contiguous()
+    cl = copy.deepcopy(net).to(memory_format=torch.channels_last)
+    xc = x.contiguous(memory_format=torch.channels_last)
+    fastnet = FastDSRNet.from_dsrnet(net)
+    up = DepthUpsampler(copy.deepcopy(net), s, device="cpu")  # the default (fast) path
+    assert up.fast
+    t = _interleaved(
+        {
+            "module": lambda: net(x),
+            "channels_last": lambda: cl(xc),
+            "fast_net": lambda: fastnet(x),
+            "fast_upsampler": lambda: up.upsample(lr),
+        },
+        p["repeat"],
+    )
+    with torch.no_grad():
+        ref = (net(x).double() * (hi - lo) + lo)[0, 0].numpy()
+    ref = np.clip(ref, lr.min(), lr.max())  # the upsampler clamps to the LR range
+    out = up.upsample(lr).values
+    span = float(ref.max() - ref.min())
+    gflop = network_flops(net, x) / 1e9
+    peak = cpu_peak(p.get("fma_per_cycle"), p.get("ghz"))["peak_gflops"]
+    gflops = gflop / t["fast_upsampler"]
+    return {
+        "what": "shipped",
+        "model": p.get("model") or f"random tiny x{s} (no shipped weights)",
+        "out_size": [H, W],
+        "lr_size": [H // s, W // s],
+        "fast_plan": {"deconv": fastnet.deconv, "tile": up.tile, "overlap": up.overlap},
+        "seconds": t,
+        "gflop": gflop,
+        "gflops_fast_upsampler": gflops,
+        "gflops_module": gflop / t["module"],
+        "percent_of_peak": 100.0 * gflops / peak if peak else None,
+        "speedup_vs_module": t["module"] / t["fast_upsampler"],
+        "speedup_net_vs_module": t["module"] / t["fast_net"],
+        "speedup_vs_channels_last": t["channels_last"] / t["fast_upsampler"],
+        "max_rel_diff": float(np.abs(out.astype(np.float64) - ref).max() / span),
+        "plan_scale": FAST_PLAN[s][0],
+    }
+
+
+def _work_tune(p: dict[str, Any]) -> dict[str, Any]:
+    import copy
+
+    import torch
+
+    from depthduet.inference.dsr import DepthUpsampler
+    from depthduet.inference.fast import DECONV_MODES, FAST_PLAN, FastDSRNet
+
+    net = _shipped_net(p)
+    s = int(net.scale)
+    H, W = p["out"]
+    x = torch.rand(1, 1, H // s, W // s)
+    lr = _smooth(H // s, W // s, seed=1) * 1000.0
+    nets = {m: FastDSRNet.from_dsrnet(net, m) for m in DECONV_MODES}
+    deconv = _interleaved({m: (lambda f=f: f(x)) for m, f in nets.items()}, p["repeat"])
+    best = min(deconv, key=deconv.get)
+    overlap = FAST_PLAN[s][2]
+    tiles = {}
+    for tile in p["tiles"]:
+        if tile and tile <= 3 * overlap:
+            continue
+        up = DepthUpsampler(copy.deepcopy(net), s, device="cpu", tile=tile, overlap=overlap)
+        up.network = FastDSRNet.from_dsrnet(net, best)
+        tiles[str(tile)] = lambda up=up: up.upsample(lr)
+    tile_t = _interleaved(tiles, p["repeat"])
+    return {
+        "what": "tune",
+        "model": p.get("model") or f"random tiny x{s}",
+        "out_size": [H, W],
+        "deconv_seconds": deconv,
+        "best_deconv": best,
+        "tile_seconds": tile_t,
+        "best_tile": int(min(tile_t, key=tile_t.get)),
+    }
+
+
+WORKERS = {
+    "train": _work_train,
+    "recipe": _work_recipe,
+    "infer": _work_infer,
+    "shipped": _work_shipped,
+    "tune": _work_tune,
+}
 
 
 def _worker_main(spec: str) -> None:
@@ -266,11 +484,37 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--big-preset", default="tiny", choices=["tiny", "small", "paper", "bicubic"])
     ap.add_argument("--big-limit-gib", type=float, default=3.0)
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
+    ap.add_argument(
+        "--shipped",
+        action="store_true",
+        help="fast path vs .module for every shipped DSR model (one thread; only this table)",
+    )
+    ap.add_argument(
+        "--tune",
+        action="store_true",
+        help="measure the fast path's transposed-convolution forms and tile sizes (--scales)",
+    )
+    ap.add_argument(
+        "--sizes",
+        nargs="+",
+        default=["480x640", "1024x1024"],
+        metavar="HxW",
+        help="output sizes of --shipped / --tune",
+    )
+    ap.add_argument("--repeat", type=int, default=5, help="timed rounds of --shipped / --tune")
+    ap.add_argument(
+        "--tiles", nargs="+", type=int, default=None, help="LR tiles tried by --tune (0 = none)"
+    )
+    ap.add_argument("--fma-per-cycle", type=float, default=None, help="override fp32 FLOP/cycle")
+    ap.add_argument("--ghz", type=float, default=None, help="override the clock (GHz)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         _worker_main(args.worker)
         return 0
+
+    if args.shipped or args.tune:
+        return _fast_main(args)
 
     import torch
 
@@ -333,6 +577,75 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(_round(results), indent=2))
     big_ok = results.get("big", {}).get("under_limit", True)
     return 0 if big_ok else 1
+
+
+def _fast_main(args: argparse.Namespace) -> int:
+    """``--shipped`` / ``--tune``: one thread, one subprocess per model and size."""
+    import torch
+
+    from depthduet.inference.pretrained import list_model_cards
+
+    sizes = [tuple(int(v) for v in t.lower().split("x")) for t in args.sizes]
+    cards = {c.scale: c.name for c in list_model_cards() if c.weights_path().is_file()}
+    peak = cpu_peak(args.fma_per_cycle, args.ghz)
+    results: dict[str, Any] = {
+        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+        "env": {
+            "torch": torch.__version__,
+            "threads": 1,
+            "platform": platform.platform(),
+            "load_avg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        },
+        "cpu_peak": peak,
+        "rows": [],
+    }
+    base = {"threads": 1, "repeat": args.repeat}
+    base.update({"fma_per_cycle": args.fma_per_cycle, "ghz": args.ghz})
+    scales = sorted(cards) if args.shipped else args.scales
+    for scale in scales:
+        for out in sizes:
+            p = {**base, "scale": scale, "model": cards.get(scale), "out": list(out)}
+            if args.tune:
+                default = {2: [128, 256, 512, 0], 4: [128, 192, 256, 0], 8: [64, 96, 128, 0]}
+                p["tiles"] = args.tiles or default.get(scale, [32, 48, 64, 0])
+                p["kind"] = "tune"
+            else:
+                p["kind"] = "shipped"
+            results["rows"].append(_spawn(p, args.timeout))
+            print(f"done x{scale} {out[0]}x{out[1]}", file=sys.stderr, flush=True)
+    print(json.dumps(_round(results), indent=2))
+    if args.shipped:
+        print(_table(results), file=sys.stderr)
+        bad = [r for r in results["rows"] if r.get("max_rel_diff", 1.0) > 1e-4]
+        return 1 if bad else 0
+    return 0
+
+
+def _table(results: dict[str, Any]) -> str:
+    """The ``--shipped`` rows as a Markdown table."""
+    peak = results["cpu_peak"]
+    lines = [
+        f"CPU: {peak['cpu']}; fp32 peak of one core {peak['peak_gflops']:.1f} GFLOP/s = "
+        f"{peak['flop_per_cycle']:g} FLOP/cycle ({peak['flop_per_cycle_from']}) x "
+        f"{peak['ghz']:.3f} GHz ({peak['ghz_from']}); torch {results['env']['torch']}, 1 thread",
+        "",
+        "| model | output | .module s | channels-last s | fast net s | fast upsampler s | GFLOP "
+        "| GFLOP/s | % peak | x vs .module | max rel diff |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["rows"]:
+        if "error" in r:
+            lines.append(f"| x{r.get('scale')} | | error: {r['error']} |")
+            continue
+        t = r["seconds"]
+        lines.append(
+            f"| {r['model']} | {r['out_size'][0]}x{r['out_size'][1]} | {t['module']:.3f} "
+            f"| {t['channels_last']:.3f} | {t['fast_net']:.3f} | {t['fast_upsampler']:.3f} "
+            f"| {r['gflop']:.2f} | {r['gflops_fast_upsampler']:.1f} "
+            f"| {r['percent_of_peak']:.0f} | {r['speedup_vs_module']:.2f} "
+            f"| {r['max_rel_diff']:.1e} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

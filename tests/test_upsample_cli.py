@@ -61,7 +61,9 @@ def test_file_to_file_bicubic_with_preview(tmp_path: Path) -> None:
     ref = DepthUpsampler.bicubic(4, tile=8, overlap=2, device="cpu").upsample(x)
     np.testing.assert_allclose(got.values, ref.values, rtol=1e-6)
     np.testing.assert_array_equal(got.valid, np.kron(x > 0, np.ones((4, 4), bool)))
-    assert read_image(prev).shape == (56, 44, 3)
+    # a panel (input | output) with colour bars, larger than the output itself
+    panel = read_image(prev)
+    assert panel.ndim == 3 and panel.shape[0] >= 56 and panel.shape[1] > 2 * 44
     params = yaml.safe_load((tmp_path / "res" / "out.upsample.yaml").read_text())
     assert params["scale"] == 4 and params["upsampler"]["tile"] == 8
 
@@ -164,7 +166,7 @@ def test_folder_with_corrupt_file(tmp_path: Path, capsys) -> None:
     [
         (["missing.png", "--scale", "2", "-o", "o.png"], "no such file"),
         (["IN", "--scale", "4", "--model", "dsr-x3", "-o", "o.npy"], "available"),
-        (["IN", "--scale", "2", "-o", "o.npy"], "dsr-x2"),
+        (["IN", "--scale", "2", "--model", "dsr-x4", "-o", "o.npy"], "x4 model"),
         (["IN", "--scale", "2", "--checkpoint", "nowhere", "-o", "o.npy"], "not found"),
         (["IN", "--scale", "2", "--baseline", "bicubic", "-o", "o.bmp"], "cannot write"),
         (["IN", "--scale", "2", "--baseline", "bicubic", "-o", "IN"], "overwrite"),
@@ -338,20 +340,26 @@ def test_all_invalid_map_warns_and_writes_all_invalid(tmp_path: Path, capsys) ->
     assert np.isnan(np.load(out)).all()
 
 
-def test_eight_bit_png_keeps_its_bit_depth(tmp_path: Path, capsys) -> None:
+def test_eight_bit_png_keeps_sub_integer_precision(tmp_path: Path, capsys) -> None:
+    """An 8-bit input is written as 16-bit with stored = value x 256 (with a note), so the
+    model's sub-integer precision is kept; --bits 8 asks for 8-bit; --out-scale decides itself."""
     from PIL import Image
 
     disp = np.clip(np.round(depth_map(8, 8) * 60), 1, 250).astype(np.uint8)  # 90..~250
     Image.fromarray(disp).save(tmp_path / "disp.png")
     argv = ["upsample", str(tmp_path / "disp.png"), "--scale", "2", "--baseline", "bicubic"]
-    assert main([*argv, "-o", str(tmp_path / "up.png")]) == 0
-    with Image.open(tmp_path / "up.png") as im:
-        assert im.mode == "L"  # 8-bit in, 8-bit out
     ref = DepthUpsampler.bicubic(2).upsample(disp.astype(np.float32)).values
-    np.testing.assert_allclose(read_depth(tmp_path / "up.png").values, ref, atol=0.5 + 1e-4)
-    # values that outgrow 8 bits (here through --out-scale) are written as 16-bit, with a note
-    capsys.readouterr()
-    assert main([*argv, "-o", str(tmp_path / "up16.png"), "--out-scale", "4"]) == 0
-    assert "written as 16-bit" in capsys.readouterr().err
-    with Image.open(tmp_path / "up16.png") as im:
+    assert main([*argv, "-o", str(tmp_path / "up.png")]) == 0
+    assert "value x 256" in capsys.readouterr().err
+    with Image.open(tmp_path / "up.png") as im:
         assert im.mode in ("I;16", "I")
+    got = read_depth(tmp_path / "up.png", scale=256).values
+    np.testing.assert_allclose(got, ref, atol=0.5 / 256 + 1e-4)
+    assert main([*argv, "-o", str(tmp_path / "up8.png"), "--bits", "8"]) == 0
+    with Image.open(tmp_path / "up8.png") as im:
+        assert im.mode == "L"  # asked for 8-bit
+    np.testing.assert_allclose(read_depth(tmp_path / "up8.png").values, ref, atol=0.5 + 1e-4)
+    assert main([*argv, "-o", str(tmp_path / "up4.png"), "--out-scale", "4"]) == 0
+    np.testing.assert_allclose(
+        read_depth(tmp_path / "up4.png", scale=4).values, ref, atol=0.5 / 4 + 1e-4
+    )

@@ -123,3 +123,120 @@ def test_depth_to_points_known_geometry(tmp_path: Path) -> None:
     assert cols is not None and cols.shape == (2, 3)
     raw = viz.save_depth_ply(tmp_path / "c.ply", d, K).read_bytes()
     assert b"element vertex 2" in raw
+
+
+# ----------------------------------------------------------------------------- previews
+def _ramp(h: int = 16, w: int = 16) -> np.ndarray:
+    """Depth growing left to right: near on the left, far on the right."""
+    return np.tile(np.linspace(1.0, 9.0, w), (h, 1))
+
+
+def _warm(px: np.ndarray) -> bool:
+    return int(px[0]) > int(px[2]) + 60  # red well above blue
+
+
+def _cold(px: np.ndarray) -> bool:
+    return int(px[2]) > int(px[0])  # blue above red (turbo's far end is dark blue-violet)
+
+
+def test_depth_colors_near_is_warm_for_depth_and_disparity() -> None:
+    turbo = _lut("turbo")
+    d = _ramp()
+    rgb, (lo, hi) = viz.depth_colors(d, kind="depth", vmin=1.0, vmax=9.0)
+    assert (lo, hi) == (1.0, 9.0)
+    np.testing.assert_array_equal(rgb[0, 0], turbo[255])  # nearest: warm end
+    np.testing.assert_array_equal(rgb[0, -1], turbo[0])
+    disp = 1.0 / d  # large = near
+    rgb, _ = viz.depth_colors(disp, kind="disparity")
+    assert _warm(rgb[0, 0]) and _cold(rgb[0, -1])
+    rgb, _ = viz.depth_colors(d, invert=True)
+    assert _cold(rgb[0, 0])
+    with pytest.raises(ValueError, match="kind"):
+        viz.depth_colors(d, kind="height")
+
+
+def test_colorbar_and_with_colorbar() -> None:
+    turbo = _lut("turbo")
+    bar = viz.colorbar(120, 1.0, 9.0, reverse=True, label="depth [m]", height=10)
+    assert bar.dtype == np.uint8 and bar.shape[1] == 120 and bar.shape[0] > 10
+    np.testing.assert_array_equal(bar[0, 0], turbo[255])  # lo at the left, warm (reversed)
+    np.testing.assert_array_equal(bar[0, -1], turbo[0])
+    assert (bar[12:] < 100).any()  # value labels were written
+    img = np.zeros((30, 120, 3), np.uint8)
+    out = viz.with_colorbar(img, 0.0, 1.0, cmap="viridis")
+    assert out.shape[1] == 120 and out.shape[0] > 30 + 10
+    np.testing.assert_array_equal(out[:30], img)
+
+
+def test_depth_panel_tiles_share_one_range_with_error() -> None:
+    out = _ramp(32, 48)
+    gt = out + 0.5
+    lr = out[::4, ::4]
+    panel = viz.depth_panel(out, input=lr, gt=gt, unit="m", min_width=0)
+    # input | output | ground truth | error, each 48 wide plus 4-pixel gaps
+    assert panel.shape[1] == 4 * 48 + 3 * 4 and panel.shape[0] > 20 + 32 + 15
+    row = 20 + 16  # below the title bar, in the maps
+    ins, outs, gts = panel[row, 1], panel[row, 52 + 1], panel[row, 104 + 1]
+    assert _warm(outs) and _warm(ins) and _warm(gts)
+    assert _cold(panel[row, 52 + 46])
+    err = panel[row, 156 : 156 + 48]
+    assert (err == err[0]).all()  # a constant error of 0.5 everywhere
+    with pytest.raises(ValueError, match="gt"):
+        viz.depth_panel(out, gt=gt[:-1])
+    small = viz.depth_panel(_ramp(4, 6))
+    assert small.shape[1] >= 256  # tiny maps are drawn bigger
+
+
+def test_previews_of_show_upsample_and_predict_put_near_warm(tmp_path: Path, capsys) -> None:
+    from depthduet.cli import main
+    from depthduet.cli.predict import _write_previews
+    from depthduet.io import read_image, write_depth
+
+    d = _ramp(24, 24).astype(np.float32)
+    src = write_depth(tmp_path / "d.npy", d)
+    # show: the depth tile comes first (no --rgb)
+    assert main(["show", str(src), "-o", str(tmp_path / "s.png"), "--unit", "m"]) == 0
+    s = read_image(tmp_path / "s.png")
+    s8 = np.round(s * 255).astype(np.uint8)
+    assert _warm(s8[20 + 12, 1]) and _cold(s8[20 + 12, 22])
+    # upsample: input | output, each at the output's size (48 -> drawn 6x larger: 288)
+    prev = tmp_path / "u.png"
+    argv = ["upsample", str(src), "--scale", "2", "--baseline", "bicubic", "-o"]
+    assert main([*argv, str(tmp_path / "u.npy"), "--preview", str(prev), "--unit", "m"]) == 0
+    u = np.round(read_image(prev) * 255).astype(np.uint8)
+    w = 48 * 6
+    assert u.shape[1] == 2 * w + 4
+    for x0 in (0, w + 4):
+        assert _warm(u[20 + 100, x0 + 3]) and _cold(u[20 + 100, x0 + w - 4])
+    # with the ground truth: two more tiles (truth, error)
+    gt = write_depth(tmp_path / "gt.npy", np.kron(d, np.ones((2, 2), np.float32)))
+    assert main([*argv, str(tmp_path / "v.npy"), "--preview", str(prev), "--gt", str(gt)]) == 0
+    assert read_image(prev).shape[1] == 4 * w + 3 * 4
+    # predict: image | depth | confidence
+    rgb = np.zeros((24, 24, 3), np.float32)
+    _write_previews(tmp_path, "p", rgb, d, np.full_like(d, 0.5), relative=False)
+    p = np.round(read_image(tmp_path / "p_depth_color.png") * 255).astype(np.uint8)
+    x0 = 24 * 11 + 4  # second tile: 24 px drawn 11x larger, then a gap
+    assert _warm(p[20 + 100, x0 + 3]) and _cold(p[20 + 100, x0 + 24 * 11 - 4])
+    assert (tmp_path / "p_conf_color.png").is_file()
+
+
+def test_eight_bit_input_is_not_written_back_as_eight_bit(tmp_path: Path, capsys) -> None:
+    from depthduet.cli import main
+    from depthduet.io import read_depth
+
+    disp = np.clip(np.round(_ramp(8, 8) * 25), 1, 250).astype(np.uint8)
+    Image.fromarray(disp).save(tmp_path / "disp.png")
+    argv = ["upsample", str(tmp_path / "disp.png"), "--scale", "2", "--baseline", "bicubic"]
+    assert main([*argv, "-o", str(tmp_path / "up.png")]) == 0
+    assert "x 256" in capsys.readouterr().err
+    with Image.open(tmp_path / "up.png") as im:
+        assert im.mode in ("I;16", "I")
+    up16 = read_depth(tmp_path / "up.png", scale=256.0).values
+    fractions = up16 - np.round(up16)
+    assert np.abs(fractions).max() > 0.05  # sub-unit values survive
+    assert main([*argv, "-o", str(tmp_path / "up.pfm")]) == 0  # float formats stay float
+    np.testing.assert_allclose(read_depth(tmp_path / "up.pfm").values, up16, atol=1 / 256)
+    assert main([*argv, "-o", str(tmp_path / "up8.png"), "--bits", "8"]) == 0
+    with Image.open(tmp_path / "up8.png") as im:
+        assert im.mode == "L"

@@ -31,6 +31,8 @@ COMMANDS: dict[str, str] = {
     "degrade": "depthduet.cli.degrade",
     "predict": "depthduet.cli.predict",
     "download": "depthduet.cli.download",
+    "export": "depthduet.cli.export",
+    "example": "depthduet.cli.example",
 }
 
 

@@ -28,10 +28,10 @@ trained branch of the mutual-distillation method (N_u: LiDAR-supervised, N_s: se
 Outputs in the folder OUT, per image STEM:
   STEM_depth.npy         float32 depth in metres (relative units for an M-only model)
   STEM_depth.png         16-bit PNG, value = round(depth * 256) (KITTI convention)
-  STEM_depth_color.png   colour preview (turbo, near = warm)
+  STEM_depth_color.png   preview: image | depth (turbo, near = warm) | confidence, colour bars
   STEM_conf.npy          float32 confidence in (0, 1)
   STEM_conf.png          16-bit PNG, value = round(confidence * 65535)
-  STEM_conf_color.png    colour preview (viridis)
+  STEM_conf_color.png    confidence preview (viridis, with colour bar)
   STEM.ply               coloured point cloud, with intrinsics (--K or --camera)
 and predict.yaml with the settings. Intrinsics are those of the input image (pixels, 0-based
 pixel centres); a folder may hold intrinsics.txt/.yaml/.json or camera.json (Cityscapes).
@@ -205,6 +205,23 @@ def _read_colour(path: Path) -> np.ndarray:
     return image
 
 
+def _write_previews(
+    out: Path, stem: str, image: np.ndarray, depth: np.ndarray, conf: np.ndarray, relative: bool
+) -> None:
+    """``STEM_depth_color.png`` (image | depth | confidence) and ``STEM_conf_color.png``."""
+    from depthduet import io as dio
+    from depthduet import viz
+
+    c_rgb = viz.colorize_depth(conf, cmap="viridis", vmin=0.0, vmax=1.0)
+    bar = {"lo": 0.0, "hi": 1.0, "cmap": "viridis", "label": "confidence"}
+    unit = "" if relative else "m"
+    titles = {"rgb": "image", "output": "relative depth" if relative else "depth"}
+    extra = [("confidence", c_rgb, bar)]
+    panel = viz.depth_panel(depth, rgb=image, unit=unit, titles=titles, extra=extra)
+    dio.write_image(out / f"{stem}_depth_color.png", panel)
+    dio.write_image(out / f"{stem}_conf_color.png", viz.with_colorbar(c_rgb, **bar))
+
+
 def run(args: argparse.Namespace) -> int:
     """Predict every input image and write the maps. A single input that fails raises (exit
     status 2, nothing written); in a folder, failed images are reported and the exit status is
@@ -250,13 +267,7 @@ def run(args: argparse.Namespace) -> int:
                 out / f"{stem}_conf.png", np.clip(conf, 1.0 / 65535, 1.0), scale=65535.0
             )
             if not args.no_preview:
-                dio.write_image(
-                    out / f"{stem}_depth_color.png", viz.colorize_depth(depth, invert=True)
-                )
-                dio.write_image(
-                    out / f"{stem}_conf_color.png",
-                    viz.colorize_depth(conf, cmap="viridis", vmin=0.0, vmax=1.0),
-                )
+                _write_previews(out, stem, image, depth, conf, predictor.scale_ambiguous)
             if K is not None:
                 viz.save_depth_ply(out / f"{stem}.ply", depth, K, rgb=image)
             print(f"{f} -> {out / (stem + '_depth.png')}")

@@ -9,14 +9,16 @@ from typing import Any
 HELP = "save a colour-mapped picture of a depth map (with its RGB image and validity)"
 DESCRIPTION = """\
 Write a PNG panel: the RGB image (with --rgb), the colour-mapped depth (robust percentile
-range, invalid pixels black) and the validity mask (white = valid). DEPTH is read like
-`depthduet convert` reads its input (--scale, --key, --index, --encoding, --invalid). The
-parameters and value range are saved next to the PNG as PNG.yaml.
+range, near = warm: red near, blue far, with a colour bar in --unit; invalid pixels black) and
+the validity mask (white = valid). Pass --disparity for maps where large values are near.
+DEPTH is read like `depthduet convert` reads its input (--scale, --key, --index, --encoding,
+--invalid). The parameters and value range are saved next to the PNG as PNG.yaml.
 
 examples:
   depthduet show TUM_depth.png --scale 5000 --rgb TUM_color.png -o tum.png
   depthduet show NYU_depth.pgm --encoding kinect-raw --rgb NYU_color.ppm -o nyu.png
-  depthduet show motorcycle_disp.npz --rgb motorcycle_left.png -o moto.png
+  depthduet show motorcycle_disp.npz --disparity --rgb motorcycle_left.png -o moto.png
+  depthduet show depth_mm.png --unit mm -o depth.png
 """
 
 
@@ -36,7 +38,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hi-pct", type=float, default=98.0, help="upper percentile of the range")
     p.add_argument("--vmin", type=float, default=None, help="fixed bottom of the colour range")
     p.add_argument("--vmax", type=float, default=None, help="fixed top of the colour range")
-    p.add_argument("--invert", action="store_true", help="reverse the colour map")
+    p.add_argument(
+        "--disparity",
+        action="store_true",
+        help="the map is disparity (large = near); colours still put near = warm",
+    )
+    p.add_argument("--unit", default="", help="unit written on the colour bar, e.g. m or mm")
+    p.add_argument("--invert", action="store_true", help="reverse the colours once more")
     p.add_argument("--no-mask", action="store_true", help="leave out the validity tile")
     p.add_argument("--ncols", type=int, default=None, help="tiles per row (default: one row)")
 
@@ -45,7 +53,7 @@ def show(args: argparse.Namespace) -> dict[str, Any]:
     """Build and save the panel; returns the parameters and the colour range used."""
     from depthduet.errors import UserError
     from depthduet.io import read_depth, read_image
-    from depthduet.viz import colorize_depth, robust_range, save_panel
+    from depthduet.viz import depth_colors, robust_range, save_panel, with_colorbar
 
     out = Path(args.output)
     if out.suffix.lower() != ".png":
@@ -77,9 +85,13 @@ def show(args: argparse.Namespace) -> dict[str, Any]:
     tiles: list[tuple[str, Any]] = []
     if args.rgb:
         tiles.append((Path(args.rgb).name, read_image(args.rgb)))
-    colour = colorize_depth(
-        dm.values, dm.valid, cmap=args.cmap, invert=args.invert, vmin=lo, vmax=hi
+    kind = "disparity" if args.disparity else "depth"
+    colour, _ = depth_colors(
+        dm.values, dm.valid, kind=kind, cmap=args.cmap, invert=args.invert, vmin=lo, vmax=hi
     )
+    reverse = (kind == "depth") != bool(args.invert)
+    label = f"{kind} [{args.unit}]" if args.unit else kind
+    colour = with_colorbar(colour, lo, hi, cmap=args.cmap, reverse=reverse, label=label)
     n = int(dm.valid.sum())
     tiles.append((f"{Path(args.depth).name}  {lo:.4g}..{hi:.4g}", colour))
     if not args.no_mask:
@@ -99,6 +111,9 @@ def show(args: argparse.Namespace) -> dict[str, Any]:
         "lo_pct": args.lo_pct,
         "hi_pct": args.hi_pct,
         "invert": args.invert,
+        "kind": kind,
+        "unit": args.unit,
+        "colours": "near = warm (turbo reversed for depth)" if not args.invert else "reversed",
         "colour_range": [float(lo), float(hi)],
         "shape": [int(dm.values.shape[0]), int(dm.values.shape[1])],
         "valid_pixels": n,

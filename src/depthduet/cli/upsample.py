@@ -32,14 +32,22 @@ float maps whose holes are all NaN / inf, else 0; 0 where the output format cann
 
 Output: the format follows OUT's suffix (default: the input's format; .bmp/.tif become
 .png). Integer formats store round(value * out-scale): pass e.g. --out-scale 16 to keep
-sub-unit precision; an 8-bit input stays 8-bit when the values fit, else 16-bit. A float map
+sub-unit precision. An 8-bit input (e.g. a disparity PNG) is not written back as 8-bit,
+which would round away what the upsampling adds: float formats keep the values, and integer
+formats are written as 16-bit with value x 256 (--out-scale 256 times --in-scale, noted on
+stderr), unless --bits 8 or --out-scale asks otherwise. A float map
 whose values would not survive rounding is refused unless --out-scale is given. A folder
 is processed file by file; a bad file is reported and skipped and the exit status is 1.
 Files are written atomically (never half-written). The settings are saved as YAML next to
 the outputs.
 
+Preview (--preview): a panel input | output (| ground truth | error with --gt) with colour
+bars in --unit and one colour range; near = warm (red near, blue far); pass --disparity for
+maps where large values are near.
+
 Examples:
   depthduet upsample lr.png --scale 4 -o hr.png --preview hr_preview.png
+  depthduet upsample lr_mm.png --scale 4 -o hr_mm.png --preview p.png --gt gt_mm.png --unit mm
   depthduet upsample lr_mm/ --scale 8 --model dsr-x8 -o hr_mm/
   depthduet upsample d.npz --key depth --scale 4 --checkpoint runs/dsr_x4 -o d_x4.pfm
   depthduet upsample lr.pfm --scale 4 --baseline bicubic -o bicubic.pfm
@@ -116,6 +124,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="colour-mapped preview file (a folder when INPUT is a folder)",
     )
     p.add_argument(
+        "--gt",
+        default=None,
+        metavar="FILE",
+        help="ground truth at the output's size (read like INPUT), shown in the preview with "
+        "the error",
+    )
+    p.add_argument("--unit", default="", help="unit written on the preview's colour bars")
+    p.add_argument(
+        "--disparity",
+        action="store_true",
+        help="the maps are disparity (large = near): preview colours still put near = warm",
+    )
+    p.add_argument(
+        "--bits",
+        type=int,
+        choices=(8, 16),
+        default=None,
+        help="integer outputs: 16 (default) or 8 bits; an 8-bit input is written as 16-bit "
+        "with value x 256 unless --bits 8 or --out-scale",
+    )
+    p.add_argument(
         "--tile",
         type=int,
         default=None,
@@ -161,6 +190,10 @@ class UpsampleParams:
     invalid: float | None
     format: str | None
     preview: str | None
+    gt: str | None
+    unit: str
+    disparity: bool
+    bits: int | None
     tile: int | None
     overlap: int | None
     lr_grid: str
@@ -201,6 +234,7 @@ def _build_upsampler(args: argparse.Namespace):  # -> DepthUpsampler
 
 def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Namespace) -> str:
     from depthduet.io import (
+        INTEGER_DEPTH_SUFFIXES,
         check_integer_storable,
         fill_fits,
         invalid_marker,
@@ -213,6 +247,21 @@ def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Name
     stored = read_depth_stored(src, key=args.key, index=args.index)
     lr = make_depth_map(stored, args.in_scale, args.invalid, path=src)
     out_scale = args.out_scale if args.out_scale is not None else args.in_scale
+    widen = (
+        stored.dtype == np.uint8
+        and args.bits != 8
+        and args.out_scale is None
+        and dst.suffix.lower() in INTEGER_DEPTH_SUFFIXES
+    )
+    if widen:  # keep the upsampled fractions of an 8-bit map: 16-bit, value x 256
+        out_scale = 256.0 * (1.0 if args.in_scale is None else args.in_scale)
+        print(
+            f"depthduet upsample: note: {dst}: the 8-bit input is written as 16-bit with "
+            f"stored = value x {out_scale:g} (--out-scale {out_scale:g}); pass --bits 8 for "
+            "8-bit",
+            file=sys.stderr,
+            flush=True,
+        )
     if args.out_scale is None:
         # the input's own values would not survive an integer format (e.g. metres in a .npy
         # written as .png): refuse before the work, as `depthduet convert` does
@@ -227,20 +276,51 @@ def _process(up, src: Path, dst: Path, preview: Path | None, args: argparse.Name
     hr = up.upsample(lr.values, lr.valid, lr_grid=args.lr_grid)
     marker = invalid_marker(stored, lr.valid, args.invalid)  # 0 where OUT cannot hold it
     fill = marker if fill_fits(dst.suffix, marker) else 0.0
-    bits = _integer_bits(stored, hr.values, hr.valid, out_scale, dst, fill)
+    bits = _integer_bits(stored, hr.values, hr.valid, out_scale, dst, fill, args.bits == 8)
     dst.parent.mkdir(parents=True, exist_ok=True)
     write_depth(
         dst, hr.values, hr.valid, scale=out_scale, key=args.key or "depth", fill=fill, bits=bits
     )
     if preview is not None:
-        from depthduet.io import write_image
-        from depthduet.viz import colorize_depth
-
-        preview.parent.mkdir(parents=True, exist_ok=True)
-        write_image(preview, colorize_depth(hr.values, hr.valid))
+        _write_preview(preview, lr, hr, args)
     h, w = lr.values.shape
     dt = time.perf_counter() - t0
     return f"{src} -> {dst}  ({h}x{w} -> {hr.values.shape[0]}x{hr.values.shape[1]}, {dt:.2f} s)"
+
+
+def _write_preview(preview: Path, lr, hr, args: argparse.Namespace) -> None:
+    """The ``--preview`` panel: input | output (| ground truth | error with ``--gt``)."""
+    from depthduet.io import make_depth_map, read_depth_stored, write_image
+    from depthduet.viz import depth_panel
+
+    gt = gt_valid = None
+    if args.gt:
+        g = make_depth_map(
+            read_depth_stored(args.gt, key=args.key, index=args.index),
+            args.in_scale,
+            args.invalid,
+            path=args.gt,
+        )
+        h, w = hr.values.shape
+        if g.values.shape[0] < h or g.values.shape[1] < w:
+            raise UserError(
+                f"--gt {args.gt}: {g.values.shape[0]}x{g.values.shape[1]}, smaller than the "
+                f"output ({h}x{w})"
+            )
+        gt, gt_valid = g.values[:h, :w], g.valid[:h, :w]  # an HR map cropped to s*(H//s)
+    kind = "disparity" if args.disparity else "depth"
+    panel = depth_panel(
+        hr.values,
+        hr.valid,
+        input=lr.values,
+        input_valid=lr.valid,
+        gt=gt,
+        gt_valid=gt_valid,
+        kind=kind,
+        unit=args.unit,
+    )
+    preview.parent.mkdir(parents=True, exist_ok=True)
+    write_image(preview, panel)
 
 
 def _integer_bits(
@@ -250,21 +330,21 @@ def _integer_bits(
     scale: float | None,
     dst: Path,
     fill: float,
+    want8: bool = False,
 ) -> int:
-    """8 when an 8-bit input (e.g. a disparity PNG) goes to an integer format and the output
-    still fits in 8 bits, so the file keeps the input's bit depth; else 16 (with a note when
-    the upsampled values outgrew 8 bits)."""
+    """8 when asked (``--bits 8``) for an integer format and the output fits in 8 bits; else
+    16 (with a note when the upsampled values outgrew the 8 bits asked for)."""
     from depthduet.io import INTEGER_DEPTH_SUFFIXES, fill_fits
 
-    if stored.dtype != np.uint8 or dst.suffix.lower() not in INTEGER_DEPTH_SUFFIXES:
+    if not want8 or dst.suffix.lower() not in INTEGER_DEPTH_SUFFIXES:
         return 16
     s = 1.0 if scale is None else float(scale)
     top = float(np.round(values[valid] * s).max()) if valid.any() else 0.0
     if top <= 255 and fill_fits(dst.suffix, fill, 8):
         return 8
     print(
-        f"depthduet upsample: note: {dst}: written as 16-bit (the 8-bit input's upsampled values "
-        f"reach {top:g} > 255)",
+        f"depthduet upsample: note: {dst}: written as 16-bit (the upsampled values reach "
+        f"{top:g} > 255, over --bits 8)",
         file=sys.stderr,
         flush=True,
     )

@@ -30,7 +30,9 @@ from depthduet.errors import UserError
 from depthduet.paths import weights_dir
 
 __all__ = [
+    "DSR_KIND",
     "KNOWN_MODELS",
+    "MDE_KIND",
     "ModelCard",
     "available_models",
     "file_sha256",
@@ -38,6 +40,7 @@ __all__ = [
     "list_model_cards",
     "load_pretrained",
     "save_pretrained",
+    "shipped_models",
     "training_record",
 ]
 
@@ -149,9 +152,58 @@ def list_model_cards(folder: str | os.PathLike[str] | None = None) -> list[Model
     return cards
 
 
-def available_models(folder: str | os.PathLike[str] | None = None) -> list[str]:
-    """Names of the models whose card and weights file are both present."""
-    return [c.name for c in list_model_cards(folder) if c.weights_path().is_file()]
+#: the ``kind`` of a depth super-resolution card (:class:`ModelCard`) and of a monocular-depth
+#: card (:func:`depthduet.inference.mde.read_mde_card`)
+DSR_KIND = "depth-super-resolution"
+MDE_KIND = "monocular-depth"
+
+
+def shipped_models(folder: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
+    """Every model in ``folder`` (default: the shipped weights) whose card and weights file are
+    both present, of either task, in natural order of names (``dsr-x4`` before ``dsr-x16``):
+    the card as a dict, with ``kind`` (:data:`DSR_KIND` or :data:`MDE_KIND`) and ``weights``
+    (the weights file's path) set. Unreadable cards, and cards of neither kind, are left out."""
+    folder = Path(folder) if folder is not None else weights_dir()
+    out: list[dict[str, Any]] = []
+    if not folder.is_dir():
+        return out
+    for p in sorted(folder.glob("*.json")):
+        try:
+            card = ModelCard.read(p)
+        except UserError:
+            card = None
+        if card is not None:
+            data = json.loads(card.to_json())
+            data["kind"] = DSR_KIND
+            weights = card.weights_path()
+        else:
+            try:
+                data = read_card_json(p, ("name", "file", "kind"))
+            except UserError:
+                continue
+            if data.get("kind") != MDE_KIND:
+                continue
+            weights = p.parent / str(data["file"])
+        if weights.is_file():
+            data["weights"] = str(weights)
+            out.append(data)
+    return sorted(out, key=lambda d: _natural(str(d["name"])))
+
+
+def _natural(name: str) -> list[Any]:
+    """Sort key putting ``dsr-x2`` before ``dsr-x16``."""
+    import re
+
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def available_models(
+    folder: str | os.PathLike[str] | None = None, kind: str | None = None
+) -> list[str]:
+    """Names of the models whose card and weights file are both present (sorted): depth
+    super-resolution and monocular depth alike, as ``depthduet info`` lists them, or those of
+    one ``kind`` (:data:`DSR_KIND`, :data:`MDE_KIND`)."""
+    return [d["name"] for d in shipped_models(folder) if kind is None or d["kind"] == kind]
 
 
 def find_model_card(name: str, folder: str | os.PathLike[str] | None = None) -> ModelCard:
@@ -161,7 +213,7 @@ def find_model_card(name: str, folder: str | os.PathLike[str] | None = None) -> 
         UserError: unknown name or missing file, listing what is available.
     """
     folder = Path(folder) if folder is not None else weights_dir()
-    avail = available_models(folder)
+    avail = available_models(folder, DSR_KIND)
     listing = ", ".join(avail) if avail else "none (no weights shipped in this build)"
     for card in list_model_cards(folder):
         if card.name == name:
