@@ -304,7 +304,7 @@ def _camera_from_mapping(d: dict[str, Any], path: Path) -> CameraInfo:
     if baseline is None:
         bf = _lookup(d, ["bf"])
         if bf is not None:
-            baseline = float(bf) / float(K[0, 0])
+            baseline = float(bf) / float(check_intrinsics(K, str(path))[0, 0])  # fx > 0
     return CameraInfo(K, None if baseline is None else float(baseline))
 
 
@@ -332,7 +332,11 @@ def read_camera(path: PathLike) -> CameraInfo:
             ) from None
         if not isinstance(d, dict):
             raise UserError(f"{p}: expected a mapping of intrinsics")
-        cam = _camera_from_mapping(d, p)
+        try:
+            cam = _camera_from_mapping(d, p)
+        except (TypeError, ValueError, OverflowError) as e:  # a list, text or 1e400 for a number
+            msg = (str(e).splitlines() or [""])[0] or type(e).__name__
+            raise UserError(f"{p}: intrinsics must be numbers: {msg}") from None
         check_intrinsics(cam.K, str(p))
         return cam
     try:

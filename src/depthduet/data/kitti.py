@@ -172,6 +172,8 @@ def read_raw_calib(date_dir: PathLike) -> KittiCalib:
             P[i] = _get(cal, f"P_rect_0{i}", 12, c2c).reshape(3, 4)
         if f"S_rect_0{i}" in cal:
             w, h = _get(cal, f"S_rect_0{i}", 2, c2c)
+            if not (np.isfinite([w, h]).all() and w >= 1 and h >= 1):
+                raise UserError(f"{c2c}: 'S_rect_0{i}' must be an image size, got {w:g} {h:g}")
             sizes[i] = (int(round(h)), int(round(w)))
     if not P:
         raise UserError(f"{c2c}: no P_rect_0i matrices")

@@ -241,8 +241,10 @@ def read_camera(folder: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as f:
             cam = json.load(f)
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, ValueError) as e:  # ValueError: bad JSON or not UTF-8 text
         raise UserError(f"{path}: cannot read camera file: {e}") from None
+    if not isinstance(cam, dict):
+        raise UserError(f"{path}: expected a JSON object, got {type(cam).__name__}")
     for key in ("K", "poses"):
         if key not in cam:
             raise UserError(f"{path}: missing key {key!r}")
@@ -250,7 +252,7 @@ def read_camera(folder: str | os.PathLike[str]) -> dict[str, Any]:
         K = np.asarray(cam["K"], np.float64)
         poses = np.asarray(cam["poses"], np.float64)
         baseline = float(cam.get("baseline", 0.0))
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, OverflowError) as e:
         raise UserError(f"{path}: non-numeric camera data: {e}") from None
     if K.shape != (3, 3):
         raise UserError(f"{path}: key 'K' must be 3x3, got shape {K.shape}")
@@ -261,6 +263,8 @@ def read_camera(folder: str | os.PathLike[str]) -> dict[str, Any]:
     cam["K"], cam["poses"], cam["baseline"] = K, poses, baseline
     cam.setdefault("frames", len(poses))
     cam.setdefault("target", len(poses) // 2)
+    if not all(type(cam[k]) is int for k in ("frames", "target")):
+        raise UserError(f"{path}: 'frames' and 'target' must be integers")
     if cam["frames"] != len(poses) or not 0 <= cam["target"] < len(poses):
         raise UserError(f"{path}: 'frames'/'target' disagree with {len(poses)} poses")
     return cam
