@@ -7,7 +7,8 @@
 # ../shared/data with the held-out scenes excluded, MSE loss, last checkpoint (no model
 # selection on held-out scenes). x4/x8/x16 start from the earlier antialiased-bicubic weights
 # (taken from git, revision 39f1d66), x2 from scratch. All four run side by side, one thread
-# each: about 75 minutes on a 2-core CPU.
+# each; the cards record each model's training time (about 30-65 minutes of one thread of a
+# 2-core AMD EPYC CPU shared by the four runs).
 set -euo pipefail
 RUNS=${1:-runs/ship}
 OLD=39f1d66
@@ -35,7 +36,7 @@ INIT="optim.lr=5e-4 model.init=$RUNS/init/dsr-x"
 train 4 12000 "${INIT}4-bicubic-aa.safetensors" &
 train 8 6000 "${INIT}8-bicubic-aa.safetensors" &
 train 16 2400 "${INIT}16-bicubic-aa.safetensors" &
-train 2 14000 &
+train 2 5775 &
 wait
 python benchmarks/dsr_robustness.py --model dsr-x2 --model dsr-x4 --model dsr-x8 \
   --model dsr-x16 --json "$RUNS/robustness.json" --md "$RUNS/robustness.md" --card --check
