@@ -94,18 +94,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", type=int, help="DSR upsampling factor (baselines, DSR models)")
     p.add_argument(
         "--lr-from",
-        choices=[
-            "bicubic",
-            "bicubic_aa",
-            "bicubic_plain",
-            "bilinear",
-            "area",
-            "nearest",
-            "gaussian",
-            "given",
-        ],
-        help="how the LR input is made (default bicubic for baselines/models; recorded only "
-        "for --pred)",
+        metavar="KIND",
+        help="how the LR input is made: bicubic (= bicubic_aa), bicubic_plain, bilinear, area, "
+        "nearest, gaussian or given (default bicubic for baselines/models; recorded only for "
+        "--pred)",
     )
     p.add_argument("--lr", help="LR maps for --lr-from given (folder, stack or file)")
     p.add_argument("--lr-scale", type=float, help="LR stored units per unit")

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from depthduet.data.degradation import KERNELS
 from depthduet.data.degrade import downsample
 from depthduet.errors import UserError
 
@@ -56,15 +57,7 @@ __all__ = [
 ]
 
 #: how the LR input can be made from the ground truth.
-DEGRADATIONS: tuple[str, ...] = (
-    "bicubic",
-    "bicubic_aa",
-    "bicubic_plain",
-    "bilinear",
-    "area",
-    "nearest",
-    "gaussian",
-)
+DEGRADATIONS: tuple[str, ...] = ("bicubic", *KERNELS)
 #: interpolation baselines.
 UPSAMPLERS: tuple[str, ...] = ("bicubic", "nearest")
 
