@@ -309,3 +309,20 @@ def test_checkpoint_payload_never_runs_on_upsample_or_resume(tmp_path: Path, cap
     with pytest.raises(CheckpointError):
         load_training_state(ck)
     assert not marker.exists()
+
+
+def test_checkpoint_weights_names_stay_in_their_folder(tmp_path: Path) -> None:
+    import json
+
+    import torch
+
+    from depthduet.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+    ck = tmp_path / "ck"
+    save_checkpoint(ck, {"dsr": {"w": torch.ones(2)}}, None, {"recipe": "x", "config": {}})
+    info = json.loads((ck / "model.json").read_text())
+    for bad in ("../outside.safetensors", "/etc/passwd", "", None):
+        info["networks"]["dsr"]["file"] = bad
+        (ck / "model.json").write_text(json.dumps(info))
+        with pytest.raises(CheckpointError, match="plain file name"):
+            load_checkpoint(ck, ["dsr"])

@@ -362,8 +362,20 @@ def load_checkpoint(
             raise CheckpointError(
                 f"{p}: no network {name!r} (has: {', '.join(available) or 'none'})"
             )
-        out[name] = _load_weights_file(p / available[name]["file"])
+        out[name] = _load_weights_file(_inside(p, available[name].get("file")))
     return config, out
+
+
+def _inside(folder: Path, name: Any) -> Path:
+    """``folder / name`` for a plain file name from ``model.json``; a name that is not a string,
+    has a folder part (``..``, ``/``) or is absolute would read outside the checkpoint folder
+    and is refused."""
+    if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+        raise CheckpointError(
+            f"{folder / MODEL_FILE}: weights file name {name!r} is not a plain file name "
+            "inside the checkpoint folder"
+        )
+    return folder / name
 
 
 def load_network_weights(
