@@ -130,6 +130,23 @@ def colorize(
     return out
 
 
+def _map_and_range(
+    values: Any, valid: Any, lo_pct: float, hi_pct: float, vmin: float | None, vmax: float | None
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """``(values (H, W) float64, valid (H, W) bool, lo, hi)``: validity (finite and > 0 when
+    ``valid`` is None) and the colour range (robust percentiles unless ``vmin``/``vmax``)."""
+    v = _squeeze_map(values, "values").astype(np.float64)
+    if valid is None:
+        with np.errstate(invalid="ignore"):
+            m = np.isfinite(v) & (v > 0)
+    else:
+        m = _squeeze_map(valid, "valid").astype(bool) & np.isfinite(v)
+    lo, hi = robust_range(v, m, lo_pct, hi_pct)
+    lo = lo if vmin is None else float(vmin)
+    hi = hi if vmax is None else float(vmax)
+    return v, m, lo, hi
+
+
 def colorize_depth(
     values: Any,
     valid: Any | None = None,
@@ -159,15 +176,7 @@ def colorize_depth(
     Returns:
         ``(H, W, 3)`` uint8.
     """
-    v = _squeeze_map(values, "values").astype(np.float64)
-    if valid is None:
-        with np.errstate(invalid="ignore"):
-            m = np.isfinite(v) & (v > 0)
-    else:
-        m = _squeeze_map(valid, "valid").astype(bool) & np.isfinite(v)
-    lo, hi = robust_range(v, m, lo_pct, hi_pct)
-    lo = lo if vmin is None else float(vmin)
-    hi = hi if vmax is None else float(vmax)
+    v, m, lo, hi = _map_and_range(values, valid, lo_pct, hi_pct, vmin, vmax)
     if invert:
         v = np.where(m, lo + hi - v, v)
     return colorize(v, m, vmin=lo, vmax=hi, cmap=cmap, invalid_color=invalid_color)
@@ -498,15 +507,7 @@ def depth_colors(
     Returns:
         ``(rgb (H, W, 3) uint8, (lo, hi))``: the picture and the value range it spans.
     """
-    v = _squeeze_map(values, "values").astype(np.float64)
-    if valid is None:
-        with np.errstate(invalid="ignore"):
-            m = np.isfinite(v) & (v > 0)
-    else:
-        m = _squeeze_map(valid, "valid").astype(bool) & np.isfinite(v)
-    lo, hi = robust_range(v, m, lo_pct, hi_pct)
-    lo = lo if vmin is None else float(vmin)
-    hi = hi if vmax is None else float(vmax)
+    v, m, lo, hi = _map_and_range(values, valid, lo_pct, hi_pct, vmin, vmax)
     rev = _check_kind(kind) != bool(invert)
     rgb = colorize_depth(v, m, cmap=cmap, invert=rev, vmin=lo, vmax=hi)
     return rgb, (lo, hi)
