@@ -229,3 +229,34 @@ def test_example_command(tmp_path: Path, capsys) -> None:
     assert "--overwrite" in capsys.readouterr().err
     assert (out / "rgb.png").read_bytes() == b"mine"
     assert main(["example", "indoor", "-o", str(out), "--overwrite"]) == 0
+
+
+def test_api_equals_the_command_line(tmp_path: Path, capsys) -> None:
+    """load_upsampler on a numpy map and on a (B,1,H,W) tensor equals `depthduet upsample` on the
+    same file; load_predictor equals `depthduet predict` (max differences printed)."""
+    import torch
+
+    import depthduet
+    from depthduet.io import read_depth
+
+    lr_file = depthduet.example_path("indoor", "lr_x4_mm.png")
+    out = tmp_path / "hr.npy"
+    assert main(["upsample", str(lr_file), "--scale", "4", "-o", str(out)]) == 0
+    cli = np.load(out)
+    up = depthduet.load_upsampler("dsr-x4", device="cpu")
+    lr = read_depth(lr_file).values
+    a = up(lr)
+    b = up(torch.from_numpy(np.stack([lr, lr]))[:, None])[1, 0].numpy()
+    rng = float(cli.max() - cli.min())
+    for name, x in (("numpy", a), ("tensor", b)):
+        d = float(np.abs(x - cli).max())
+        print(f"upsample vs load_upsampler ({name}): max |difference| {d:.3g} (range {rng:.4g})")
+        assert d <= 1e-5 * rng
+    frame = depthduet.example_path("driving", "frame.png")
+    pdir = tmp_path / "pred"
+    assert main(["predict", str(frame), "--model", "mde-driving", "-o", str(pdir)]) == 0
+    cli_depth = np.load(pdir / "frame_depth.npy")
+    pred = depthduet.load_predictor("mde-driving", device="cpu")(frame)
+    d = float(np.abs(pred.depth - cli_depth).max())
+    print(f"predict vs load_predictor: max |difference| {d:.3g} m")
+    assert d <= 1e-5 * float(cli_depth.max() - cli_depth.min())
