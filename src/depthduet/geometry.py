@@ -31,7 +31,11 @@ __all__ = [
 
 
 def pixel_grid(height: int, width: int, device=None, dtype=torch.float32) -> torch.Tensor:
-    """Homogeneous pixel coordinates ``(3, H*W)``: rows u (column index), v (row index), 1."""
+    """Homogeneous pixel coordinates: rows u (column index), v (row index), 1.
+
+    Returns:
+        ``(3, H*W)`` with ``H = height``, ``W = width``.
+    """
     v, u = torch.meshgrid(
         torch.arange(height, device=device, dtype=dtype),
         torch.arange(width, device=device, dtype=dtype),
@@ -76,17 +80,24 @@ def project(
 
 
 def transform_points(T: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """Apply 4x4 rigid transforms ``(B, 4, 4)`` to points ``(B, 3, N)``."""
+    """Apply 4x4 rigid transforms ``T`` ``(B, 4, 4)`` to ``points`` ``(B, 3, N)``.
+
+    Returns:
+        ``(B, 3, N)`` transformed points.
+    """
     return T[:, :3, :3] @ points + T[:, :3, 3:4]
 
 
 def pose_vec_to_matrix(
     axis_angle: torch.Tensor, translation: torch.Tensor, invert: bool = False
 ) -> torch.Tensor:
-    """6-DoF vector (axis-angle ``(B, 3)``, translation ``(B, 3)``) -> ``(B, 4, 4)`` transform.
+    """6-DoF vector (``axis_angle`` ``(B, 3)``, ``translation`` ``(B, 3)``) -> 4x4 transform.
 
     With ``invert=True`` returns the inverse transform (monodepth2 predicts the pose of the
     source relative to the target and inverts it for frames before the target).
+
+    Returns:
+        ``(B, 4, 4)`` rigid transforms.
     """
     R = axis_angle_to_rotation_matrix(axis_angle)
     t = translation.unsqueeze(-1)
@@ -100,7 +111,11 @@ def pose_vec_to_matrix(
 
 
 def invert_pose(T: torch.Tensor) -> torch.Tensor:
-    """Inverse of rigid transforms ``(..., 4, 4)``."""
+    """Inverse of rigid transforms ``T`` ``(..., 4, 4)``.
+
+    Returns:
+        ``(..., 4, 4)``, same shape as ``T``.
+    """
     R = T[..., :3, :3]
     t = T[..., :3, 3:]
     out = torch.zeros_like(T)
@@ -114,6 +129,14 @@ def scale_intrinsics(K: torch.Tensor, sx: float, sy: float | None = None) -> tor
     """Intrinsics of an image resized by ``(sx, sy)`` (pixel-centre convention).
 
     ``u' + 0.5 = sx (u + 0.5)``, so ``fx' = sx fx`` and ``cx' = sx (cx + 0.5) - 0.5``.
+
+    Args:
+        K: ``(..., 3, 3)`` (or ``(..., 4, 4)``) intrinsics; not modified.
+        sx: horizontal scale factor.
+        sy: vertical scale factor (default ``sx``).
+
+    Returns:
+        ``(..., 3, 3)`` (same shape as ``K``) scaled intrinsics.
     """
     sy = sx if sy is None else sy
     K = K.clone()
@@ -179,7 +202,17 @@ def warp(
 def disparity_to_depth(
     disparity: torch.Tensor, focal: float, baseline: float, doffs: float = 0.0
 ) -> torch.Tensor:
-    """``depth = focal * baseline / (disparity + doffs)``; non-positive disparity -> 0 (invalid)."""
+    """``depth = focal * baseline / (disparity + doffs)``; non-positive disparity -> 0 (invalid).
+
+    Args:
+        disparity: disparity map of any shape, in pixels.
+        focal: focal length in pixels.
+        baseline: stereo baseline (sets the depth unit).
+        doffs: disparity offset added to ``disparity``.
+
+    Returns:
+        Depth, same shape as ``disparity``.
+    """
     d = disparity + doffs
     return torch.where(d > 0, focal * baseline / d.clamp(min=1e-12), torch.zeros_like(d))
 
@@ -187,7 +220,18 @@ def disparity_to_depth(
 def depth_to_disparity(
     depth: torch.Tensor, focal: float, baseline: float, doffs: float = 0.0
 ) -> torch.Tensor:
-    """``disparity = focal * baseline / depth - doffs``; non-positive depth -> 0 (invalid)."""
+    """``disparity = focal * baseline / depth - doffs``; non-positive depth -> 0 (invalid).
+
+    Args:
+        depth: depth map of any shape.
+        focal: focal length in pixels.
+        baseline: stereo baseline (same unit as ``depth``).
+        doffs: disparity offset subtracted from the result.
+
+    Returns:
+        Disparity in pixels, same shape as ``depth``.
+    """
+
     return torch.where(
         depth > 0, focal * baseline / depth.clamp(min=1e-12) - doffs, torch.zeros_like(depth)
     )

@@ -47,7 +47,15 @@ _GREY = (0.299, 0.587, 0.114)
 
 
 def flip_intrinsics(K: torch.Tensor, width: int) -> torch.Tensor:
-    """Intrinsics ``(..., 3, 3)`` of the horizontally mirrored image: ``cx' = W - 1 - cx``."""
+    """Intrinsics of the horizontally mirrored image: ``cx' = W - 1 - cx``.
+
+    Args:
+        K: ``(..., 3, 3)`` intrinsics; not modified.
+        width: image width ``W`` in pixels.
+
+    Returns:
+        ``(..., 3, 3)``, same shape as ``K``.
+    """
     K = K.clone()
     K[..., 0, 2] = (width - 1) - K[..., 0, 2]
     return K
@@ -56,7 +64,10 @@ def flip_intrinsics(K: torch.Tensor, width: int) -> torch.Tensor:
 def flip_transform(T: torch.Tensor) -> torch.Tensor:
     """Rigid transform ``(..., 4, 4)`` expressed in x-mirrored cameras: ``S T S``,
     ``S = diag(-1, 1, 1, 1)``. A stereo transform with translation ``(-b, 0, 0)`` becomes
-    ``(+b, 0, 0)``: the other camera is now on the other side."""
+    ``(+b, 0, 0)``: the other camera is now on the other side.
+
+    Returns:
+        ``(..., 4, 4)``, same shape as ``T``."""
     s = torch.tensor([-1.0, 1.0, 1.0, 1.0], dtype=T.dtype, device=T.device)
     return T * s.view(-1, 1) * s.view(1, -1)
 
@@ -97,14 +108,22 @@ def hflip_batch(batch: dict[str, Any], flags: torch.Tensor) -> dict[str, Any]:
 
 
 def rgb_to_grey(x: torch.Tensor) -> torch.Tensor:
-    """Luma ``(B, 1, H, W)`` of an RGB batch ``(B, 3, H, W)`` (ITU-R 601 weights)."""
+    """Luma of an RGB batch ``x`` ``(B, 3, H, W)`` (ITU-R 601 weights).
+
+    Returns:
+        ``(B, 1, H, W)`` luma.
+    """
     w = torch.tensor(_GREY, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x * w).sum(1, keepdim=True)
 
 
 def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """Rotate the chroma of RGB images ``(B, 3, H, W)`` by ``shift`` ``(B,)`` turns (YIQ space;
-    ``shift = 0`` is the identity, 1 a full turn)."""
+    """Rotate the chroma of RGB images ``x`` ``(B, 3, H, W)`` by ``shift`` ``(B,)`` turns (YIQ
+    space; ``shift = 0`` is the identity, 1 a full turn).
+
+    Returns:
+        ``(B, 3, H, W)``, same shape as ``x``.
+    """
     to_yiq = torch.tensor(
         [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]],
         dtype=x.dtype,

@@ -318,7 +318,7 @@ def add_gaussian_noise(
         std: noise level as a fraction of the valid range (unit-free), >= 0.
 
     Returns:
-        ``depth`` with noise on valid pixels; invalid pixels unchanged.
+        ``depth`` with noise on valid pixels (same shape as ``depth``); invalid pixels unchanged.
     """
     d, v, batched = _as_batch(depth, valid, "gaussian_noise")
     lo, hi = _valid_range(d, v)
@@ -334,6 +334,9 @@ def add_proportional_noise(
     Args:
         depth, valid: ``(1, H, W)`` or ``(B, 1, H, W)``.
         k: relative noise (0.01 = 1% of the depth), >= 0.
+
+    Returns:
+        the noisy depth, same shape as ``depth``; invalid pixels unchanged.
     """
     d, v, batched = _as_batch(depth, valid, "proportional_noise")
     noise = torch.randn(d.shape, generator=generator) * (float(k) * d)
@@ -349,6 +352,9 @@ def quantize_disparity(depth: Tensor, valid: Tensor, rel_step: float) -> Tensor:
     Args:
         depth, valid: ``(1, H, W)`` or ``(B, 1, H, W)``; valid depth > 0.
         rel_step: relative depth step at the farthest valid pixel, in ``(0, 1)``.
+
+    Returns:
+        the quantised depth, same shape as ``depth``; invalid pixels unchanged.
     """
     if not 0 < rel_step < 1:
         raise UserError(f"disparity_quantize: rel_step must be in (0, 1), got {rel_step}")
@@ -366,6 +372,9 @@ def quantize_levels(depth: Tensor, valid: Tensor, bits: int) -> Tensor:
     Args:
         depth, valid: ``(1, H, W)`` or ``(B, 1, H, W)``.
         bits: 1..24 (8 for 8-bit PNG / BMP maps, 16 for 16-bit PNGs).
+
+    Returns:
+        the quantised depth, same shape as ``depth``; invalid pixels unchanged.
     """
     if int(bits) != bits or not 1 <= bits <= 24:
         raise UserError(f"quantize: bits must be an integer in 1..24, got {bits}")
@@ -386,7 +395,7 @@ def drop_random(valid: Tensor, prob: float, generator: torch.Generator | None = 
         prob: in ``[0, 1)``.
 
     Returns:
-        the new validity (a subset of ``valid``).
+        the new validity (a subset of ``valid``), same shape as ``valid``.
     """
     if not 0 <= prob < 1:
         raise UserError(f"drop_random: prob must be in [0, 1), got {prob}")
@@ -405,6 +414,9 @@ def drop_blobs(
         valid: ``(1, H, W)`` or ``(B, 1, H, W)`` bool.
         fraction: in ``[0, 1)``.
         size: blob scale in pixels (> 0).
+
+    Returns:
+        the new validity (a subset of ``valid``), same shape as ``valid``.
     """
     if not 0 <= fraction < 1 or not size > 0:
         raise UserError(f"drop_blobs: fraction in [0, 1) and size > 0, got {fraction}, {size}")
@@ -444,7 +456,7 @@ def drop_at_edges(
             fraction of the map's valid range.
 
     Returns:
-        the new validity (a subset of ``valid``).
+        the new validity (a subset of ``valid``), same shape as ``valid``.
     """
     if not 0 <= prob <= 1:
         raise UserError(f"drop_edges: prob must be in [0, 1], got {prob}")
@@ -472,7 +484,7 @@ def flying_pixels(
         threshold: as :func:`drop_at_edges`.
 
     Returns:
-        the new depth (validity unchanged).
+        the new depth, same shape as ``depth`` (validity unchanged).
     """
     if not 0 <= prob <= 1:
         raise UserError(f"flying_pixels: prob must be in [0, 1], got {prob}")
@@ -548,7 +560,18 @@ class Degradation:
         scale: int,
         generator: torch.Generator | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """HR ``(depth, valid)`` -> LR ``(lr, lr_valid)`` (shapes as :func:`downsample`)."""
+        """HR ``(depth, valid)`` -> LR ``(lr, lr_valid)`` (shapes as :func:`downsample`).
+
+        Args:
+            depth: ``(1, H, W)`` or ``(B, 1, H, W)`` HR depth.
+            valid: bool, same shape as ``depth`` (``None``: finite and > 0).
+            scale: integer factor ``s >= 1``.
+            generator: random source of the noise and holes.
+
+        Returns:
+            ``(lr, lr_valid)``, each ``(1, H/s, W/s)`` or ``(B, 1, H/s, W/s)``.
+        """
+
         d, v = depth, valid
         if any(self.shift):
             d, v = shift_subpixel(d, v, float(self.shift[0]), float(self.shift[1]))

@@ -138,8 +138,12 @@ def neighbour_keys(offsets: Sequence[int]) -> dict[int, str]:
 
 
 def image_tensor(img: np.ndarray) -> torch.Tensor:
-    """``(H, W, 3)`` or ``(H, W)`` float array in [0, 1] -> ``(3, H, W)`` float32 tensor (grey
-    images are repeated over the three channels)."""
+    """``(H, W, 3)`` or ``(H, W)`` float array in [0, 1] -> float32 tensor (grey images are
+    repeated over the three channels).
+
+    Returns:
+        ``(3, H, W)`` float32 tensor.
+    """
     a = np.asarray(img, dtype=np.float32)
     if a.ndim == 2:
         a = np.repeat(a[:, :, None], 3, axis=2)
@@ -151,8 +155,14 @@ def image_tensor(img: np.ndarray) -> torch.Tensor:
 def depth_tensors(
     values: np.ndarray, valid: np.ndarray | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(H, W)`` depth values (+ optional validity) -> ``depth (1, H, W)`` float32 with 0 where
-    invalid and ``valid (1, H, W)`` bool. Non-finite values and values <= 0 are invalid."""
+    """``(H, W)`` depth values (+ optional validity) -> depth and validity tensors.
+
+    Non-finite values and values <= 0 are invalid.
+
+    Returns:
+        ``(depth, valid)``: ``depth`` ``(1, H, W)`` float32 with 0 where invalid, ``valid``
+        ``(1, H, W)`` bool.
+    """
     v = np.asarray(values, dtype=np.float32)
     ok = np.isfinite(v) & (v > 0)
     if valid is not None:
@@ -162,15 +172,23 @@ def depth_tensors(
 
 
 def load_rgb(path: PathLike) -> torch.Tensor:
-    """Read a colour (or grey) image file as a ``(3, H, W)`` tensor in [0, 1]."""
+    """Read a colour (or grey) image file as a tensor in [0, 1].
+
+    Returns:
+        ``(3, H, W)`` float32 tensor.
+    """
     p = require_file(path, "image")
     return image_tensor(dio.read_image(p))
 
 
 def crop_to(t: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Crop the bottom rows / right columns of ``(..., H, W)`` so it is ``height x width``.
+    """Crop the bottom rows / right columns of ``t`` ``(..., H, W)`` so it is
+    ``height x width``.
 
     Raises ``UserError`` if ``t`` is smaller than the requested size.
+
+    Returns:
+        ``(..., height, width)`` view of ``t``.
     """
     h, w = t.shape[-2:]
     if h < height or w < width:
@@ -179,8 +197,12 @@ def crop_to(t: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def resize_image(img: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize a ``(C, H, W)`` image to ``size = (h, w)`` (bilinear, antialiased when shrinking,
-    pixel-centre aligned), clamped to [0, 1]. Returns the input when the size already matches."""
+    """Resize ``img`` ``(C, H, W)`` to ``size = (h, w)`` (bilinear, antialiased when shrinking,
+    pixel-centre aligned), clamped to [0, 1].
+
+    Returns:
+        ``(C, h, w)`` image; the input itself when the size already matches.
+    """
     if tuple(img.shape[-2:]) == tuple(size):
         return img
     out = torch.nn.functional.interpolate(
@@ -201,7 +223,11 @@ def resize_depth_nearest(
     depth: torch.Tensor, valid: torch.Tensor, size: tuple[int, int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Resize ``depth (1, H, W)`` / ``valid (1, H, W)`` to ``size`` by nearest-pixel sampling
-    (no interpolation across depth edges or into holes)."""
+    (no interpolation across depth edges or into holes).
+
+    Returns:
+        ``(depth, valid)``, each ``(1, h, w)`` with ``size = (h, w)``.
+    """
     if tuple(depth.shape[-2:]) == tuple(size):
         return depth, valid
     d = torch.nn.functional.interpolate(depth[None], size=tuple(size), mode="nearest-exact")[0]
@@ -228,7 +254,12 @@ class CameraInfo:
     baseline: float | None = None
 
     def K_tensor(self) -> torch.Tensor:
-        """``K`` as a ``(3, 3)`` float32 tensor."""
+        """``K`` as a float32 tensor.
+
+        Returns:
+            ``(3, 3)`` intrinsics.
+        """
+
         return torch.as_tensor(self.K, dtype=torch.float32)
 
 

@@ -179,8 +179,8 @@ def save_checkpoint(
 
     Args:
         ckpt_dir: the folder to (re)place, e.g. ``<out_dir>/checkpoints/last``.
-        weights: network name -> state_dict (tensors; copied to CPU). One
-            ``<name>.safetensors`` each.
+        weights: network name -> state_dict (tensors of any shape, each the shape of the
+            parameter it names; copied to CPU). One ``<name>.safetensors`` each.
         state: training state for ``state.pt`` (plain python types and tensors), or ``None``
             to write weights and ``model.json`` only.
         info: ``model.json`` content; should hold ``recipe``, ``config`` (a plain dict) and
@@ -397,7 +397,7 @@ def load_network_weights(
         prefer: in a run folder, ``best`` or ``last``.
 
     Returns:
-        The state dict (CPU tensors).
+        The state dict (CPU tensors, each the same shape as the parameter it names).
 
     Raises:
         CheckpointError: missing network, ambiguous name, or keys/shapes that do not match.

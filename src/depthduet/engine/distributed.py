@@ -188,7 +188,14 @@ def _reduce_device() -> torch.device:
 
 
 def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
-    """Element-wise sum of a tensor over processes (float64 on return, any shape)."""
+    """Element-wise sum of a tensor over processes.
+
+    Args:
+        values: tensor of any shape (same shape on every process).
+
+    Returns:
+        float64 CPU tensor, same shape as ``values``.
+    """
     t = values.detach().to(torch.float64)
     if not _active():
         return t
@@ -202,7 +209,14 @@ def all_reduce_mean(value: float | torch.Tensor) -> float | torch.Tensor:
 
     Recipes use it in :meth:`Recipe.on_round_end` so that every process takes the same decision
     (e.g. which network teaches next, METHOD.md A.3) from statistics over all the data.
+
+    Args:
+        value: a number, or a tensor of any shape (same shape on every process).
+
+    Returns:
+        a float, or a tensor of the same shape, dtype and device as ``value``.
     """
+
     if isinstance(value, torch.Tensor):
         if not _active():
             return value

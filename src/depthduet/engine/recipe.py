@@ -95,7 +95,14 @@ class Recipe(abc.ABC):
 
         Use it for round statistics so that every process makes the same decision (e.g. the
         teacher of the next round, METHOD.md A.3) from the errors over the whole dataset.
+
+        Args:
+            value: a number, or a tensor of any shape (same shape on every process).
+
+        Returns:
+            a float, or a tensor of the same shape as ``value``.
         """
+
         from depthduet.engine.distributed import all_reduce_mean
 
         return all_reduce_mean(value)

@@ -128,6 +128,11 @@ def infer_dsrnet_arch(state: dict[str, torch.Tensor], source: str = "weights") -
     shallow conv, ``n_stages`` the number of up-projection units and ``scale`` follows from the
     deconvolution kernel size (METHOD.md A.1: 6, 8, 12, 20 for x2, x4, x8, x16).
 
+    Args:
+        state: parameter name -> tensor, each the shape of that DSRNet parameter (e.g. the
+            first shallow conv's weight ``(n_feats, 1, 3, 3)``).
+        source: what ``state`` came from, for error messages.
+
     Raises:
         UserError: the tensors are not a DSRNet state dict.
     """
@@ -152,7 +157,12 @@ def load_dsrnet_state(state: dict[str, torch.Tensor], source: str = "weights") -
     Wrapper prefixes (``module.``, ``_orig_mod.``...) are removed; tensors that DSRNet does not
     have (e.g. side-output heads used only in training) are ignored; missing ones, and any NaN
     or inf value, are an error.
+
+    Args:
+        state: parameter name -> tensor, each the same shape as the DSRNet parameter it names.
+        source: what ``state`` came from, for error messages.
     """
+
     state = _strip_prefixes(dict(state))
     arch = infer_dsrnet_arch(state, source)
     net = DSRNet(arch["scale"], arch["n_feats"], arch["n_base"], arch["n_stages"])

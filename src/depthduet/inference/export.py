@@ -122,6 +122,11 @@ class DSRExport(nn.Module):
         self.clamp = bool(clamp)
 
     def forward(self, lr_depth: Tensor) -> tuple[Tensor, Tensor]:
+        """Super-resolve ``lr_depth`` ``(B, 1, h, w)`` (0, NaN or inf where invalid).
+
+        Returns:
+            ``(hr_depth, hr_valid)``, each ``(B, 1, s*h, s*w)``; ``hr_valid`` is bool.
+        """
         d = lr_depth.float()
         ok = torch.isfinite(d) & (d > 0)
         d0 = torch.where(ok, d, torch.zeros_like(d))
@@ -182,6 +187,12 @@ class MDEExport(nn.Module):
         self.size = (int(size[0]), int(size[1]))
 
     def forward(self, image: Tensor) -> tuple[Tensor, Tensor]:
+        """Depth of ``image`` ``(B, 3, h, w)`` in [0, 1] (run at ``size``, resized back).
+
+        Returns:
+            ``(depth, confidence)``, each ``(B, 1, h, w)``.
+        """
+
         from depthduet.models.mde import disp_to_depth
 
         x = image.float()

@@ -189,7 +189,11 @@ class ShuffleDeconv(nn.Module):
                 self.plan.append((ry0, ry1, dy0, dy1, rx0, rx1, dx0, dx1))
 
     def forward(self, x: Tensor) -> Tensor:
-        """``x (B, C_in, h, w)`` -> ``(B, C_out, s*h, s*w)``."""
+        """Upsample ``x (B, C_in, h, w)``.
+
+        Returns:
+            ``(B, C_out, s*h, s*w)``.
+        """
         lo, hi = self.pad_lo, self.pad_hi
         if self.mode == "dense":
             if lo == hi:
@@ -353,7 +357,12 @@ class FastDSRNet(nn.Module):
 
     @torch.no_grad()
     def forward(self, lr: Tensor) -> Tensor:
-        """``lr (B, 1, h, w)`` normalised, hole-filled -> ``(B, 1, s*h, s*w)`` normalised."""
+        """Super-resolve ``lr (B, 1, h, w)`` (normalised, hole-filled).
+
+        Returns:
+            ``(B, 1, s*h, s*w)``, normalised.
+        """
+
         if lr.dim() != 4 or lr.shape[1] != 1:
             raise ValueError(f"FastDSRNet input: expected (B, 1, h, w), got {tuple(lr.shape)}")
         x = lr.float().contiguous(memory_format=torch.channels_last)

@@ -99,7 +99,17 @@ class DepthPredictor:
         device: str | torch.device = "cpu",
         source: str = "",
     ) -> DepthPredictor:
-        """Build from a resolved ``mutual`` configuration (plain dict) and a state dict."""
+        """Build from a resolved ``mutual`` configuration (plain dict) and a state dict.
+
+        Args:
+            cfg: the resolved configuration.
+            weights: parameter name -> tensor, each the same shape as the DepthNet parameter
+                it names.
+            branch: which network the weights are (``"u"`` or ``"s"``).
+            device: where to run.
+            source: where the weights came from, for messages.
+        """
+
         from depthduet.recipes.mutual import build_depth_net, is_scale_ambiguous
 
         if cfg.get("recipe", "mutual") != "mutual":

@@ -237,6 +237,10 @@ def load_pretrained(
 ) -> tuple[dict[str, torch.Tensor], ModelCard]:
     """Load a shipped model: ``(state_dict as float32 tensors, card)``.
 
+    Returns:
+        ``(state_dict, card)``: float32 tensors, each the same shape as the DSRNet parameter
+        it names, and the model card.
+
     Raises:
         UserError: unknown/missing model, or a weights file whose SHA-256 differs from the card.
     """
@@ -275,6 +279,8 @@ def save_pretrained(
     notes: str = "",
 ) -> ModelCard:
     """Write ``NAME.safetensors`` (fp16 by default) and its card ``NAME.json`` atomically.
+
+    ``state`` maps parameter names to tensors, each the same shape as the parameter it names.
 
     Returns:
         The written :class:`ModelCard` (with the weights' SHA-256).

@@ -27,7 +27,15 @@ LOG_EPS = 1e-6
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean of ``x`` over ``mask`` (bool, broadcastable); 0 (with gradient) if the mask is empty."""
+    """Mean of ``x`` over ``mask`` (bool, broadcastable); 0 (with gradient) if the mask is empty.
+
+    Args:
+        x: values of any shape.
+        mask: bool, broadcastable to the shape of ``x``; ``None`` means every element.
+
+    Returns:
+        ``()`` scalar tensor.
+    """
     if mask is None:
         return x.mean()
     m = mask.to(x.dtype).expand_as(x)
@@ -84,11 +92,29 @@ def point_filtering_loss(
 
 
 def optimal_confidence(loss: torch.Tensor, lambda_c: float) -> torch.Tensor:
-    """The per-pixel minimiser of :func:`confidence_loss`: ``min(1, lambda_c / l)``."""
+    """The per-pixel minimiser of :func:`confidence_loss`: ``min(1, lambda_c / l)``.
+
+    Args:
+        loss: ``(B, 1, H, W)`` per-pixel loss ``l >= 0`` (any shape works).
+        lambda_c: weight of the ``-log C`` prior.
+
+    Returns:
+        Confidence in (0, 1], same shape as ``loss``.
+    """
     return torch.where(loss > lambda_c, lambda_c / loss.clamp(min=1e-12), torch.ones_like(loss))
 
 
 def relative_error(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """``|pred - target| / target`` where ``valid`` (0 elsewhere); the loss of METHOD.md B.2."""
+    """``|pred - target| / target`` where ``valid`` (0 elsewhere); the loss of METHOD.md B.2.
+
+    Args:
+        pred: ``(B, 1, H, W)`` predicted depth.
+        target: ``(B, 1, H, W)`` reference depth.
+        valid: ``(B, 1, H, W)`` bool, pixels where ``target`` is valid (> 0).
+
+    Returns:
+        ``(B, 1, H, W)`` per-pixel relative error.
+    """
+
     safe = torch.where(valid, target, torch.ones_like(target))
     return torch.where(valid, (pred - safe).abs() / safe, torch.zeros_like(pred))

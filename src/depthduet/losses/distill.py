@@ -29,6 +29,13 @@ __all__ = [
 def masked_mean(x: Tensor, mask: Tensor | None = None) -> Tensor:
     """Mean of ``x (B, C, H, W)`` over the pixels where ``mask`` (broadcastable, bool or weights
     in [0, 1]) is set; all channels count. An empty mask gives 0 (still attached to the graph).
+
+    Args:
+        x: ``(B, C, H, W)`` values.
+        mask: ``(B, 1, H, W)`` (or any shape broadcastable to ``x``) bool or weights.
+
+    Returns:
+        ``()`` scalar tensor.
     """
     if mask is None:
         return x.mean()
@@ -37,7 +44,16 @@ def masked_mean(x: Tensor, mask: Tensor | None = None) -> Tensor:
 
 
 def masked_l1(pred: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
-    """``mean_{valid} |pred - target|`` (shapes ``(B, 1, H, W)``; METHOD.md A.5 L1 terms)."""
+    """``mean_{valid} |pred - target|`` (shapes ``(B, 1, H, W)``; METHOD.md A.5 L1 terms).
+
+    Args:
+        pred: ``(B, 1, H, W)`` prediction.
+        target: ``(B, 1, H, W)`` target.
+        mask: ``(B, 1, H, W)`` bool or weights (``None``: every pixel).
+
+    Returns:
+        ``()`` scalar tensor.
+    """
     return masked_mean((pred - target).abs(), mask)
 
 
@@ -56,6 +72,9 @@ def output_space_loss(
         valid: ``(B, 1, H, W)`` validity of the ground truth; at scale ``k`` each coarse pixel is
             weighted by the fraction of valid pixels it covers (``pool_k(valid)``).
         scales: average-pooling factors (1 = full resolution).
+
+    Returns:
+        ``()`` scalar tensor, summed over side outputs and scales.
     """
     if len(student) != len(teacher) or len(student) == 0:
         raise ValueError(
@@ -113,6 +132,14 @@ def affinity_loss(a_student: Tensor, a_teacher: Tensor, kind: str = "l1") -> Ten
     (in [0, 2]): ``n`` times ``"l1"``, independent of the pooled size ``p`` (an option; the
     runs of docs/results/dsr.md before 2026-11-22 used it, with ``lambda_A`` 1).
     ``kind="kl"``: mean over rows of ``KL(A_t[i] || A_s[i])`` (METHOD.md A.3's "KL per row").
+
+    Args:
+        a_student: ``(B, n, n)`` student affinities (rows sum to 1).
+        a_teacher: ``(B, n, n)`` teacher affinities, same shape as ``a_student``.
+        kind: ``"l1"``, ``"l1_row"`` or ``"kl"``.
+
+    Returns:
+        ``()`` scalar tensor.
     """
     if a_student.shape != a_teacher.shape:
         raise ValueError(
@@ -222,7 +249,12 @@ class TeacherSelector:
         process pick the teacher from the errors over the whole round (sum over shards of the
         weighted errors / sum of the weights: the means of both give the same ratio), so the
         processes agree. With one process ``mean`` is the identity.
+
+        Args:
+            mean: maps a ``(3,)`` float64 tensor of round sums to its mean over processes
+                (same shape as its input).
         """
+
         sums = torch.tensor([self._sum_dsr, self._sum_de, self._count], dtype=torch.float64)
         self._sum_dsr, self._sum_de, self._count = (float(v) for v in mean(sums))
 

@@ -13,7 +13,16 @@ __all__ = ["edge_aware_smoothness", "normalise_disparity"]
 
 
 def normalise_disparity(disp: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
-    """``disp / mean(disp)`` per image; ``(B, 1, H, W) -> (B, 1, H, W)``."""
+    """``disp / mean(disp)`` per image.
+
+    Args:
+        disp: ``(B, 1, H, W)`` disparity.
+        eps: added to the mean.
+
+    Returns:
+        ``(B, 1, H, W)`` normalised disparity.
+    """
+
     return disp / (disp.mean(dim=(2, 3), keepdim=True) + eps)
 
 

@@ -22,7 +22,11 @@ _SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
 def sobel_magnitude(x: Tensor) -> Tensor:
     """Sobel gradient magnitude ``sqrt(gx^2 + gy^2)`` of ``x (B, 1, H, W)`` with replicate
-    padding (so constant borders give 0); returns ``(B, 1, H, W)``."""
+    padding (so constant borders give 0).
+
+    Returns:
+        ``(B, 1, H, W)`` gradient magnitude.
+    """
     if x.dim() != 4 or x.shape[1] != 1:
         raise ValueError(f"sobel_magnitude: expected (B, 1, H, W), got {tuple(x.shape)}")
     kx = _SOBEL_X.to(device=x.device, dtype=x.dtype).view(1, 1, 3, 3)
@@ -75,5 +79,15 @@ def structure_gt(
 
 
 def structure_loss(s_pred: Tensor, s_gt: Tensor, valid: Tensor | None = None) -> Tensor:
-    """``L_S = mean_valid |S - S_gt|`` (shapes ``(B, 1, H, W)``; METHOD.md A.4)."""
+    """``L_S = mean_valid |S - S_gt|`` (METHOD.md A.4).
+
+    Args:
+        s_pred: ``(B, 1, H, W)`` predicted structure map.
+        s_gt: ``(B, 1, H, W)`` target structure map (detached).
+        valid: ``(B, 1, H, W)`` bool or weights (``None``: every pixel).
+
+    Returns:
+        ``()`` scalar tensor.
+    """
+
     return masked_mean((s_pred - s_gt.detach()).abs(), valid)

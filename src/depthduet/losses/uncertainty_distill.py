@@ -57,7 +57,16 @@ def median_align(
     depth: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor | None = None
 ) -> torch.Tensor:
     """``depth`` scaled per image so that its median matches ``reference``'s (no gradient
-    through the ratio): METHOD.md B.4's ``D~_s`` for ``N_s`` trained on "M" alone."""
+    through the ratio): METHOD.md B.4's ``D~_s`` for ``N_s`` trained on "M" alone.
+
+    Args:
+        depth: ``(B, 1, H, W)`` depth to be scaled (positive).
+        reference: ``(B, 1, H, W)`` reference depth (positive).
+        mask: ``(B, 1, H, W)`` bool pixels to use (all when ``None``).
+
+    Returns:
+        ``(B, 1, H, W)`` scaled depth.
+    """
     with torch.no_grad():
         s = median_scale(depth, reference, mask)
     return depth * s

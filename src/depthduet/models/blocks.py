@@ -93,6 +93,11 @@ class UpProjection(nn.Module):
         self.up1 = DeconvAct(channels, channels, k, s, p)
 
     def forward(self, low: Tensor) -> Tensor:
+        """``low``: ``(B, c_in, h, w)`` LR features.
+
+        Returns:
+            ``(B, channels, s*h, s*w)`` HR features ``H0 + H1``.
+        """
         low = self.squeeze(low)
         h0 = self.up0(low)
         l0 = self.down0(h0)
@@ -119,6 +124,11 @@ class DownProjection(nn.Module):
         self.down1 = ConvAct(channels, channels, k, s, p)
 
     def forward(self, high: Tensor) -> Tensor:
+        """``high``: ``(B, c_in, H, W)`` HR features.
+
+        Returns:
+            ``(B, channels, H/s, W/s)`` LR features ``L0 + L1``.
+        """
         high = self.squeeze(high)
         l0 = self.down0(high)
         h0 = self.up0(l0)
@@ -138,6 +148,11 @@ class ResBlock(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x``: ``(B, c, H, W)`` features.
+
+        Returns:
+            ``(B, c, H, W)``, same shape as ``x``.
+        """
         return x + self.body(x)
 
 
@@ -155,7 +170,12 @@ class SideHeads(nn.Module):
         kaiming_init(self)
 
     def forward(self, feats: Sequence[Tensor]) -> list[Tensor]:
-        """``feats``: ``N`` maps ``(B, c, H, W)`` -> ``N`` maps ``(B, 1, H, W)``."""
+        """``feats``: ``N`` maps ``(B, c, H, W)``, one per head.
+
+        Returns:
+            ``N`` maps ``(B, 1, H, W)``.
+        """
+
         if len(feats) != len(self.heads):
             raise ValueError(
                 f"SideHeads: expected {len(self.heads)} feature maps, got {len(feats)}"

@@ -179,7 +179,16 @@ def normalize_depth(
 
 
 def denormalize_depth(x_n: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
-    """Inverse of :func:`normalize_depth`: ``x_n * (hi - lo) + lo`` (shapes broadcast)."""
+    """Inverse of :func:`normalize_depth`: ``x_n * (hi - lo) + lo`` (shapes broadcast).
+
+    Args:
+        x_n: ``(B, 1, H, W)`` normalised depth.
+        lo: ``(B, 1, 1, 1)`` per-sample offset.
+        hi: ``(B, 1, 1, 1)`` per-sample upper value.
+
+    Returns:
+        ``(B, 1, H, W)`` depth in the original unit.
+    """
     return x_n * (hi - lo) + lo
 
 
@@ -191,7 +200,15 @@ def prepare_lr(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Normalise then fill the LR depth: the network input of DSRNet.
 
-    Returns ``(x, lo, hi)``: ``x (B, 1, h, w)`` normalised and hole-filled; ``lo, hi (B,1,1,1)``.
+    Args:
+        lr: ``(B, 1, h, w)`` LR depth.
+        lr_valid: ``(B, 1, h, w)`` bool validity of ``lr`` (``None``: all valid).
+        norm: ``"minmax"`` or ``"percentile"`` (see :func:`normalize_depth`).
+        pct: lower and upper percentiles for ``norm="percentile"``.
+
+    Returns:
+        ``(x, lo, hi)``: ``x`` ``(B, 1, h, w)`` normalised and hole-filled; ``lo`` and ``hi``
+        ``(B, 1, 1, 1)``.
     """
     x_n, lo, hi = normalize_depth(lr, lr_valid, norm=norm, pct=pct)
     if lr_valid is not None:
@@ -250,8 +267,12 @@ class DSRNet(nn.Module):
         return cls(scale, n_feats=p.n_feats, n_base=p.n_base, n_stages=p.n_stages)
 
     def forward_features(self, lr: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """``lr (B, 1, h, w)`` normalised -> ``(D_sr (B, 1, sh, sw), [F_sr^1..F_sr^N])``,
-        each ``F_sr^t`` of shape ``(B, b, sh, sw)``."""
+        """Super-resolve ``lr (B, 1, h, w)`` (normalised) and keep the stage features.
+
+        Returns:
+            ``(D_sr, [F_sr^1..F_sr^N])``: ``D_sr`` ``(B, 1, s*h, s*w)``, each ``F_sr^t`` of
+            shape ``(B, b, s*h, s*w)``.
+        """
         _check_map(lr, "DSRNet input")
         lows = [self.shallow(lr)]
         highs: list[Tensor] = []
@@ -266,7 +287,12 @@ class DSRNet(nn.Module):
         return recon + up, highs
 
     def forward(self, lr: Tensor) -> Tensor:
-        """``lr (B, 1, h, w)`` normalised, hole-filled -> ``D_sr (B, 1, s*h, s*w)`` normalised."""
+        """Super-resolve ``lr (B, 1, h, w)`` (normalised, hole-filled).
+
+        Returns:
+            ``D_sr`` ``(B, 1, s*h, s*w)``, normalised.
+        """
+
         return self.forward_features(lr)[0]
 
     @torch.no_grad()

@@ -30,7 +30,11 @@ class Conv3x3(nn.Module):
         self.conv = nn.Conv2d(in_ch, out_ch, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, in_ch, H, W) -> (B, out_ch, H, W)``."""
+        """``x``: ``(B, in_ch, H, W)``.
+
+        Returns:
+            ``(B, out_ch, H, W)``.
+        """
         return self.conv(self.pad(x))
 
 
@@ -43,7 +47,11 @@ class ConvELU(nn.Module):
         self.act = nn.ELU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, in_ch, H, W) -> (B, out_ch, H, W)``."""
+        """``x``: ``(B, in_ch, H, W)``.
+
+        Returns:
+            ``(B, out_ch, H, W)``.
+        """
         return self.act(self.conv(x))
 
 

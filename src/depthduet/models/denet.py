@@ -52,8 +52,12 @@ class DENet(nn.Module):
             self.recon.weight.mul_(0.1)
 
     def forward_features(self, image: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """``image (B, C_in, H, W)`` -> ``(D_de (B, 1, H, W), [F_de^1..F_de^N])``, each
-        ``F_de^t`` of shape ``(B, b', H, W)``."""
+        """Depth and block features of ``image (B, C_in, H, W)``.
+
+        Returns:
+            ``(D_de, [F_de^1..F_de^N])``: ``D_de`` ``(B, 1, H, W)``, each ``F_de^t`` of shape
+            ``(B, b', H, W)``.
+        """
         if image.dim() != 4 or image.shape[1] != self.in_channels:
             raise ValueError(
                 f"DENet input: expected (B, {self.in_channels}, H, W), got {tuple(image.shape)}"
@@ -67,5 +71,10 @@ class DENet(nn.Module):
         return depth, feats
 
     def forward(self, image: Tensor) -> Tensor:
-        """``image (B, C_in, H, W)`` -> ``D_de (B, 1, H, W)`` (normalised depth units)."""
+        """Depth of ``image (B, C_in, H, W)``.
+
+        Returns:
+            ``D_de`` ``(B, 1, H, W)`` (normalised depth units).
+        """
+
         return self.forward_features(image)[0]

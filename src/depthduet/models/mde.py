@@ -46,7 +46,16 @@ def disp_to_depth(sigma: torch.Tensor, d_min: float = 0.1, d_max: float = 100.0)
 
 
 def depth_to_disp(depth: torch.Tensor, d_min: float = 0.1, d_max: float = 100.0) -> torch.Tensor:
-    """Inverse of :func:`disp_to_depth` (depth clamped to [d_min, d_max] first)."""
+    """Inverse of :func:`disp_to_depth` (depth clamped to [d_min, d_max] first).
+
+    Args:
+        depth: ``(B, 1, H, W)`` depth (any shape works).
+        d_min: smallest depth.
+        d_max: largest depth.
+
+    Returns:
+        Disparity in [0, 1], same shape as ``depth``.
+    """
     if not 0 < d_min < d_max:
         raise ValueError(f"depth_to_disp: need 0 < d_min < d_max, got {d_min}, {d_max}")
     lo, hi = 1.0 / d_max, 1.0 / d_min
@@ -124,7 +133,15 @@ class DepthNet(nn.Module):
         return self.decoder(self.encoder(image))
 
     def depth(self, sigma: torch.Tensor) -> torch.Tensor:
-        """Depth of a disparity output with this network's ``d_min``/``d_max``."""
+        """Depth of a disparity output with this network's ``d_min``/``d_max``.
+
+        Args:
+            sigma: ``(B, 1, H, W)`` disparity in [0, 1] (any shape works).
+
+        Returns:
+            Depth, same shape as ``sigma``.
+        """
+
         return disp_to_depth(sigma, self.d_min, self.d_max)
 
 

@@ -55,6 +55,9 @@ class PoseNet(nn.Module):
         Args:
             first: ``(B, 3, H, W)`` earlier frame in [0, 1].
             second: ``(B, 3, H, W)`` later frame in [0, 1].
+
+        Returns:
+            ``(axis_angle, translation)``, each ``(B, 3)``.
         """
         f = self.encoder(torch.cat([first, second], 1))[-1]
         x = self.relu(self.squeeze(f))
@@ -72,7 +75,11 @@ class PoseNet(nn.Module):
             target: ``(B, 3, H, W)`` target frame.
             source: ``(B, 3, H, W)`` neighbouring frame.
             source_is_before: True for the previous frame (inputs swapped, pose inverted).
+
+        Returns:
+            ``(B, 4, 4)`` rigid transform ``T_src_tgt``.
         """
+
         if source_is_before:
             aa, t = self(source, target)  # motion source -> target = T_tgt_src
             return pose_vec_to_matrix(aa, t, invert=True)

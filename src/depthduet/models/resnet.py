@@ -56,7 +56,11 @@ class BasicBlock(nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, in_ch, H, W) -> (B, out_ch, H/stride, W/stride)``."""
+        """``x``: ``(B, in_ch, H, W)``.
+
+        Returns:
+            ``(B, out_ch, H/stride, W/stride)``.
+        """
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
@@ -100,7 +104,11 @@ class ResNet18(nn.Module):
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Feature pyramid of ``x`` ``(B, C_in, H, W)``: five maps with :attr:`channels`
-        channels at strides 2, 4, 8, 16, 32 (the first before max pooling)."""
+        channels at strides 2, 4, 8, 16, 32 (the first before max pooling).
+
+        Returns:
+            Five maps ``(B, c_i, H / 2^(i+1), W / 2^(i+1))``, ``c_i`` from :attr:`channels`.
+        """
         f0 = self.relu(self.bn1(self.conv1(x)))
         f1 = self.layer1(self.maxpool(f0))
         f2 = self.layer2(f1)
@@ -109,7 +117,11 @@ class ResNet18(nn.Module):
         return [f0, f1, f2, f3, f4]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits ``(B, num_classes)`` (or pooled features ``(B, 512)`` without ``fc``)."""
+        """Class logits of ``x`` ``(B, C_in, H, W)``.
+
+        Returns:
+            ``(B, num_classes)`` logits (or pooled features ``(B, 512)`` without ``fc``).
+        """
         f = self.features(x)[-1].mean(dim=(2, 3))
         return f if self.fc is None else self.fc(f)
 
@@ -118,6 +130,10 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Read a weights file: ``.safetensors`` or a torch pickle (``.pth``/``.pt``/``.bin``).
 
     A pickle holding ``{"state_dict": ...}`` or ``{"model": ...}`` is unwrapped.
+
+    Returns:
+        Parameter name -> tensor, each of the shape stored in the file (e.g. ``conv1.weight``
+        ``(64, 3, 7, 7)``).
 
     Raises:
         UserError: the file is missing or is not a state dict.
@@ -154,6 +170,12 @@ def load_torchvision_weights(
     and ignored otherwise. With ``num_input_images > 1`` the 3-channel ``conv1.weight`` is
     repeated along the input channels and divided by ``num_input_images`` (monodepth2's rule
     for the pose encoder).
+
+    Args:
+        model: the network to fill.
+        source: a weights file, or a state dict mapping names to tensors of the shapes of
+            ``model``'s parameters (e.g. ``conv1.weight`` ``(64, 3, 7, 7)``).
+        num_input_images: frames stacked along the input channels.
 
     Raises:
         UserError: a missing or unexpected key, or a shape mismatch (naming the key).
@@ -203,8 +225,12 @@ class ResNetEncoder(nn.Module):
             load_torchvision_weights(self.net, weights, num_input_images)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """``(B, 3 * num_input_images, H, W)`` in [0, 1] -> five feature maps
-        ``(B, c_i, H / 2^(i+1), W / 2^(i+1))`` with ``c = (64, 64, 128, 256, 512)``."""
+        """Encode ``x`` ``(B, 3 * num_input_images, H, W)`` in [0, 1].
+
+        Returns:
+            Five feature maps ``(B, c_i, H / 2^(i+1), W / 2^(i+1))`` with
+            ``c = (64, 64, 128, 256, 512)``.
+        """
         expected = 3 * self.num_input_images
         if x.dim() != 4 or x.shape[1] != expected:
             raise ValueError(f"ResNetEncoder: expected (B, {expected}, H, W), got {tuple(x.shape)}")

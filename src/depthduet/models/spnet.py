@@ -73,9 +73,20 @@ class SPNet(nn.Module):
     def uncertainty(
         self, d_sr: Tensor, d_de: Tensor, d_hr: Tensor, valid: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
-        """``U_sr, U_de (B, c, H, W)`` from ``(B, 1, H, W)`` maps (each sums to 1 over channels
-        with ``softmax_c``; in (0, 1) element-wise with ``sigmoid``); the signed errors are
-        zeroed where ``valid`` (``(B, 1, H, W)`` bool) is False."""
+        """``U_sr, U_de`` from the signed errors of the two depth maps.
+
+        Each sums to 1 over channels with ``softmax_c``; in (0, 1) element-wise with
+        ``sigmoid``. The signed errors are zeroed where ``valid`` is False.
+
+        Args:
+            d_sr: ``(B, 1, H, W)`` DSRNet depth.
+            d_de: ``(B, 1, H, W)`` DENet depth.
+            d_hr: ``(B, 1, H, W)`` ground truth.
+            valid: ``(B, 1, H, W)`` bool validity of ``d_hr`` or ``None``.
+
+        Returns:
+            ``(U_sr, U_de)``, each ``(B, c, H, W)``.
+        """
         e_sr = d_sr - d_hr
         e_de = d_de - d_hr
         if valid is not None:
@@ -98,10 +109,17 @@ class SPNet(nn.Module):
         """Structure map ``S (B, 1, H, W)`` in ``(0, 1)``.
 
         Args:
-            f_sr: ``F_sr^N (B, c_sr, H, W)``; f_de: ``F_de^N (B, c_de, H, W)``.
-            d_sr, d_de: the two networks' depth ``(B, 1, H, W)``; d_hr: ground truth.
+            f_sr: ``F_sr^N (B, c_sr, H, W)``.
+            f_de: ``F_de^N (B, c_de, H, W)``.
+            d_sr: DSRNet depth ``(B, 1, H, W)``.
+            d_de: DENet depth ``(B, 1, H, W)``.
+            d_hr: ground truth ``(B, 1, H, W)``.
             valid: ``(B, 1, H, W)`` validity of ``d_hr`` or ``None``.
+
+        Returns:
+            ``S`` ``(B, 1, H, W)`` in ``(0, 1)``.
         """
+
         if f_sr.shape[-2:] != f_de.shape[-2:] or f_sr.shape[-2:] != d_hr.shape[-2:]:
             raise ValueError(
                 f"SPNet: spatial sizes differ: F_sr {tuple(f_sr.shape)}, F_de {tuple(f_de.shape)}, "

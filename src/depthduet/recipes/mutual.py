@@ -520,6 +520,9 @@ class MutualRecipe(Recipe):
         Args:
             full: per scale ``(D_u, C_u)``, each ``(B, 1, H, W)`` at full resolution.
             lidar: ``(B, 1, H, W)`` sparse depth, 0 = no return.
+
+        Returns:
+            ``(L_su, L_pf)``, each a ``()`` scalar tensor.
         """
         lc = self.cfg.loss
         valid = lidar > 0
@@ -550,11 +553,15 @@ class MutualRecipe(Recipe):
         """``(L_ss photometric part, smoothness part, auto-mask fraction)`` (METHOD.md B.3).
 
         Args:
-            out: ``N_s`` outputs (per-scale disparities for smoothness).
-            full: per scale ``(D_s, C_s)`` at full resolution.
+            out: ``N_s`` outputs; ``out["disp"]`` holds the per-scale disparities
+                ``(B, 1, H / 2^s, W / 2^s)`` (for smoothness).
+            full: per scale ``(D_s, C_s)``, each ``(B, 1, H, W)`` at full resolution.
             target: ``(B, 3, H, W)`` un-augmented target frame.
             sources: ``(image, T_src_tgt)`` pairs, un-augmented images ``(B, 3, H, W)``.
             K: ``(B, 3, 3)`` intrinsics at full resolution.
+
+        Returns:
+            ``(photometric, smoothness, kept)``, each a ``()`` scalar tensor.
         """
         lc = self.cfg.loss
         l_ph = target.new_zeros(())
