@@ -58,7 +58,9 @@ KERNELS = ("bicubic_aa", "bicubic_plain", "area", "nearest", "nearest:0")
 
 @pytest.mark.parametrize("scale", [2, 4, 8, 16])
 @pytest.mark.parametrize("kernel", KERNELS)
-def test_blind_model_beats_bicubic_on_every_kernel(scale: int, kernel: str, data_root: Path) -> None:
+def test_blind_model_beats_bicubic_on_every_kernel(
+    scale: int, kernel: str, data_root: Path
+) -> None:
     """The shipped blind models on a held-out map, LR made five ways (``nearest:0`` is the
     corner grid, upsampled with ``lr_grid="corner"``, bicubic on the same grid)."""
     from depthduet.apps.degrade import degrade_map

@@ -39,6 +39,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from depthduet.errors import UserError
+from depthduet.io import atomic_write
 
 T = TypeVar("T")
 
@@ -323,7 +324,8 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 def save_config(
     cfg: Any, path: str | os.PathLike[str], extra: dict[str, Any] | None = None
 ) -> Path:
-    """Write the resolved configuration as YAML (atomically); ``extra`` adds top-level keys.
+    """Write the resolved configuration as YAML (atomically, with ``fsync``:
+    :func:`depthduet.io.atomic_write`); ``extra`` adds top-level keys.
 
     Returns the written path.
     """
@@ -332,8 +334,5 @@ def save_config(
     data = to_dict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
     if extra:
         data = {**data, **extra}
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        yaml.safe_dump(data, f, sort_keys=False)
-    os.replace(tmp, path)
-    return path
+    text = yaml.safe_dump(data, sort_keys=False)
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))

@@ -20,7 +20,7 @@ def degrade_map(
     values: np.ndarray,
     valid: np.ndarray | None,
     scale: int,
-    degradation: str = "bicubic_aa",
+    degradation: str | Degradation = "bicubic_aa",
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Degradation]:
     """Make an LR map from an HR one.
@@ -29,8 +29,8 @@ def degrade_map(
         values: ``(H, W)`` depth in any unit.
         valid: ``(H, W)`` bool, or ``None`` (finite and > 0).
         scale: integer factor ``s``.
-        degradation: a chain (:func:`depthduet.data.degradation.parse_degradation`) or
-            ``"random"`` (one draw of :class:`depthduet.data.degradation.DegradationMix`).
+        degradation: a chain (:func:`depthduet.data.degradation.parse_degradation`), a
+            :class:`~depthduet.data.degradation.Degradation`, or ``"random"`` (one draw of :class:`depthduet.data.degradation.DegradationMix`).
         seed: seed of the noise, holes and the random draw.
 
     Returns:
@@ -52,11 +52,12 @@ def degrade_map(
     if H == 0 or W == 0:
         raise UserError(f"a {v.shape[0]}x{v.shape[1]} map is smaller than one {s}x{s} block")
     gen = torch.Generator().manual_seed(int(seed))
-    recipe = (
-        DegradationMix().sample(s, gen)
-        if degradation == "random"
-        else parse_degradation(degradation)
-    )
+    if isinstance(degradation, Degradation):
+        recipe = degradation
+    elif degradation == "random":
+        recipe = DegradationMix().sample(s, gen)
+    else:
+        recipe = parse_degradation(degradation)
     hr, hv = np.where(ok, v, 0.0)[:H, :W], ok[:H, :W]
     lr, lv = recipe.apply(torch.from_numpy(hr)[None], torch.from_numpy(hv)[None], s, gen)
     return lr[0].double().numpy(), lv[0].numpy(), hr, hv, recipe
@@ -118,13 +119,13 @@ def degrade_file(
         _check_output(Path(hr_out), src, overwrite, "--hr-out")
         if Path(hr_out).resolve() == dst.resolve():
             raise UserError(f"{hr_out}: --hr-out is the output; choose another name")
-    if degradation != "random":
-        parse_degradation(degradation)  # a bad chain fails before the file is read
+    # a bad chain fails before the file is read
+    chain = degradation if degradation == "random" else parse_degradation(degradation)
     stored = read_depth_stored(src, key=key, index=index)
     depth = make_depth_map(stored, None, invalid, path=src)
     if not depth.valid.any():
         raise UserError(f"{src}: no valid pixel")
-    lr, lv, hr, hv, recipe = degrade_map(depth.values, depth.valid, scale, degradation, seed)
+    lr, lv, hr, hv, recipe = degrade_map(depth.values, depth.valid, scale, chain, seed)
     integer_in = stored.dtype.kind in "iu"
     bits = 8 if stored.dtype == np.uint8 else 16
     outputs: list[tuple[Path, np.ndarray, np.ndarray]] = [(dst, lr, lv)]

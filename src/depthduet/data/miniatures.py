@@ -92,6 +92,7 @@ from typing import Any
 import numpy as np
 
 from depthduet import io as dio
+from depthduet.data.kitti import _pad4
 from depthduet.errors import UserError
 
 __all__ = [
@@ -276,14 +277,6 @@ def _rot(yaw: float, pitch: float, roll: float) -> np.ndarray:
     rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
     rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
     return rz @ ry @ rx
-
-
-def _pad4(R: np.ndarray, t: np.ndarray | None = None) -> np.ndarray:
-    T = np.eye(4)
-    T[:3, :3] = R
-    if t is not None:
-        T[:3, 3] = t
-    return T
 
 
 # ----------------------------------------------------------------------------------------------

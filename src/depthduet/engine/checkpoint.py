@@ -40,7 +40,7 @@ from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
 from depthduet.errors import UserError
-from depthduet.io import fsync_path
+from depthduet.io import atomic_write, fsync_path
 
 __all__ = [
     "CheckpointError",
@@ -124,21 +124,9 @@ def environment_versions() -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- atomic writes
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file, ``fsync`` and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fsync_path(path.parent)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``text`` (UTF-8) to ``path`` through :func:`depthduet.io.atomic_write` (a
+    temporary file in the same folder, ``fsync``, a rename)."""
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def _check_name(name: str) -> None:

@@ -46,6 +46,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from depthduet.models.dbpn import dense_projection_stages
+
 __all__ = [
     "DECONV_MODES",
     "FAST_PLAN",
@@ -369,14 +371,7 @@ class FastDSRNet(nn.Module):
         low = x
         for layer in self.shallow:
             low = layer(low)
-        lows = [low]
-        highs: list[Tensor] = []
-        for t in range(self.n_stages):
-            low_in = lows[0] if t == 0 else torch.cat(lows, dim=1)
-            highs.append(self.ups[t](low_in))
-            if t < self.n_stages - 1:
-                high_in = highs[0] if t == 0 else torch.cat(highs, dim=1)
-                lows.append(self.downs[t](high_in))
+        highs = dense_projection_stages(low, self.ups, self.downs)
         out = self._recon(highs)
         up = F.interpolate(lr.float(), scale_factor=self.scale, mode="bicubic", align_corners=False)
         return up.contiguous().add_(out[:, None])

@@ -20,6 +20,7 @@ its losses in normalised units on valid HR pixels only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -216,6 +217,30 @@ def prepare_lr(
     return x_n, lo, hi
 
 
+def dense_projection_stages(
+    low: Tensor, ups: Sequence[nn.Module], downs: Sequence[nn.Module]
+) -> list[Tensor]:
+    """DSRNet's dense back-projection stages (METHOD.md A.1): ``H^t = U_t([L^0..L^{t-1}])`` and,
+    for ``t < N``, ``L^t = Dn_t([H^1..H^t])`` (concatenations along channels).
+
+    Args:
+        low: ``L^0`` ``(B, b, h, w)``, the shallow block's output.
+        ups: the ``N`` up-projections ``U_t``; downs: the ``N - 1`` down-projections ``Dn_t``.
+
+    Returns:
+        ``[H^1..H^N]``, each ``(B, b, s*h, s*w)``.
+    """
+    lows = [low]
+    highs: list[Tensor] = []
+    for t in range(len(ups)):
+        low_in = lows[0] if t == 0 else torch.cat(lows, dim=1)
+        highs.append(ups[t](low_in))
+        if t < len(ups) - 1:
+            high_in = highs[0] if t == 0 else torch.cat(highs, dim=1)
+            lows.append(downs[t](high_in))
+    return highs
+
+
 class DSRNet(nn.Module):
     """Dense DBPN for single depth super-resolution (METHOD.md A.1).
 
@@ -274,14 +299,7 @@ class DSRNet(nn.Module):
             shape ``(B, b, s*h, s*w)``.
         """
         _check_map(lr, "DSRNet input")
-        lows = [self.shallow(lr)]
-        highs: list[Tensor] = []
-        for t in range(self.n_stages):
-            low_in = lows[0] if t == 0 else torch.cat(lows, dim=1)
-            highs.append(self.ups[t](low_in))
-            if t < self.n_stages - 1:
-                high_in = highs[0] if t == 0 else torch.cat(highs, dim=1)
-                lows.append(self.downs[t](high_in))
+        highs = dense_projection_stages(self.shallow(lr), self.ups, self.downs)
         recon = self.recon(torch.cat(highs, dim=1) if len(highs) > 1 else highs[0])
         up = F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False)
         return recon + up, highs
