@@ -38,3 +38,18 @@ def data_root() -> Path:
     if root is None or not root.is_dir():
         pytest.skip("sample data folder ../shared/data not found (set DEPTHDUET_DATA)")
     return root
+
+
+#: lines that tests add to the end of the pytest report (e.g. how many files the fuzz test tried)
+_SUMMARY: list[str] = []
+
+
+@pytest.fixture
+def summary_line():
+    """``summary_line(text)``: print ``text`` in the run's closing summary, even without -s."""
+    return _SUMMARY.append
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in _SUMMARY:
+        terminalreporter.write_line(line)

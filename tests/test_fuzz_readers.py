@@ -5,7 +5,7 @@ Seed files come from the package's own writers (and numpy / scipy / h5py for the
 formats); a fixed-seed generator derives corrupted variants from them: truncations, byte flips,
 inserted and deleted bytes, wrong magic bytes, empty files, header numbers replaced by huge /
 negative / NaN values, zero-size and absurd declared shapes, wrong types in camera files.
-``pytest -s`` shows the count, e.g. ``fuzzed 1045 files over 18 readers (...): 0 crashes``;
+The closing summary of the pytest run shows the count, e.g. ``fuzzed 1045 files over 18 readers (...): 0 crashes``;
 ``-m slow`` runs a corpus five times larger.
 """
 
@@ -1030,12 +1030,12 @@ def run_fuzz(tmp: Path, rounds: int) -> tuple[int, int, int, list[str]]:
     return files, len(readers), calls, failures
 
 
-def _fuzz(tmp_path: Path, rounds: int) -> None:
+def _fuzz(tmp_path: Path, rounds: int, summary_line) -> None:
     t0 = time.perf_counter()
     files, n_readers, calls, failures = run_fuzz(tmp_path, rounds)
     dt = time.perf_counter() - t0
-    print(
-        f"\nfuzzed {files} files over {n_readers} readers ({calls} reads, {dt:.1f} s): "
+    summary_line(
+        f"fuzzed {files} files over {n_readers} readers ({calls} reads, {dt:.1f} s): "
         f"{len(failures)} crashes"
     )
     for f in failures:
@@ -1045,10 +1045,10 @@ def _fuzz(tmp_path: Path, rounds: int) -> None:
     )
 
 
-def test_fuzz_readers(tmp_path: Path) -> None:
-    _fuzz(tmp_path, rounds=1)
+def test_fuzz_readers(tmp_path: Path, summary_line) -> None:
+    _fuzz(tmp_path, rounds=1, summary_line=summary_line)
 
 
 @pytest.mark.slow
-def test_fuzz_readers_large(tmp_path: Path) -> None:
-    _fuzz(tmp_path, rounds=5)
+def test_fuzz_readers_large(tmp_path: Path, summary_line) -> None:
+    _fuzz(tmp_path, rounds=5, summary_line=summary_line)
