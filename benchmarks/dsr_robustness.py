@@ -50,7 +50,9 @@ from typing import Any
 
 import numpy as np
 
-from dsr_real_heldout import RealMap, real_maps
+# the map catalogue of the 77-map results table (experiments/tools/dsr_real_heldout.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments" / "tools"))
+from dsr_real_heldout import RealMap, real_maps  # noqa: E402
 
 #: the held-out Sintel frames (the rest train the real-data models)
 SINTEL_HELD_OUT = ("Df_1", "Df_20", "Df_28", "Df_58")

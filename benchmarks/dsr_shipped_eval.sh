@@ -50,6 +50,6 @@ PY
 # every map none of the three models saw (Motorcycle and the nine Kinect-type maps: Open3D frames,
 # NYU raw, TUM, SUN, the 8-bit NYU sample), scored on the pixels valid in GT and output
 for s in 4 8 16; do
-  python benchmarks/dsr_real_heldout.py --data "$DATA" --scale $s --model dsr-x$s \
+  python experiments/tools/dsr_real_heldout.py --data "$DATA" --scale $s --model dsr-x$s \
     --groups middlebury-2014 kinect --json "$OUT/unseen_all_x$s.json"
 done

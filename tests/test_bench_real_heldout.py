@@ -1,4 +1,4 @@
-"""``benchmarks/dsr_real_heldout.py``: the map catalogue, the per-map protocol and the paired
+"""``experiments/tools/dsr_real_heldout.py``: the map catalogue, the per-map protocol and the paired
 statistics (checked against hand-computed numbers)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments" / "tools"))
 import dsr_real_heldout as rh  # noqa: E402
 from depthduet.inference.dsr import DepthUpsampler  # noqa: E402
 

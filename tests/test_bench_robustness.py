@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments" / "tools"))
 import dsr_robustness as rb  # noqa: E402
 from dsr_real_heldout import RealMap  # noqa: E402
 

@@ -4,17 +4,18 @@ Two runs with the same seed share DSRNet's initial weights and the training crop
 seeds torch after building the networks; the DSR training step draws no random numbers), so the
 per-seed difference is the effect of the method, and its spread over seeds is the noise.
 
-Reads the world test report of ``benchmarks/dsr_world_test.py`` (its row labels must be the run
-names) and the real-scene reports ``<eval>/x{s}_{run}_{scene}.json`` of ``depthduet evaluate``
-(``benchmarks/dsr_table.sh`` step 7), and prints, per seed and on average, world test RMSE / MAE
-and the mean RMSE over Middlebury cones/teddy and Sintel Df_1/20/28/58 for both families, the
-relative difference B vs A, how many seeds B wins, and the mean paired difference with its
-standard error.
+Reads the world test report of ``experiments/tools/dsr_world_test.py`` (its row labels must be
+the run names) and the real-scene reports ``<eval>/x{s}_{run}_{scene}.json`` of ``depthduet
+evaluate`` (``real_scenes`` of ``experiments/_lib.sh``), and prints, per seed and on average,
+world test RMSE / MAE and the mean RMSE over Middlebury cones/teddy and Sintel Df_1/20/28/58 for
+both families, the relative difference B vs A, how many seeds B wins, and the mean paired
+difference with its standard error. Run names: ``{seed}`` is the seed, ``{_seed}`` is empty for
+seed 0 and ``_seedN`` otherwise.
 
 Example::
 
-    python benchmarks/dsr_seed_pairs.py --eval runs/exp_dsr/eval --scale 4 \\
-        --world runs/exp_dsr/eval/world_test_x4_small.json --seeds 0 1 2 3 4 5 \\
+    python experiments/tools/dsr_seed_pairs.py --eval runs/exp_dsr/eval --scale 4 \\
+        --world runs/exp_dsr/eval/world_test_x4.json --seeds 0 1 2 3 4 5 \\
         --a "small_wo_ct_320_seed{seed}" --b "small_full_headsup_320_seed{seed}"
 """
 
@@ -26,21 +27,9 @@ import math
 import sys
 from pathlib import Path
 
-from dsr_table_summary import MIDDLEBURY, SINTEL
+from _common import MIDDLEBURY, SINTEL, real_scene_mean, run_name
 
 METRICS = ("world_rmse", "world_mae", "middlebury", "sintel")
-
-
-def _real_mean(folder: Path, scale: int, run: str, scenes: tuple[str, ...]) -> float:
-    vals = []
-    for scene in scenes:
-        path = folder / f"x{scale}_{run}_{scene}.json"
-        if not path.exists():
-            return math.nan
-        rep = json.loads(path.read_text())
-        rows = [r for r in rep["results"] if not r["method"].startswith("bicubic")]
-        vals.append(float(rows[0]["metrics"]["rmse"]))
-    return sum(vals) / len(vals)
 
 
 def scores(folder: Path, world: dict, scale: int, run: str) -> dict[str, float]:
@@ -49,15 +38,9 @@ def scores(folder: Path, world: dict, scale: int, run: str) -> dict[str, float]:
     return {
         "world_rmse": float(w.get("rmse", math.nan)),
         "world_mae": float(w.get("mae", math.nan)),
-        "middlebury": _real_mean(folder, scale, run, MIDDLEBURY),
-        "sintel": _real_mean(folder, scale, run, SINTEL),
+        "middlebury": real_scene_mean(folder, scale, run, MIDDLEBURY),
+        "sintel": real_scene_mean(folder, scale, run, SINTEL),
     }
-
-
-def _name(template: str, seed: int) -> str:
-    """A run name from its template: ``{seed}`` is the number, ``{_seed}`` is empty for seed 0
-    and ``_seedN`` otherwise (runs whose seed-0 folder carries no suffix)."""
-    return template.format(seed=seed, _seed="" if seed == 0 else f"_seed{seed}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--b", required=True, help="run name of the compared method, as --a")
     args = ap.parse_args(argv)
     world = json.loads(args.world.read_text())
-    a = {s: scores(args.eval, world, args.scale, _name(args.a, s)) for s in args.seeds}
-    b = {s: scores(args.eval, world, args.scale, _name(args.b, s)) for s in args.seeds}
+    a = {s: scores(args.eval, world, args.scale, run_name(args.a, s)) for s in args.seeds}
+    b = {s: scores(args.eval, world, args.scale, run_name(args.b, s)) for s in args.seeds}
     print(f"A = {args.a}   B = {args.b}   x{args.scale}, seeds {args.seeds}")
     print("seed  " + "  ".join(f"{m:>26s}" for m in METRICS))
     for s in args.seeds:

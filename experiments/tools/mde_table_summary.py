@@ -1,12 +1,13 @@
-"""Summarise METHOD B runs (benchmarks/mde_table.sh) into the markdown table of
-docs/results/mde.md: one row per run and branch, from the last line of each run's ``val.csv``.
+"""Summarise METHOD B runs (the table scripts ``experiments/mde_*.sh``) into the markdown tables
+of docs/results/mde.md: one row per run and branch, from the last line of each run's ``val.csv``.
 
 Columns: AbsRel, SqRel, RMSE (m), RMSElog, a1..a3 (protocol ``eval.protocol`` of the run), the
 confidence ratio (error of the 20 % least / 20 % most confident pixels), the step, the wall time
 (``summary.json``), and whether the branch was median-scaled (only ``N_s`` of ``mode: self,
 self_sup: M``; :func:`depthduet.recipes.mutual.is_scale_ambiguous`).
 
-Usage: ``python benchmarks/mde_table_summary.py RUNS_DIR`` (every sub-folder with a val.csv).
+Usage: ``python experiments/tools/mde_table_summary.py PATH [PATH ...]``: a PATH holding a
+``val.csv`` is one run, any other folder stands for its sub-folders (sorted by name).
 """
 
 from __future__ import annotations
@@ -61,14 +62,24 @@ def rows_of(run: Path) -> list[str]:
     return out
 
 
+def run_folders(paths: list[Path]) -> list[Path]:
+    """The run folders meant by ``paths`` (usage line of the module docstring)."""
+    out: list[Path] = []
+    for path in paths:
+        if (path / "val.csv").is_file():
+            out.append(path)
+        elif path.is_dir():
+            out += sorted(p for p in path.iterdir() if p.is_dir())
+    return out
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
+    if not argv:
         print(__doc__)
         return 2
-    root = Path(argv[0])
     print(HEADER)
     print("|---|---|---|" + "---:|" * 10)
-    for run in sorted(p for p in root.iterdir() if p.is_dir()):
+    for run in run_folders([Path(a) for a in argv]):
         for row in rows_of(run):
             print(row)
     return 0

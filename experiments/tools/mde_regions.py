@@ -10,7 +10,7 @@ of all scenes, in regions:
   is supervised), ``above``: the rows above them (no LiDAR ever, only view synthesis / distillation);
 * ground-truth depth bins ``< 20 m``, ``20-40 m``, ``>= 40 m``.
 
-Usage: ``python benchmarks/mde_regions.py RUN [RUN ...]`` (folders without checkpoints are skipped).
+Usage: ``python experiments/tools/mde_regions.py RUN [RUN ...]`` (folders without checkpoints are skipped).
 """
 
 from __future__ import annotations

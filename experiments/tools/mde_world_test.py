@@ -7,14 +7,16 @@ last checkpoint, each of its depth branches, through the recipe's own
 :meth:`~depthduet.recipes.mutual.MutualRecipe.evaluate_branch` (same protocol, clamping and
 median scaling rule as validation), batches of 4 images, metrics averaged over images.
 
-Usage: ``python benchmarks/mde_world_test.py [--n 32] RUN [RUN ...]``; prints a markdown table
-(and ``--json PATH`` writes the numbers).
+Usage: ``python experiments/tools/mde_world_test.py [--n 32] [--means] RUN [RUN ...]``; prints a
+markdown table of every run (``--means``: of the mean over the seeds of each configuration
+instead, runs ``NAME``, ``NAME_seed1``, ... pooled) and ``--json PATH`` writes the numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -59,30 +61,52 @@ def score(run: Path, n: int, cache: dict) -> dict[str, dict[str, float]]:
     return out
 
 
+HEADER = "| {} | branch | median scaling | AbsRel | SqRel | RMSE (m) | RMSElog | a1 | a2 | a3 | conf ratio |"
+
+
+def table_row(name: str, branch: str, m: dict[str, float]) -> str:
+    """One markdown row: RMSE and the confidence ratio with 2 decimals, the rest with 3."""
+    cells = [f"{m[k]:.2f}" if k in ("rmse", "conf_ratio") else f"{m[k]:.3f}" for k in METRICS]
+    med = "yes" if m["median_scaling"] else "no"
+    return f"| {name} | N_{branch} | {med} | " + " | ".join(cells) + " |"
+
+
+def seed_means(report: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict]:
+    """``{configuration (seeds): {branch: mean metrics}}``: runs ``NAME`` and ``NAME_seedK``
+    pooled (equal weight per run)."""
+    groups: dict[str, list[str]] = {}
+    for run in report:
+        groups.setdefault(re.sub(r"_seed\d+$", "", run), []).append(run)
+    out: dict[str, dict] = {}
+    for name, runs in groups.items():
+        branches = report[runs[0]]
+        out[f"{name} (n={len(runs)})"] = {
+            b: {k: sum(report[r][b][k] for r in runs) / len(runs) for k in branches[b]}
+            for b in branches
+        }
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--n", type=int, default=32, help="test scenes (default 32)")
+    ap.add_argument("--means", action="store_true", help="one row per configuration: seed means")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
     cache: dict = {}
     report: dict[str, dict[str, dict[str, float]]] = {}
-    print(f"driving world `test` split, first {args.n} scenes, last checkpoints")
-    print(
-        "| run | branch | median scaling | AbsRel | SqRel | RMSE (m) | RMSElog | a1 | a2 | a3 | conf ratio |"
-    )
-    print("|---|---|---|" + "---:|" * 8)
     for run in args.runs:
-        if not (run / "checkpoints").is_dir():
-            continue
-        report[run.name] = res = score(run, args.n, cache)
+        if (run / "checkpoints").is_dir():
+            report[run.name] = score(run, args.n, cache)
+    shown = seed_means(report) if args.means else report
+    print(f"driving world `test` split, first {args.n} scenes, last checkpoints")
+    print(HEADER.format("configuration" if args.means else "run"))
+    print("|---|---|---|" + "---:|" * 8)
+    for name, res in shown.items():
         for branch, m in res.items():
-            cells = [
-                f"{m[k]:.2f}" if k in ("rmse", "conf_ratio") else f"{m[k]:.3f}" for k in METRICS
-            ]
-            med = "yes" if m["median_scaling"] else "no"
-            print(f"| {run.name} | N_{branch} | {med} | " + " | ".join(cells) + " |")
+            print(table_row(name, branch, m))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0

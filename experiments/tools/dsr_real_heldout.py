@@ -1,6 +1,6 @@
 """DSR on every real depth map in ../shared/data with ground truth (METHOD A, held-out scenes).
 
-``benchmarks/dsr_world_test.py`` scores the procedural world's test split; the real-scene
+``experiments/tools/dsr_world_test.py`` scores the procedural world's test split; the real-scene
 columns of docs/results/dsr.md use six maps (Middlebury cones / teddy, Sintel Df_1/20/28/58).
 This script scores bicubic and any number of DSRNet checkpoints on all the real maps the
 sample data holds (77 maps in five groups), so that a difference between two methods can be
@@ -31,6 +31,12 @@ mean RMSE where the group shares one unit.
 Pairing (``--from REPORT --seeds 0 1 2 --a TEMPLATE --b TEMPLATE``, no inference): for each
 seed and group, ``exp(mean over maps of log(RMSE_b / RMSE_a))`` (the geometric-mean ratio B/A),
 how many maps B wins, and over seeds the mean log ratio with its standard error.
+``--from REPORT --family TEMPLATE@SEEDS`` (repeatable) prints each family's mean over seeds of
+the per-group geometric-mean ratio to bicubic instead of every run.
+
+``--merge`` lets several table scripts share one report per scale and budget: the scores of the
+checkpoints already in the ``--json`` report are kept while the report is newer than the
+checkpoint, and only the other checkpoints are scored.
 
 Shipped models (``--model dsr-x4``) were trained on the Sintel and Middlebury maps except
 cones, teddy and Sintel Df_1/20/28/58 (``src/depthduet/weights/dsr-x*.json``); score them on
@@ -38,11 +44,14 @@ cones, teddy and Sintel Df_1/20/28/58 (``src/depthduet/weights/dsr-x*.json``); s
 
 Examples::
 
-    python benchmarks/dsr_real_heldout.py --scale 4 --ckpt wo_ct_5120=runs/exp_dsr/x4_wo_ct_5120 \\
-        --ckpt lam_S0.03_5120=runs/exp_dsr/x4_lam_S0.03_5120 --json runs/exp_dsr/eval/real_all_x4.json
-    python benchmarks/dsr_real_heldout.py --from runs/exp_dsr/eval/real_all_x4.json \\
+    python experiments/tools/dsr_real_heldout.py --scale 4 \\
+        --ckpt wo_ct_5120=runs/exp_dsr/x4_wo_ct_5120 \\
+        --ckpt lam_S0.03_5120=runs/exp_dsr/x4_lam_S0.03_5120 \\
+        --json runs/exp_dsr/eval/real_all_x4_5120.json --merge
+    python experiments/tools/dsr_real_heldout.py --from runs/exp_dsr/eval/real_all_x4_5120.json \\
         --seeds 0 1 2 --a "wo_ct_5120{_seed}" --b "lam_S0.03_5120{_seed}"
-    python benchmarks/dsr_real_heldout.py --scale 8 --model dsr-x8 --groups middlebury-2014 kinect
+    python experiments/tools/dsr_real_heldout.py --scale 8 --model dsr-x8 \\
+        --groups middlebury-2014 kinect
 """
 
 from __future__ import annotations
@@ -58,7 +67,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from dsr_seed_pairs import _name  # run names from {seed} / {_seed} templates
+from _common import newer_than_checkpoint, parse_family
+from _common import run_name as _name  # run names from {seed} / {_seed} templates
 from dsr_world_test import score_map as world_score_map
 
 GROUPS = ("middlebury-2003", "middlebury-2001", "middlebury-2014", "sintel", "kinect")
@@ -223,8 +233,83 @@ def pair(report: dict[str, Any], seeds: list[int], ta: str, tb: str) -> dict[str
     return result
 
 
+def print_families(report: dict[str, Any], specs: list[str]) -> None:
+    """One line per family ``TEMPLATE@SEEDS``: the mean over its runs in the report of each
+    group's geometric-mean RMSE / bicubic (the rows of the 77-map table)."""
+    summ = summarise(report)
+    groups = [g for g in (*GROUPS, "all") if g in summ["bicubic"]]
+    print(f"x{report['scale']}: geometric-mean RMSE / bicubic, mean over the runs found (n)")
+    print(f"{'family':34s} {'n':>2s}  " + "  ".join(f"{g:>15s}" for g in groups))
+    for template, runs in map(parse_family, specs):
+        found = [r for r in runs if r in summ]
+        cells = [
+            f"{sum(summ[r][g]['ratio'] for r in found) / len(found):.3f}" if found else "n/a"
+            for g in groups
+        ]
+        print(f"{template:34s} {len(found):2d}  " + "  ".join(f"{c:>15s}" for c in cells))
+
+
+def reusable_maps(path: Path, meta: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """What ``--merge`` keeps of an earlier report at ``path``: its maps (when ``meta`` matches:
+    data, scale, LR, groups, limit) and ``{label: run}`` of the checkpoints it scored that are
+    older than the report. Shipped models are always scored again."""
+    if not path.is_file():
+        return [], {}
+    old = json.loads(path.read_text())
+    if any(old.get(k) != v for k, v in meta.items()):
+        return [], {}
+    specs = dict(spec.partition("=")[::2] for spec in old.get("checkpoints", []))
+    return old["maps"], {k: v for k, v in specs.items() if newer_than_checkpoint(path, v)}
+
+
+def score_report(a: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """Score bicubic, ``--ckpt`` and ``--model`` on the maps (``--merge``: keep the scores of an
+    earlier ``--json`` report where :func:`reusable_maps` allows); returns the report."""
+    from depthduet.inference.dsr import DepthUpsampler
+
+    meta = {
+        "data": str(root),
+        "scale": a.scale,
+        "degradation": a.degradation,
+        "groups": list(a.groups or GROUPS),
+        "limit": a.limit,
+    }
+    old_maps, fresh = reusable_maps(a.json, meta) if a.merge and a.json else ([], {})
+    wanted = dict(spec.partition("=")[::2] for spec in a.ckpt)
+    kept = {k: v for k, v in fresh.items() if wanted.get(k, v) == v}
+    todo = {k: v for k, v in wanted.items() if k not in kept}
+    methods = {} if old_maps else {"bicubic": DepthUpsampler.bicubic(a.scale, device="cpu")}
+    for label, path in todo.items():
+        methods[label] = DepthUpsampler.from_checkpoint(path, device="cpu")
+    for name in a.model:
+        methods[name] = DepthUpsampler.from_pretrained(name, device="cpu")
+    keep = ["bicubic", *kept] if old_maps else []
+    maps = [{**m, "scores": {k: m["scores"][k] for k in keep}} for m in old_maps]
+    if methods:
+        for i, m in enumerate(real_maps(root, a.groups)):
+            if a.limit and i >= a.limit:
+                break
+            scores = {k: score_map(u, m, a.scale, a.degradation) for k, u in methods.items()}
+            if not old_maps:
+                maps.append({"group": m.group, "name": m.name, "scores": scores})
+            elif maps[i]["name"] != m.name:
+                raise SystemExit(f"{a.json}: its maps differ from the data's; delete it")
+            else:
+                maps[i]["scores"].update(scores)
+    if old_maps:
+        print(f"{len(methods)} method(s) scored, {len(keep)} kept from {a.json}")
+    return {
+        **meta,
+        "methods": [*keep, *methods],
+        "checkpoints": [f"{k}={v}" for k, v in {**kept, **todo}.items()],
+        "models": a.model,
+        "maps": maps,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Score (``--ckpt``) or pair (``--from``); see the module docstring."""
+    """Score (``--ckpt``, ``--model``) or summarise / pair (``--from``); see the module
+    docstring."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, help="the shared data folder (default: ../shared/data)")
     p.add_argument("--scale", type=int, default=4)
@@ -237,15 +322,27 @@ def main(argv: list[str] | None = None) -> int:
         "--groups", nargs="+", choices=GROUPS, help="score only these groups (default: all)"
     )
     p.add_argument("--json", type=Path, help="write the per-map report here")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the scores of the --json report already there (same data, scale, LR, groups; "
+        "report newer than the checkpoint), score only the other checkpoints, write the union",
+    )
     p.add_argument("--from", dest="src", type=Path, help="a report to summarise / pair instead")
     p.add_argument("--seeds", type=int, nargs="+")
     p.add_argument("--a", help="run label template of the baseline ({seed} / {_seed})")
     p.add_argument("--b", help="run label template of the compared method")
+    p.add_argument(
+        "--family", action="append", default=[], help="with --from: TEMPLATE@SEEDS, repeatable"
+    )
     p.add_argument("--limit", type=int, default=0, help="score only the first N maps (tests)")
     a = p.parse_args(argv)
     if a.src is not None:
         report = json.loads(a.src.read_text())
-        print_summary(report)
+        if a.family:
+            print_families(report, a.family)
+        else:
+            print_summary(report)
         if a.a or a.b:
             if not (a.a and a.b and a.seeds):
                 p.error("pairing needs --a, --b and --seeds")
@@ -254,7 +351,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import torch
 
-    from depthduet.inference.dsr import DepthUpsampler
     from depthduet.paths import data_root
 
     root = a.data or data_root()
@@ -262,29 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("no shared data folder: pass --data or set DEPTHDUET_DATA")
     torch.set_num_threads(1)
     t0 = time.time()
-    methods = {"bicubic": DepthUpsampler.bicubic(a.scale, device="cpu")}
-    for spec in a.ckpt:
-        label, _, path = spec.partition("=")
-        if not path:
-            p.error(f"--ckpt {spec!r}: expected LABEL=RUN_FOLDER")
-        methods[label] = DepthUpsampler.from_checkpoint(path, device="cpu")
-    for name in a.model:
-        methods[name] = DepthUpsampler.from_pretrained(name, device="cpu")
-    maps = []
-    for i, m in enumerate(real_maps(Path(root), a.groups)):
-        if a.limit and i >= a.limit:
-            break
-        scores = {k: score_map(u, m, a.scale, a.degradation) for k, u in methods.items()}
-        maps.append({"group": m.group, "name": m.name, "scores": scores})
-    report = {
-        "data": str(root),
-        "scale": a.scale,
-        "degradation": a.degradation,
-        "methods": list(methods),
-        "checkpoints": a.ckpt,
-        "models": a.model,
-        "maps": maps,
-    }
+    report = score_report(a, Path(root))
     print_summary(report)
     print(f"wall time {time.time() - t0:.1f} s")
     if a.json:

@@ -15,10 +15,11 @@ The depth network was trained on the procedural driving world only, so the figur
 qualitative (a synthetic-to-real transfer check). The AbsRel against the projected LiDAR of
 this one frame is printed (raw, and with per-image median scaling for reference).
 
-Usage (from the repository root)::
+Usage (from the repository root; no training, about 25 s on a 2-core CPU shared with two
+training runs)::
 
-    python benchmarks/mde_figure.py                       # shipped mde-driving
-    python benchmarks/mde_figure.py --checkpoint runs/mde_world_semi --branch u -o out.png
+    python experiments/mde_figure.py                       # shipped mde-driving
+    python experiments/mde_figure.py --checkpoint runs/mde_world_semi --branch u -o out.png
 """
 
 from __future__ import annotations

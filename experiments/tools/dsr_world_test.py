@@ -6,17 +6,20 @@ never used by training, which draws seeds 0.. and validates on 100000..), whole 
 (cropped at the bottom/right to a multiple of the scale), LR made from the HR map by
 :func:`depthduet.evaluation.baselines.downsample_depth` (``--degradation bicubic``: antialiased
 bicubic, or ``nearest``; as ``depthduet evaluate --lr-from``). Every method goes through
-:class:`depthduet.inference.dsr.DepthUpsampler`, the code path of ``depthduet upsample`` / ``depthduet evaluate --checkpoint``, so the baseline and
-the networks share normalisation, hole filling, tiling and the output clamp.
+:class:`depthduet.inference.dsr.DepthUpsampler`, the code path of ``depthduet upsample`` /
+``depthduet evaluate --checkpoint``, so the baseline and the networks share normalisation, hole
+filling, tiling and the output clamp. With ``--merge`` the ``--json`` report accumulates: rows
+already there are kept while the report is newer than their checkpoint, and only the other
+checkpoints are scored (the table scripts of ``experiments/`` share one report per scale).
 
 Metrics per map on the valid HR pixels (metres), then the mean over maps:
 ``rmse = sqrt(mean((pred - gt)^2))`` and ``mae = mean(|pred - gt|)``.
 
 Example::
 
-    python benchmarks/dsr_world_test.py --scale 4 --n 32 \\
-        --ckpt "DSRNet alone=runs/exp_dsr/x4_wo_ct" --ckpt "full=runs/exp_dsr/x4_full" \\
-        --json runs/exp_dsr/world_test_x4.json
+    python experiments/tools/dsr_world_test.py --scale 4 --n 32 \\
+        --ckpt wo_ct_320=runs/exp_dsr/x4_wo_ct_320 --ckpt full_320=runs/exp_dsr/x4_full_320 \\
+        --json runs/exp_dsr/eval/world_test_x4.json --merge
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from _common import newer_than_checkpoint
 
 
 def world_test_maps(n: int, kind: str = "indoor") -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -92,6 +97,24 @@ def score(
     }
 
 
+def reusable_rows(path: Path, meta: dict[str, object]) -> tuple[dict, dict[str, str]]:
+    """The rows of an earlier report at ``path`` that ``--merge`` keeps: same ``meta`` (scale,
+    maps, kind, LR), and per checkpoint row the report newer than every checkpoint file.
+    Returns ``(rows, {label: run folder})``."""
+    if not path.is_file():
+        return {}, {}
+    old = json.loads(path.read_text())
+    if any(old.get(k) != v for k, v in meta.items()):
+        return {}, {}
+    specs = dict(spec.partition("=")[::2] for spec in old.get("checkpoints", []))
+    rows = {
+        k: r
+        for k, r in old["rows"].items()
+        if k == "bicubic" or (k in specs and newer_than_checkpoint(path, specs[k]))
+    }
+    return rows, {k: specs[k] for k in rows if k != "bicubic"}
+
+
 def main() -> int:
     """Parse the options, score the baseline and each checkpoint, print and write JSON."""
     from depthduet.inference.dsr import DepthUpsampler
@@ -103,38 +126,46 @@ def main() -> int:
     p.add_argument("--degradation", default="bicubic", choices=["bicubic", "nearest"])
     p.add_argument("--ckpt", action="append", default=[], help="LABEL=RUN_FOLDER (best checkpoint)")
     p.add_argument("--json", help="write the results here")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of the --json report already there (same scale, n, kind, LR; report "
+        "newer than the checkpoint), score only the other checkpoints, write the union",
+    )
     a = p.parse_args()
     torch.set_num_threads(1)
     t0 = time.time()
-    maps = world_test_maps(a.n, a.kind)
-    rows = {
-        "bicubic": score(
-            DepthUpsampler.bicubic(a.scale, device="cpu"), maps, a.scale, a.degradation
-        )
-    }
-    for spec in a.ckpt:
-        label, _, path = spec.partition("=")
-        up = DepthUpsampler.from_checkpoint(path, device="cpu")
-        rows[label] = score(up, maps, a.scale, a.degradation)
+    meta = {"scale": a.scale, "n": a.n, "kind": a.kind, "degradation": a.degradation}
+    kept, specs = reusable_rows(Path(a.json), meta) if a.merge and a.json else ({}, {})
+    wanted = dict(spec.partition("=")[::2] for spec in a.ckpt)
+    todo = {k: v for k, v in wanted.items() if k not in kept or specs[k] != v}
+    rows = {"bicubic": kept.pop("bicubic", None)} if "bicubic" in kept else {}
+    if todo or not rows:
+        maps = world_test_maps(a.n, a.kind)
+        up = DepthUpsampler.bicubic(a.scale, device="cpu")
+        rows = {"bicubic": score(up, maps, a.scale, a.degradation)}
+        for label, path in todo.items():
+            up = DepthUpsampler.from_checkpoint(path, device="cpu")
+            kept[label] = score(up, maps, a.scale, a.degradation)
+            specs[label] = path
+    rows.update(kept)
     bic = rows["bicubic"]["rmse"]
     print(
         f"world {a.kind} test split, first {a.n} scenes (seeds 200000..), x{a.scale}, "
-        f"LR: {a.degradation}"
+        f"LR: {a.degradation}; {len(todo)} checkpoint(s) scored, {len(wanted) - len(todo)} kept"
     )
     print(f"{'method':40s} {'RMSE (m)':>9s} {'MAE (m)':>9s} {'/bicubic':>9s}")
-    for k, r in rows.items():
+    for k in ["bicubic", *wanted]:
+        r = rows[k]
         print(f"{k:40s} {r['rmse']:9.4f} {r['mae']:9.4f} {r['rmse'] / bic:9.3f}")
     print(f"wall time {time.time() - t0:.1f} s")
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         rec = {
-            "scale": a.scale,
-            "n": a.n,
-            "kind": a.kind,
-            "degradation": a.degradation,
+            **meta,
             "split": "test",
             "rows": rows,
-            "checkpoints": a.ckpt,
+            "checkpoints": [f"{k}={v}" for k, v in specs.items()],
         }
         Path(a.json).write_text(json.dumps(rec, indent=2) + "\n")
     return 0
