@@ -541,3 +541,14 @@ def test_invalid_marker_and_write_fill(tmp_path) -> None:
     assert fill_fits(".npy", float("nan")) and fill_fits(".PNG", 65535)
     assert not fill_fits(".png", 65536) and not fill_fits(".pgm", 1.5)
     assert not fill_fits(".png", -1) and not fill_fits(".png", 256, bits=8)
+
+
+def test_natural_key_orders_digit_runs_by_value_and_keeps_both_spellings():
+    from depthduet.io.naming import natural_key
+
+    names = ["x/Df_10.mat", "x/Df_2.mat", "x/df_1.mat"]
+    assert sorted(names, key=natural_key) == ["x/df_1.mat", "x/Df_2.mat", "x/Df_10.mat"]
+    assert natural_key("x/Df_2.mat") == ["df_", 2, ".mat"]
+    assert natural_key("a/B10", whole=True, fold_case=False) == ["a/B", 10, ""]
+    # case kept: upper-case letters sort first
+    assert sorted(["b1", "B2"], key=lambda s: natural_key(s, fold_case=False)) == ["B2", "b1"]

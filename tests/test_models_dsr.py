@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from depthduet.depth import denormalize_depth, fill_invalid, normalize_depth
 from depthduet.errors import UserError
 from depthduet.models.blocks import (
     PROJECTION_SETTINGS,
@@ -23,10 +24,7 @@ from depthduet.models.blocks import (
 from depthduet.models.dbpn import (
     PRESETS,
     DSRNet,
-    denormalize_depth,
-    fill_invalid,
     get_preset,
-    normalize_depth,
     prepare_lr,
 )
 from depthduet.models.denet import DENet

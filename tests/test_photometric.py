@@ -15,6 +15,8 @@ from depthduet.losses.photometric import (
     min_reprojection,
     photometric_error,
     ssim,
+    ssim_index,
+    ssim_loss,
 )
 
 
@@ -26,7 +28,7 @@ def _ssim_scalar(mx, my, vx, vy, cxy):
 
 def test_ssim_identical_is_zero():
     x = torch.rand(2, 3, 7, 9)
-    assert torch.allclose(ssim(x, x), torch.zeros_like(x), atol=1e-6)
+    assert torch.allclose(ssim_loss(x, x), torch.zeros_like(x), atol=1e-6)
 
 
 def test_ssim_constant_3x3_patch():
@@ -35,11 +37,11 @@ def test_ssim_constant_3x3_patch():
     x = torch.full((1, 1, 3, 3), a, dtype=torch.float64)
     y = torch.full((1, 1, 3, 3), b, dtype=torch.float64)
     expected = (1 - (2 * a * b + C1) / (a * a + b * b + C1)) / 2
-    out = ssim(x, y)
+    out = ssim_loss(x, y)
     assert out.shape == (1, 1, 3, 3)
     assert torch.allclose(out, torch.full_like(out, expected), atol=1e-9)
     # float32 agrees to rounding (the variances are differences of nearly equal numbers)
-    assert torch.allclose(ssim(x.float(), y.float()), out.float(), atol=1e-4)
+    assert torch.allclose(ssim_loss(x.float(), y.float()), out.float(), atol=1e-4)
 
 
 def test_ssim_two_pixel_hand_computed():
@@ -56,7 +58,7 @@ def test_ssim_two_pixel_hand_computed():
         vy = sum(v * v for v in ys) / 3 - my * my
         cxy = sum(p * q for p, q in zip(xs, ys)) / 3 - mx * my
         expected.append(_ssim_scalar(mx, my, vx, vy, cxy))
-    out = ssim(x, y)
+    out = ssim_loss(x, y)
     assert out.shape == (1, 1, 1, 2)
     assert torch.allclose(out.flatten(), torch.tensor(expected, dtype=torch.float64), atol=1e-9)
 
@@ -73,15 +75,37 @@ def test_ssim_reflection_padding_matches_hand_window():
     vy = sum(v * v for v in ys) / 9 - my * my
     cxy = sum(p * q for p, q in zip(xs, ys)) / 9 - mx * my
     assert math.isclose(
-        ssim(x, y)[0, 0, 0, 0].item(), _ssim_scalar(mx, my, vx, vy, cxy), abs_tol=1e-6
+        ssim_loss(x, y)[0, 0, 0, 0].item(), _ssim_scalar(mx, my, vx, vy, cxy), abs_tol=1e-6
     )
 
 
 def test_ssim_range_and_symmetry():
     x, y = torch.rand(1, 3, 6, 5), torch.rand(1, 3, 6, 5)
-    s = ssim(x, y)
+    s = ssim_loss(x, y)
     assert s.min() >= 0 and s.max() <= 1
-    assert torch.allclose(s, ssim(y, x), atol=1e-7)
+    assert torch.allclose(s, ssim_loss(y, x), atol=1e-7)
+
+
+def test_ssim_index_is_the_index_and_ssim_loss_its_dissimilarity():
+    # kornia's names: ssim_index is 1 for identical patches, ssim_loss = clamp((1 - index) / 2)
+    a, b = 0.2, 0.7
+    x = torch.full((1, 1, 3, 3), a, dtype=torch.float64)
+    y = torch.full((1, 1, 3, 3), b, dtype=torch.float64)
+    index = ssim_index(x, y)
+    expected = (2 * a * b + C1) / (a * a + b * b + C1)
+    assert torch.allclose(index, torch.full_like(index, expected), atol=1e-12)
+    u, v = torch.rand(2, 3, 7, 9), torch.rand(2, 3, 7, 9)
+    assert torch.allclose(ssim_index(u, u), torch.ones_like(u), atol=1e-5)
+    assert torch.equal(ssim_loss(u, v), torch.clamp((1 - ssim_index(u, v)) / 2, 0, 1))
+    with pytest.raises(ValueError, match="ssim_index: expected 4-D"):
+        ssim_index(torch.rand(3, 4, 4), torch.rand(3, 4, 4))
+
+
+def test_ssim_is_the_deprecated_name_of_ssim_loss():
+    x, y = torch.rand(1, 3, 6, 5), torch.rand(1, 3, 6, 5)
+    with pytest.warns(DeprecationWarning, match="ssim_loss"):
+        old = ssim(x, y)
+    assert torch.equal(old, ssim_loss(x, y))
 
 
 def test_photometric_error_two_pixels_by_hand():
@@ -103,7 +127,7 @@ def test_photometric_error_bad_input():
     with pytest.raises(ValueError, match="shapes differ"):
         photometric_error(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 5))
     with pytest.raises(ValueError, match="4-D"):
-        ssim(torch.rand(3, 4, 4), torch.rand(3, 4, 4))
+        ssim_loss(torch.rand(3, 4, 4), torch.rand(3, 4, 4))
     with pytest.raises(ValueError, match="alpha"):
         photometric_error(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4), alpha=1.5)
 

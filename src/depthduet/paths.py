@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 __all__ = [
+    "PathLike",
     "data_root",
     "weights_dir",
     "project_root",
@@ -16,6 +17,9 @@ __all__ = [
     "PREDICT_RECORD",
     "PREDICT_DEPTH_SUFFIX",
 ]
+
+#: what a path argument may be: a string or an ``os.PathLike`` (``pathlib.Path``).
+PathLike = str | os.PathLike[str]
 
 #: the settings file ``depthduet predict`` writes into its output folder (``depthduet evaluate``
 #: recognises such a folder by it).

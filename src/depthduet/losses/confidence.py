@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import torch
 
+from depthduet import depth as depth_ops
+
 __all__ = [
     "confidence_loss",
     "point_filtering_loss",
@@ -27,19 +29,16 @@ LOG_EPS = 1e-6
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean of ``x`` over ``mask`` (bool, broadcastable); 0 (with gradient) if the mask is empty.
+    """:func:`depthduet.depth.masked_mean` with ``min_weight=1.0`` (never divides by less than one element: METHOD B's losses).
 
     Args:
-        x: values of any shape.
-        mask: bool, broadcastable to the shape of ``x``; ``None`` means every element.
+        x: ``(B, C, H, W)`` values (any shape).
+        mask: bool or weights broadcastable to ``x`` (e.g. ``(B, 1, H, W)``); ``None``: all.
 
     Returns:
-        ``()`` scalar tensor.
+        ``()`` scalar tensor; 0 (attached to the graph) for an empty mask.
     """
-    if mask is None:
-        return x.mean()
-    m = mask.to(x.dtype).expand_as(x)
-    return (x * m).sum() / m.sum().clamp(min=1.0)
+    return depth_ops.masked_mean(x, mask, min_weight=1.0)
 
 
 def confidence_loss(

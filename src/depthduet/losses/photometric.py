@@ -1,7 +1,9 @@
 """Photometric terms of view synthesis (METHOD.md B.3, monodepth2 conventions).
 
-- :func:`ssim`: the per-pixel SSIM dissimilarity ``clamp((1 - SSIM) / 2, 0, 1)`` computed with a
-  3x3 box filter on reflection-padded images, ``C1 = 0.01^2``, ``C2 = 0.03^2``.
+- :func:`ssim_index`: the per-pixel SSIM index (1 for identical patches) computed with a 3x3
+  box filter on reflection-padded images, ``C1 = 0.01^2``, ``C2 = 0.03^2``;
+  :func:`ssim_loss`: the dissimilarity ``clamp((1 - SSIM) / 2, 0, 1)`` (kornia's names: the
+  index, and the loss). :func:`ssim` is the deprecated old name of :func:`ssim_loss`.
 - :func:`photometric_error`: ``pe = alpha * (1 - SSIM)/2 + (1 - alpha) * |I_t - I_s->t|``,
   averaged over colour channels (alpha = 0.85).
 - :func:`min_reprojection`: the per-pixel minimum over source frames plus the auto-mask (keep the
@@ -12,12 +14,22 @@ All functions are differentiable and work on any number of channels.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ssim", "photometric_error", "identity_error", "min_reprojection", "C1", "C2"]
+__all__ = [
+    "ssim_index",
+    "ssim_loss",
+    "ssim",
+    "photometric_error",
+    "identity_error",
+    "min_reprojection",
+    "C1",
+    "C2",
+]
 
 #: SSIM stabilisers for images in [0, 1] (METHOD.md B.3)
 C1 = 0.01**2
@@ -53,8 +65,8 @@ def _check_pair(x: torch.Tensor, y: torch.Tensor, what: str) -> None:
         raise ValueError(f"{what}: shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, c1: float = C1, c2: float = C2) -> torch.Tensor:
-    """Per-pixel SSIM dissimilarity (METHOD.md B.3, monodepth2's ``SSIM`` module).
+def ssim_index(x: torch.Tensor, y: torch.Tensor, c1: float = C1, c2: float = C2) -> torch.Tensor:
+    """Per-pixel SSIM index (METHOD.md B.3, monodepth2's ``SSIM`` module without the ``1 -``).
 
     Local statistics use a 3x3 box filter (average pooling, stride 1) on reflection-padded
     images::
@@ -69,9 +81,14 @@ def ssim(x: torch.Tensor, y: torch.Tensor, c1: float = C1, c2: float = C2) -> to
         c2: stabiliser of the contrast/structure term.
 
     Returns:
-        ``(B, C, H, W)`` map ``clamp((1 - SSIM) / 2, 0, 1)``: 0 for identical patches.
+        ``(B, C, H, W)`` map ``SSIM``, in [-1, 1] up to rounding: 1 for identical patches.
     """
-    _check_pair(x, y, "ssim")
+    _check_pair(x, y, "ssim_index")
+    return _ssim_map(x, y, c1, c2)
+
+
+def _ssim_map(x: torch.Tensor, y: torch.Tensor, c1: float, c2: float) -> torch.Tensor:
+    """The SSIM index of :func:`ssim_index` for checked ``(B, C, H, W)`` inputs, same shape."""
     xp, yp = _pad_reflect(x), _pad_reflect(y)
     mu_x = F.avg_pool2d(xp, 3, 1)
     mu_y = F.avg_pool2d(yp, 3, 1)
@@ -80,7 +97,45 @@ def ssim(x: torch.Tensor, y: torch.Tensor, c1: float = C1, c2: float = C2) -> to
     sigma_xy = F.avg_pool2d(xp * yp, 3, 1) - mu_x * mu_y
     num = (2 * mu_x * mu_y + c1) * (2 * sigma_xy + c2)
     den = (mu_x * mu_x + mu_y * mu_y + c1) * (sigma_x + sigma_y + c2)
-    return torch.clamp((1 - num / den) / 2, 0, 1)
+    return num / den
+
+
+def ssim_loss(x: torch.Tensor, y: torch.Tensor, c1: float = C1, c2: float = C2) -> torch.Tensor:
+    """Per-pixel SSIM dissimilarity ``clamp((1 - SSIM) / 2, 0, 1)`` (METHOD.md B.3).
+
+    ``SSIM`` is :func:`ssim_index`; the dissimilarity is monodepth2's ``SSIM`` module.
+
+    Args:
+        x, y: ``(B, C, H, W)`` images of one shape (in [0, 1] for the default constants).
+        c1, c2: the stabilisers of :func:`ssim_index`.
+
+    Returns:
+        ``(B, C, H, W)`` map in [0, 1]: 0 for identical patches.
+    """
+    _check_pair(x, y, "ssim_loss")
+    return torch.clamp((1 - _ssim_map(x, y, c1, c2)) / 2, 0, 1)
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, c1: float = C1, c2: float = C2) -> torch.Tensor:
+    """Deprecated: the old name of :func:`ssim_loss` (the dissimilarity, not the index).
+
+    It returns what it always did and warns (:class:`DeprecationWarning`). Call
+    :func:`ssim_loss` for the same numbers, :func:`ssim_index` for the SSIM index.
+
+    Args:
+        x, y: ``(B, C, H, W)`` images of one shape.
+        c1, c2: as in :func:`ssim_loss`.
+
+    Returns:
+        ``(B, C, H, W)`` map ``clamp((1 - SSIM) / 2, 0, 1)``, as :func:`ssim_loss`.
+    """
+    warnings.warn(
+        "depthduet.losses.ssim returns the SSIM dissimilarity and is deprecated: call ssim_loss "
+        "for the same values, ssim_index for the SSIM index",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return ssim_loss(x, y, c1, c2)
 
 
 def photometric_error(
@@ -104,7 +159,7 @@ def photometric_error(
     l1 = (pred - target).abs().mean(1, keepdim=True)
     if alpha == 0.0:
         return l1
-    return alpha * ssim(pred, target).mean(1, keepdim=True) + (1 - alpha) * l1
+    return alpha * ssim_loss(pred, target).mean(1, keepdim=True) + (1 - alpha) * l1
 
 
 def identity_error(

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from depthduet.depth import fill_invalid, masked_mean
 from depthduet.errors import UserError
-from depthduet.losses.distill import masked_mean
 
 __all__ = ["STRUCTURE_GT", "sobel_magnitude", "structure_gt", "structure_loss"]
 
@@ -43,7 +43,7 @@ def structure_gt(
 ) -> tuple[Tensor, Tensor]:
     """Structure ground truth ``S_gt`` of METHOD.md A.4.
 
-    Invalid pixels are filled first (:func:`depthduet.models.dbpn.fill_invalid`) and the result
+    Invalid pixels are filled first (:func:`depthduet.depth.fill_invalid`) and the result
     is only trusted where the whole 3x3 Sobel window is valid.
 
     Args:
@@ -64,8 +64,6 @@ def structure_gt(
             s_valid = torch.ones_like(depth, dtype=torch.bool)
             filled = depth
         else:
-            from depthduet.models.dbpn import fill_invalid
-
             filled = fill_invalid(depth, valid)
             v = valid.to(depth.dtype)
             eroded = -F.max_pool2d(-F.pad(v, (1, 1, 1, 1), mode="replicate"), 3, 1)
@@ -90,4 +88,4 @@ def structure_loss(s_pred: Tensor, s_gt: Tensor, valid: Tensor | None = None) ->
         ``()`` scalar tensor.
     """
 
-    return masked_mean((s_pred - s_gt.detach()).abs(), valid)
+    return masked_mean((s_pred - s_gt.detach()).abs(), valid, min_weight=1e-12)

@@ -8,8 +8,7 @@ nor SPNet::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from depthduet.registry import lazy_exports
 
 #: public name -> module that defines it (loaded on first access)
 _LAZY = {
@@ -27,9 +26,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'depthduet.models' has no attribute {name!r}")
-    return getattr(importlib.import_module(mod), name)
+__getattr__ = lazy_exports("depthduet.models", _LAZY)

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
 
@@ -73,7 +73,40 @@ class DeconvAct(nn.Sequential):
         super().__init__(nn.ConvTranspose2d(c_in, c_out, kernel, stride, padding), nn.PReLU())
 
 
-class UpProjection(nn.Module):
+class _BackProjection(nn.Module):
+    """A DBPN projection unit: ``A0 = there(X)``, ``B0 = back(A0)``, ``A1 = there'(B0 - X)``,
+    output ``A0 + A1``, after a 1x1 conv + PReLU squeeze of ``X`` when it concatenates more
+    than one earlier output (``c_in != channels``, the dense variant).
+
+    :attr:`steps` names the three layers ``there``, ``back``, ``there'`` and their kinds (a
+    deconvolution goes up by ``scale``, a convolution down), in the order they are created.
+    """
+
+    steps: tuple[tuple[str, Callable[..., nn.Module]], ...] = ()
+
+    def __init__(self, channels: int, scale: int, c_in: int | None = None) -> None:
+        super().__init__()
+        k, s, p = projection_setting(scale)
+        c_in = channels if c_in is None else c_in
+        self.squeeze = ConvAct(c_in, channels, 1, 1, 0) if c_in != channels else nn.Identity()
+        for name, kind in self.steps:
+            self.add_module(name, kind(channels, channels, k, s, p))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x``: ``(B, c_in, h_in, w_in)`` features.
+
+        Returns:
+            ``(B, channels, h_out, w_out)`` features ``A0 + A1`` at the other resolution.
+        """
+        there, back, there_again = (getattr(self, name) for name, _ in self.steps)
+        x = self.squeeze(x)
+        a0 = there(x)
+        b0 = back(a0)
+        a1 = there_again(b0 - x)
+        return a0 + a1
+
+
+class UpProjection(_BackProjection):
     """DBPN up-projection unit ``U(L)`` (METHOD.md A.1).
 
     ``H0 = deconv(L)``, ``L0 = conv(H0)``, ``H1 = deconv(L0 - L)``, output ``H0 + H1``.
@@ -83,29 +116,10 @@ class UpProjection(nn.Module):
     Shapes: ``(B, c_in, h, w) -> (B, channels, s*h, s*w)``.
     """
 
-    def __init__(self, channels: int, scale: int, c_in: int | None = None) -> None:
-        super().__init__()
-        k, s, p = projection_setting(scale)
-        c_in = channels if c_in is None else c_in
-        self.squeeze = ConvAct(c_in, channels, 1, 1, 0) if c_in != channels else nn.Identity()
-        self.up0 = DeconvAct(channels, channels, k, s, p)
-        self.down0 = ConvAct(channels, channels, k, s, p)
-        self.up1 = DeconvAct(channels, channels, k, s, p)
-
-    def forward(self, low: Tensor) -> Tensor:
-        """``low``: ``(B, c_in, h, w)`` LR features.
-
-        Returns:
-            ``(B, channels, s*h, s*w)`` HR features ``H0 + H1``.
-        """
-        low = self.squeeze(low)
-        h0 = self.up0(low)
-        l0 = self.down0(h0)
-        h1 = self.up1(l0 - low)
-        return h0 + h1
+    steps = (("up0", DeconvAct), ("down0", ConvAct), ("up1", DeconvAct))
 
 
-class DownProjection(nn.Module):
+class DownProjection(_BackProjection):
     """DBPN down-projection unit ``Dn(H)`` (METHOD.md A.1).
 
     ``L0 = conv(H)``, ``H0 = deconv(L0)``, ``L1 = conv(H0 - H)``, output ``L0 + L1``.
@@ -114,26 +128,7 @@ class DownProjection(nn.Module):
     Shapes: ``(B, c_in, s*h, s*w) -> (B, channels, h, w)``.
     """
 
-    def __init__(self, channels: int, scale: int, c_in: int | None = None) -> None:
-        super().__init__()
-        k, s, p = projection_setting(scale)
-        c_in = channels if c_in is None else c_in
-        self.squeeze = ConvAct(c_in, channels, 1, 1, 0) if c_in != channels else nn.Identity()
-        self.down0 = ConvAct(channels, channels, k, s, p)
-        self.up0 = DeconvAct(channels, channels, k, s, p)
-        self.down1 = ConvAct(channels, channels, k, s, p)
-
-    def forward(self, high: Tensor) -> Tensor:
-        """``high``: ``(B, c_in, H, W)`` HR features.
-
-        Returns:
-            ``(B, channels, H/s, W/s)`` LR features ``L0 + L1``.
-        """
-        high = self.squeeze(high)
-        l0 = self.down0(high)
-        h0 = self.up0(l0)
-        l1 = self.down1(h0 - high)
-        return l0 + l1
+    steps = (("down0", ConvAct), ("up0", DeconvAct), ("down1", ConvAct))
 
 
 class ResBlock(nn.Module):

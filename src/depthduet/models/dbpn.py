@@ -14,6 +14,9 @@ The network works on *normalised* depth, so one model serves any unit and range:
 4. the network's output is mapped back with ``x = x_n * (hi - lo) + lo``
    (:func:`denormalize_depth`).
 
+The three functions live in :mod:`depthduet.depth` (the depth vocabulary shared by models,
+losses and inference); this module re-exports them.
+
 :meth:`DSRNet.super_resolve` chains the four steps. Training (``depthduet.recipes.ctkt``) computes
 its losses in normalised units on valid HR pixels only.
 """
@@ -27,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from depthduet.depth import check_depth_batch, denormalize_depth, fill_invalid, normalize_depth
 from depthduet.errors import UserError
 from depthduet.models.blocks import (
     ConvAct,
@@ -76,121 +80,6 @@ def get_preset(name: str) -> DSRPreset:
         raise UserError(
             f"model.preset: unknown preset {name!r}; known: {', '.join(PRESETS)}"
         ) from None
-
-
-def _check_map(x: Tensor, what: str) -> None:
-    if x.dim() != 4 or x.shape[1] != 1:
-        raise ValueError(f"{what}: expected a (B, 1, H, W) tensor, got {tuple(x.shape)}")
-
-
-def fill_invalid(x: Tensor, valid: Tensor) -> Tensor:
-    """Fill invalid pixels from their valid surroundings (normalised convolution on a pyramid).
-
-    At each level ``x*valid`` and ``valid`` are 2x2 average-pooled and divided, which gives the
-    mean of the valid pixels under each coarse cell; coarser levels fill what finer ones cannot.
-    Each invalid pixel takes the (bilinearly upsampled) value of the finest level that covers it.
-    Valid pixels are returned unchanged; a sample with no valid pixel becomes all zeros.
-
-    Args:
-        x: ``(B, C, H, W)`` values (anything at invalid pixels, NaN excluded).
-        valid: ``(B, 1, H, W)`` or ``(B, C, H, W)`` bool / {0, 1}.
-
-    Returns:
-        ``(B, C, H, W)`` with every pixel finite.
-    """
-    v = valid.to(x.dtype).expand_as(x)
-    x = torch.where(v > 0, x, torch.zeros_like(x))
-    if bool((v > 0).all()):
-        return x
-    return _fill_rec(x, v)
-
-
-def _fill_rec(x: Tensor, v: Tensor) -> Tensor:
-    h, w = x.shape[-2:]
-    if h == 1 and w == 1:
-        return x  # v == 0 here means a sample without any valid pixel: zeros
-    num = F.avg_pool2d(x * v, 2, 2, ceil_mode=True)
-    den = F.avg_pool2d(v, 2, 2, ceil_mode=True)
-    coarse_valid = (den > 0).to(x.dtype)
-    coarse = num / den.clamp_min(1e-12)
-    if not bool((coarse_valid > 0).all()):
-        coarse = _fill_rec(coarse, coarse_valid)
-    up = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
-    return torch.where(v > 0, x, up)
-
-
-def normalize_depth(
-    depth: Tensor,
-    valid: Tensor | None = None,
-    norm: str = "minmax",
-    pct: tuple[float, float] = (1.0, 99.0),
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Per-sample affine normalisation of depth to about ``[0, 1]`` from its valid pixels.
-
-    Args:
-        depth: ``(B, 1, H, W)`` in any unit.
-        valid: ``(B, 1, H, W)`` bool, or ``None`` for all valid.
-        norm: ``"minmax"`` (``lo, hi`` = min, max of the valid pixels) or ``"percentile"``
-            (``lo, hi`` = the ``pct`` percentiles; values outside map outside ``[0, 1]``).
-        pct: lower and upper percentiles for ``norm="percentile"``.
-
-    Returns:
-        ``(x_n, lo, hi)``: ``x_n = (depth - lo) / (hi - lo)`` with 0 at invalid pixels, shape
-        ``(B, 1, H, W)``; ``lo`` and ``hi`` of shape ``(B, 1, 1, 1)``. A sample whose valid pixels
-        are constant (or absent) gets ``hi = lo + 1`` (``lo = 0`` when absent; ``hi = 2 lo``
-        when ``lo`` is so large that ``lo + 1 == lo``).
-    """
-    _check_map(depth, "normalize_depth depth")
-    if valid is None:
-        valid = torch.ones_like(depth, dtype=torch.bool)
-    valid = valid.bool()
-    if norm not in ("minmax", "percentile"):
-        raise UserError(f"norm: expected 'minmax' or 'percentile', got {norm!r}")
-    b = depth.shape[0]
-    flat = depth.reshape(b, -1)
-    vflat = valid.reshape(b, -1)
-    if norm == "minmax":
-        inf = torch.tensor(float("inf"), dtype=depth.dtype, device=depth.device)
-        lo = torch.where(vflat, flat, inf).amin(dim=1)
-        hi = torch.where(vflat, flat, -inf).amax(dim=1)
-    else:
-        q = torch.tensor([pct[0] / 100.0, pct[1] / 100.0], dtype=depth.dtype, device=depth.device)
-        los, his = [], []
-        for i in range(b):
-            vals = flat[i][vflat[i]]
-            if vals.numel() == 0:
-                los.append(flat.new_tensor(float("inf")))
-                his.append(flat.new_tensor(float("-inf")))
-            else:
-                lh = torch.quantile(vals, q)
-                los.append(lh[0])
-                his.append(lh[1])
-        lo, hi = torch.stack(los), torch.stack(his)
-    empty = ~vflat.any(dim=1)
-    lo = torch.where(empty, torch.zeros_like(lo), lo)
-    hi = torch.where(empty, torch.zeros_like(hi), hi)
-    flat_range = (hi - lo) <= 1e-12 * torch.clamp(lo.abs(), min=1.0)
-    # a span of 1, or |lo| where lo + 1 == lo in this precision (constant maps near 1e20)
-    span = torch.where(lo + 1.0 == lo, lo.abs(), torch.ones_like(lo))
-    hi = torch.where(flat_range, lo + span, hi)
-    lo = lo.view(b, 1, 1, 1)
-    hi = hi.view(b, 1, 1, 1)
-    x_n = torch.where(valid, (depth - lo) / (hi - lo), torch.zeros_like(depth))
-    return x_n, lo, hi
-
-
-def denormalize_depth(x_n: Tensor, lo: Tensor, hi: Tensor) -> Tensor:
-    """Inverse of :func:`normalize_depth`: ``x_n * (hi - lo) + lo`` (shapes broadcast).
-
-    Args:
-        x_n: ``(B, 1, H, W)`` normalised depth.
-        lo: ``(B, 1, 1, 1)`` per-sample offset.
-        hi: ``(B, 1, 1, 1)`` per-sample upper value.
-
-    Returns:
-        ``(B, 1, H, W)`` depth in the original unit.
-    """
-    return x_n * (hi - lo) + lo
 
 
 def prepare_lr(
@@ -298,7 +187,7 @@ class DSRNet(nn.Module):
             ``(D_sr, [F_sr^1..F_sr^N])``: ``D_sr`` ``(B, 1, s*h, s*w)``, each ``F_sr^t`` of
             shape ``(B, b, s*h, s*w)``.
         """
-        _check_map(lr, "DSRNet input")
+        check_depth_batch(lr, "DSRNet input")
         highs = dense_projection_stages(self.shallow(lr), self.ups, self.downs)
         recon = self.recon(torch.cat(highs, dim=1) if len(highs) > 1 else highs[0])
         up = F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False)

@@ -6,15 +6,19 @@
 
     D = 1 / (1/d_max + (1/d_min - 1/d_max) * sigma_d)
 
-Also here: :func:`confidence_informativeness`, the evaluation statistic "error of the 20% least
-confident pixels vs the 20% most confident ones", logged during validation.
+Also here: :func:`build_depth_net` (a network from the ``model`` section of a ``mutual``
+configuration, shared by the recipe and inference), :func:`is_scale_ambiguous` (whether a
+trained branch predicts metric depth) and :func:`confidence_informativeness`, the evaluation
+statistic "error of the 20% least confident pixels vs the 20% most confident ones", logged
+during validation.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -22,7 +26,14 @@ from torch import nn
 from depthduet.models.decoder import DepthDecoder
 from depthduet.models.resnet import ResNetEncoder
 
-__all__ = ["DepthNet", "disp_to_depth", "depth_to_disp", "confidence_informativeness"]
+__all__ = [
+    "DepthNet",
+    "build_depth_net",
+    "confidence_informativeness",
+    "depth_to_disp",
+    "disp_to_depth",
+    "is_scale_ambiguous",
+]
 
 
 def disp_to_depth(sigma: torch.Tensor, d_min: float = 0.1, d_max: float = 100.0) -> torch.Tensor:
@@ -143,6 +154,42 @@ class DepthNet(nn.Module):
         """
 
         return disp_to_depth(sigma, self.d_min, self.d_max)
+
+
+def build_depth_net(model: Any, load_imagenet: bool = True) -> DepthNet:
+    """A :class:`DepthNet` from the ``model`` section of a ``mutual`` configuration.
+
+    Args:
+        model: the section as a dataclass (``MDEModelConfig``) or a plain dict (a checkpoint's
+            configuration); missing keys take the network's defaults.
+        load_imagenet: load ``encoder_weights`` (training); inference passes False, the
+            checkpoint's weights replace them anyway.
+    """
+    m = model if isinstance(model, Mapping) else model.__dict__
+    weights = m.get("encoder_weights") or None
+    return DepthNet(
+        encoder_weights=weights if load_imagenet else None,
+        scales=tuple(m.get("scales", (0, 1, 2, 3))),
+        d_min=float(m.get("d_min", 0.1)),
+        d_max=float(m.get("d_max", 100.0)),
+        init_depth=float(m.get("init_depth", 0.0)),
+    )
+
+
+def is_scale_ambiguous(cfg: Any, branch: str) -> bool:
+    """True when ``branch``'s depth has no metric scale: ``N_s`` trained on monocular video
+    alone (mode ``self``, ``self_sup: M``). In ``semi`` mode distillation from ``N_u`` and in
+    ``S``/``MS`` the stereo baseline fix the scale.
+
+    Args:
+        cfg: a ``mutual`` configuration, as the dataclass (``MutualConfig``) or a plain dict.
+        branch: ``"u"`` or ``"s"``.
+    """
+    if isinstance(cfg, Mapping):
+        mode, ss = cfg.get("mode", "semi"), cfg.get("self_sup", "MS")
+    else:
+        mode, ss = cfg.mode, cfg.self_sup
+    return branch == "s" and mode == "self" and ss == "M"
 
 
 def confidence_informativeness(
