@@ -23,6 +23,8 @@ from typing import Any
 
 import torch
 
+from depthduet.config import check_range
+
 __all__ = [
     "IMAGE_KEYS",
     "MAP_KEYS",
@@ -167,15 +169,10 @@ class ColorJitterConfig:
 
     def validate(self) -> None:
         for k in ("prob", "grey_prob", "erase_prob"):
-            v = getattr(self, k)
-            if not 0.0 <= v <= 1.0:
-                raise ValueError(f"augment.*.{k}: must be in [0, 1], got {v}")
+            check_range(f"augment.*.{k}", getattr(self, k), 0, 1)
         for k in ("brightness", "contrast", "saturation"):
-            v = getattr(self, k)
-            if not 0.0 <= v < 1.0:
-                raise ValueError(f"augment.*.{k}: must be in [0, 1), got {v}")
-        if not 0.0 <= self.hue <= 0.5:
-            raise ValueError(f"augment.*.hue: must be in [0, 0.5], got {self.hue}")
+            check_range(f"augment.*.{k}", getattr(self, k), 0, 1, hi_open=True)
+        check_range("augment.*.hue", self.hue, 0, 0.5)
         lo, hi = self.erase_area
         if not 0.0 < lo <= hi < 1.0:
             raise ValueError(f"augment.*.erase_area: need 0 < min <= max < 1, got {lo}, {hi}")

@@ -8,7 +8,6 @@ frame (``intrinsic: fx fy u0 v0`` in pixels, ``extrinsic: baseline`` in metres) 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from torch.utils.data import Dataset
 
 from depthduet import io as dio
 from depthduet.data.folder import (
+    check_offsets,
     depth_tensors,
     load_rgb,
     neighbour_keys,
@@ -31,10 +31,10 @@ from depthduet.data.folder import (
     resize_intrinsics,
 )
 from depthduet.errors import UserError
+from depthduet.paths import PathLike
 
 __all__ = ["cityscapes_disparity", "CityscapesDataset"]
 
-PathLike = str | os.PathLike[str]
 
 _NAME = re.compile(r"(?P<city>.+)_(?P<seq>\d{6})_(?P<frame>\d{6})_leftImg8bit\.png")
 
@@ -106,9 +106,7 @@ class CityscapesDataset(Dataset):
         if not self.items:
             raise UserError(f"{left}: no *_leftImg8bit.png frames")
         self.to_depth = to_depth
-        self.offsets = tuple(int(o) for o in offsets)
-        if 0 in self.offsets:
-            raise UserError("offsets must not contain 0 (the target frame)")
+        self.offsets = check_offsets(offsets)
         self.stereo = stereo
         self.size = None if size is None else (int(size[0]), int(size[1]))
 

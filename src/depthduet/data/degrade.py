@@ -56,6 +56,10 @@ def resolve_degradation(
     return parse_degradation(spec)
 
 
+#: an HR crop ``(top, left, height, width)``
+Window = tuple[int, int, int, int]
+
+
 def _as_tensor(x: Any, dtype: torch.dtype | None = None) -> Tensor:
     t = x if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x))
     return t.to(dtype) if dtype is not None else t
@@ -125,9 +129,7 @@ class DepthSRPairs(Dataset):
     def __len__(self) -> int:
         return len(self.base)  # type: ignore[arg-type]
 
-    def _window(
-        self, h: int, w: int, rng: np.random.Generator, name: str
-    ) -> tuple[int, int, int, int]:
+    def _window(self, h: int, w: int, rng: np.random.Generator, name: str) -> Window:
         s = self.scale
         if self.crop is None:
             hh, ww = (h // s) * s, (w // s) * s
@@ -145,77 +147,100 @@ class DepthSRPairs(Dataset):
             top, left = ((h - c) // 2 // s) * s, ((w - c) // 2 // s) * s
         return top, left, c, c
 
+    def _sample_rng(self, index: int) -> np.random.Generator:
+        """The generator of sample ``index``: fixed by ``(seed, index)`` for evaluation; when
+        training, with a number drawn from torch's global generator (new every epoch)."""
+        if self.train:
+            draw = int(torch.randint(0, 2**31 - 1, (1,)).item())
+            return np.random.default_rng([self.seed, draw, int(index)])
+        return np.random.default_rng([self.seed, int(index)])
+
+    def _given_lr(
+        self, sample: dict[str, Any], name: str, hr_size: tuple[int, int], window: Window
+    ) -> tuple[Tensor, Tensor]:
+        """The sample's own LR map (``degradation="given"``) cut to the HR ``window``.
+
+        Returns:
+            ``lr (1, ch / s, cw / s)`` with invalid pixels set to 0, and ``lr_valid`` bool of
+            the same shape.
+        """
+        if "depth_lr" not in sample:
+            raise UserError(f"{name}: degradation 'given' needs a 'depth_lr' key in the sample")
+        h, w = hr_size
+        top, left, ch, cw = window
+        s = self.scale
+        lr_full = _as_tensor(sample["depth_lr"], torch.float32)
+        if lr_full.dim() == 2:
+            lr_full = lr_full.unsqueeze(0)
+        if "valid_lr" in sample:
+            lv_full = _as_tensor(sample["valid_lr"]).bool().reshape(lr_full.shape)
+        else:
+            lv_full = torch.isfinite(lr_full) & (lr_full > 0)
+        if lr_full.shape[-2] < math.ceil(h / s) - 1 or lr_full.shape[-1] < math.ceil(w / s) - 1:
+            raise UserError(
+                f"{name}: given LR {tuple(lr_full.shape[-2:])} does not match HR {h}x{w} / {s}"
+            )
+        t, lft = top // s, left // s
+        lr = lr_full[:, t : t + ch // s, lft : lft + cw // s]
+        lv = lv_full[:, t : t + ch // s, lft : lft + cw // s]
+        if lr.shape[-2:] != (ch // s, cw // s):
+            raise UserError(f"{name}: given LR map too small for HR {h}x{w} at scale {s}")
+        return torch.where(lv, lr, torch.zeros_like(lr)), lv
+
+    def _degraded_lr(
+        self, hr: Tensor, hv: Tensor, rng: np.random.Generator
+    ) -> tuple[Tensor, Tensor, str]:
+        """LR map made from ``hr (1, H, W)`` / ``hv (1, H, W)`` by the sample's recipe (a draw
+        of the mix for ``random``).
+
+        Returns:
+            ``lr (1, H / s, W / s)``, ``lr_valid`` of the same shape and the chain used.
+        """
+        recipe = self._recipe
+        gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+        if isinstance(recipe, DegradationMix):
+            recipe = recipe.sample(self.scale, gen)
+        assert isinstance(recipe, Degradation)
+        lr, lv = recipe.apply(hr, hv, self.scale, gen)
+        return lr, lv, recipe.describe()
+
+    def _with_noise_and_holes(
+        self, hr: Tensor, hv: Tensor, lr: Tensor, lv: Tensor, rng: np.random.Generator
+    ) -> tuple[Tensor, Tensor]:
+        """``(lr, lr_valid)`` with the optional LR noise (scaled by the valid HR range of
+        ``hr (1, H, W)``) and random holes applied; same shapes as ``lr (1, h, w)``."""
+        if not (self.noise_std > 0 or self.hole_prob > 0):
+            return lr, lv
+        gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+        if self.noise_std > 0 and bool(hv.any()):
+            rng_range = float(hr[hv].max() - hr[hv].min())
+            noise = torch.randn(lr.shape, generator=gen) * self.noise_std * rng_range
+            lr = torch.where(lv, lr + noise, lr)
+        if self.hole_prob > 0:
+            keep = torch.rand(lr.shape, generator=gen) >= self.hole_prob
+            lv = lv & keep
+            lr = torch.where(lv, lr, torch.zeros_like(lr))
+        return lr, lv
+
     def __getitem__(self, index: int) -> dict[str, Any]:
         sample = self.base[index]
         name = str(sample.get("name", f"sample{index}"))
-        if "depth" not in sample:
-            raise UserError(f"{name}: the base dataset gives no 'depth' (needed for depth SR)")
-        depth = _as_tensor(sample["depth"], torch.float32)
-        if depth.dim() == 2:
-            depth = depth.unsqueeze(0)
-        if "valid" in sample and sample["valid"] is not None:
-            valid = _as_tensor(sample["valid"]).bool().reshape(depth.shape)
-        else:
-            valid = torch.isfinite(depth) & (depth > 0)
-        depth = torch.where(valid, depth, torch.zeros_like(depth))
-        if self.train:
-            draw = int(torch.randint(0, 2**31 - 1, (1,)).item())
-            rng = np.random.default_rng([self.seed, draw, int(index)])
-        else:
-            rng = np.random.default_rng([self.seed, int(index)])
+        depth, valid = _depth_and_valid(sample, name)
+        rng = self._sample_rng(index)
         h, w = depth.shape[-2:]
-        top, left, ch, cw = self._window(h, w, rng, name)
+        window = self._window(h, w, rng, name)
+        top, left, ch, cw = window
         hr = depth[:, top : top + ch, left : left + cw]
         hv = valid[:, top : top + ch, left : left + cw]
-        s = self.scale
         if self.degradation == "given":
-            if "depth_lr" not in sample:
-                raise UserError(f"{name}: degradation 'given' needs a 'depth_lr' key in the sample")
-            lr_full = _as_tensor(sample["depth_lr"], torch.float32)
-            if lr_full.dim() == 2:
-                lr_full = lr_full.unsqueeze(0)
-            if "valid_lr" in sample:
-                lv_full = _as_tensor(sample["valid_lr"]).bool().reshape(lr_full.shape)
-            else:
-                lv_full = torch.isfinite(lr_full) & (lr_full > 0)
-            if lr_full.shape[-2] < math.ceil(h / s) - 1 or lr_full.shape[-1] < math.ceil(w / s) - 1:
-                raise UserError(
-                    f"{name}: given LR {tuple(lr_full.shape[-2:])} does not match HR {h}x{w} / {s}"
-                )
-            t, lft = top // s, left // s
-            lr = lr_full[:, t : t + ch // s, lft : lft + cw // s]
-            lv = lv_full[:, t : t + ch // s, lft : lft + cw // s]
-            if lr.shape[-2:] != (ch // s, cw // s):
-                raise UserError(f"{name}: given LR map too small for HR {h}x{w} at scale {s}")
-            lr = torch.where(lv, lr, torch.zeros_like(lr))
+            lr, lv = self._given_lr(sample, name, (h, w), window)
             used = "given"
         else:
-            recipe = self._recipe
-            gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
-            if isinstance(recipe, DegradationMix):
-                recipe = recipe.sample(s, gen)
-            assert isinstance(recipe, Degradation)
-            lr, lv = recipe.apply(hr, hv, s, gen)
-            used = recipe.describe()
+            lr, lv, used = self._degraded_lr(hr, hv, rng)
         out: dict[str, Any] = {}
-        image = sample.get("image")
-        if image is not None:
-            image = _as_tensor(image, torch.float32)
-            if image.shape[-2:] != (h, w):
-                raise UserError(
-                    f"{name}: image {tuple(image.shape[-2:])} and depth {h}x{w} sizes differ"
-                )
-            out["image"] = image[:, top : top + ch, left : left + cw]
-        if self.noise_std > 0 or self.hole_prob > 0:
-            gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
-            if self.noise_std > 0 and bool(hv.any()):
-                rng_range = float(hr[hv].max() - hr[hv].min())
-                noise = torch.randn(lr.shape, generator=gen) * self.noise_std * rng_range
-                lr = torch.where(lv, lr + noise, lr)
-            if self.hole_prob > 0:
-                keep = torch.rand(lr.shape, generator=gen) >= self.hole_prob
-                lv = lv & keep
-                lr = torch.where(lv, lr, torch.zeros_like(lr))
+        if sample.get("image") is not None:
+            out["image"] = _cropped_image(sample["image"], name, (h, w), window)
+        lr, lv = self._with_noise_and_holes(hr, hv, lr, lv, rng)
         if self.train and rng.random() < 0.5:
             hr, hv, lr, lv = (x.flip(-1) for x in (hr, hv, lr, lv))
             if "image" in out:
@@ -225,7 +250,7 @@ class DepthSRPairs(Dataset):
             lr_valid=lv.contiguous(),
             hr=hr.contiguous(),
             hr_valid=hv.contiguous(),
-            scale=s,
+            scale=self.scale,
             degradation=used,
             name=name,
             unit=str(sample.get("unit", "")),
@@ -233,3 +258,28 @@ class DepthSRPairs(Dataset):
         if "image" in out:
             out["image"] = out["image"].contiguous()
         return out
+
+
+def _depth_and_valid(sample: dict[str, Any], name: str) -> tuple[Tensor, Tensor]:
+    """The sample's ``depth (1, H, W)`` (invalid pixels set to 0) and ``valid (1, H, W)`` bool
+    (given, else finite and > 0)."""
+    if "depth" not in sample:
+        raise UserError(f"{name}: the base dataset gives no 'depth' (needed for depth SR)")
+    depth = _as_tensor(sample["depth"], torch.float32)
+    if depth.dim() == 2:
+        depth = depth.unsqueeze(0)
+    if "valid" in sample and sample["valid"] is not None:
+        valid = _as_tensor(sample["valid"]).bool().reshape(depth.shape)
+    else:
+        valid = torch.isfinite(depth) & (depth > 0)
+    return torch.where(valid, depth, torch.zeros_like(depth)), valid
+
+
+def _cropped_image(image: Any, name: str, hr_size: tuple[int, int], window: Window) -> Tensor:
+    """``image (3, H, W)`` cut to the HR ``window``: ``(3, ch, cw)`` float32."""
+    image = _as_tensor(image, torch.float32)
+    h, w = hr_size
+    if image.shape[-2:] != (h, w):
+        raise UserError(f"{name}: image {tuple(image.shape[-2:])} and depth {h}x{w} sizes differ")
+    top, left, ch, cw = window
+    return image[:, top : top + ch, left : left + cw]

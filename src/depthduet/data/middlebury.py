@@ -26,7 +26,6 @@ super-resolution code (MSG-Net): ``RGB/<scene>.bmp`` + ``Depth/<scene>_2.mat``
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from depthduet.data.folder import (
     require_file,
 )
 from depthduet.errors import UserError
+from depthduet.paths import PathLike
 
 __all__ = [
     "MiddleburyCalib",
@@ -60,7 +60,6 @@ __all__ = [
     "MiddleburyMatDataset",
 ]
 
-PathLike = str | os.PathLike[str]
 
 #: stored-value scale of the integer GT maps of the 2001 / 2003 scenes (lower-case names).
 KNOWN_DISPARITY_SCALES: dict[str, float] = {

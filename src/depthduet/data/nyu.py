@@ -38,10 +38,10 @@ from depthduet.data.splits import (
     read_nyu_splits_mat,
 )
 from depthduet.errors import UserError
+from depthduet.paths import PathLike
 
 __all__ = ["NYU_K", "NYUv2MatDataset", "NYUv2FolderDataset", "resolve_nyu_indices"]
 
-PathLike = str | os.PathLike[str]
 
 #: NYU v2 RGB-camera intrinsics at 640x480, 0-based pixel centres.
 NYU_K = np.array(

@@ -11,7 +11,6 @@ float32 tag ``202021.25`` followed by two float64 row-major matrices: the intrin
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,19 @@ from torch.utils.data import Dataset
 from depthduet import io as dio
 from depthduet.data.folder import (
     DepthFolderDataset,
+    check_offsets,
     depth_tensors,
+    frames_with_neighbours,
     load_rgb,
     neighbour_keys,
     require_dir,
     require_file,
 )
 from depthduet.errors import UserError
+from depthduet.paths import PathLike
 
 __all__ = ["read_sintel_cam", "write_sintel_cam", "SintelDataset", "SintelMatDataset"]
 
-PathLike = str | os.PathLike[str]
 
 _TAG = np.float32(202021.25)
 
@@ -106,15 +107,11 @@ class SintelDataset(Dataset):
             if missing:
                 raise UserError(f"{depth_root / missing[0]}: Sintel scene not found")
             all_scenes = list(scenes)
-        self.offsets = tuple(int(o) for o in offsets)
-        if 0 in self.offsets:
-            raise UserError("offsets must not contain 0 (the target frame)")
+        self.offsets = check_offsets(offsets)
         self.items: list[tuple[str, int]] = []
         for s in all_scenes:
             nums = {int(p.stem.split("_")[-1]) for p in (depth_root / s).glob("frame_*.dpt")}
-            for n in sorted(nums):
-                if all(n + o in nums for o in self.offsets):
-                    self.items.append((s, n))
+            self.items += [(s, n) for n in frames_with_neighbours(nums, self.offsets)]
         if not self.items:
             raise UserError(f"{depth_root}: no Sintel frames (frame_XXXX.dpt) found")
 

@@ -28,7 +28,6 @@ Where the official lists come from (they are not shipped with depthduet):
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -36,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from depthduet.errors import UserError
+from depthduet.paths import PathLike
 
 __all__ = [
     "read_split",
@@ -49,7 +49,6 @@ __all__ = [
     "shipped_split",
 ]
 
-PathLike = str | os.PathLike[str]
 
 #: images in the NYU v2 labelled set (``nyu_depth_v2_labeled.mat``).
 NYU_LABELLED_COUNT = 1449

@@ -14,7 +14,6 @@ Two layouts:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,10 @@ from depthduet.data.folder import (
     require_dir,
 )
 from depthduet.errors import UserError
+from depthduet.paths import PathLike
 
 __all__ = ["mat_variables", "ToFMarkDataset", "ToFMarkSparseDataset"]
 
-PathLike = str | os.PathLike[str]
 
 _ROLE_HINTS = {
     "gt": ("gt", "ground", "truth"),
