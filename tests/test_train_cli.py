@@ -187,7 +187,7 @@ def test_torchrun_two_processes(tmp_path, cfg_file):
     ]
     # A finished worker that never exited was the symptom of DDP wrappers outliving the process
     # group (a GIL deadlock in gloo's destructor, ~1 run in 10 on a loaded machine; fixed in
-    # Trainer._release_ddp). Output goes to files (an orphan holding a pipe cannot block the
+    # depthduet.engine.networks.release_ddp). Output goes to files (an orphan holding a pipe cannot block the
     # test) and a hang kills every process of the run and fails.
     code, stdout, stderr = _run_killing_stragglers(cmd, env, tmp_path / "logs", out)
     assert code is not None, f"torchrun did not finish in 180 s; stderr: {stderr[-2000:]}"

@@ -82,25 +82,22 @@ def git_revision(root: str | os.PathLike[str] | None = None) -> str:
         if root is None:
             return "unknown"
     try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        sha = _git_output(root, "rev-parse", "HEAD")
+        dirty = _git_output(root, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{sha}-dirty" if dirty else sha
+
+
+def _git_output(root: str | os.PathLike[str], *args: str) -> str:
+    """The stripped standard output of ``git ARGS`` run in ``root``.
+
+    Raises:
+        OSError, subprocess.SubprocessError: no git, a timeout (10 s) or a failing command.
+    """
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+    ).stdout.strip()
 
 
 def environment_versions() -> dict[str, str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from depthduet.config import check_min
+
 __all__ = ["EngineConfig"]
 
 
@@ -99,14 +101,11 @@ class EngineConfig:
             "grad_clip",
             "skip_nonfinite",
         ):
-            if not getattr(self, k) >= 0:  # also refuses NaN
-                raise ValueError(f"engine.{k}: must be >= 0")
+            check_min(f"engine.{k}", getattr(self, k))
         if self.epochs < 1:
             raise ValueError("engine.epochs: must be >= 1 (0 would train nothing)")
-        if self.batch_size < 1:
-            raise ValueError("engine.batch_size: must be >= 1")
-        if self.log_every < 1:
-            raise ValueError("engine.log_every: must be >= 1")
+        check_min("engine.batch_size", self.batch_size, 1)
+        check_min("engine.log_every", self.log_every, 1)
         if self.dist_backend not in ("", "nccl", "gloo"):
             raise ValueError(
                 f"engine.dist_backend: expected '', 'nccl' or 'gloo', got {self.dist_backend!r}"

@@ -20,6 +20,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from depthduet.depth import default_device
 from depthduet.errors import UserError
 
 __all__ = [
@@ -91,7 +92,7 @@ def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
     """
     spec = (spec or "auto").strip().lower()
     if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
+        spec = default_device()
     try:
         dev = torch.device(spec)
     except RuntimeError:
@@ -164,7 +165,7 @@ def cleanup_distributed() -> None:
 
     Release every DDP wrapper first (:meth:`~depthduet.engine.trainer.Trainer.fit` does so when it
     returns or fails): a wrapper that outlives the group can deadlock the process at exit (see
-    ``Trainer._release_ddp``). Unreachable wrappers in reference cycles are collected here.
+    ``depthduet.engine.networks.release_ddp``). Unreachable wrappers in reference cycles are collected here.
     """
     if dist.is_available() and dist.is_initialized():
         gc.collect()

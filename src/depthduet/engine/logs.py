@@ -7,6 +7,7 @@ Only the main process (rank 0) writes; the other processes get a :class:`RunLog`
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import sys
@@ -14,6 +15,8 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any
+
+from depthduet.io import atomic_write
 
 __all__ = ["CSVLog", "RunLog", "format_value"]
 
@@ -58,12 +61,11 @@ class CSVLog:
             return list(csv.DictReader(f))
 
     def _rewrite(self, header: list[str], rows: list[dict[str, str]]) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=header, restval="")
-            w.writeheader()
-            w.writerows(rows)
-        os.replace(tmp, self.path)
+        text = io.StringIO()
+        w = csv.DictWriter(text, fieldnames=header, restval="")
+        w.writeheader()
+        w.writerows(rows)
+        atomic_write(self.path, lambda f: f.write(text.getvalue().encode("utf-8")))
         self.header = header
 
     def append(self, row: dict[str, Any]) -> None:

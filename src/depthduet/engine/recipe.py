@@ -161,6 +161,11 @@ class Recipe(abc.ABC):
         return {}
 
     # -- extra state (round statistics, teacher history) saved with every checkpoint
+    def model_info(self) -> dict[str, Any]:
+        """Entries this recipe adds to a checkpoint's ``model.json`` (e.g. an ``inference``
+        block: what inference needs beyond the weights). Default: none."""
+        return {}
+
     def state_dict(self) -> dict[str, Any]:
         return {}
 
