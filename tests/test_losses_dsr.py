@@ -8,7 +8,6 @@ import torch
 
 from depthduet.errors import UserError
 from depthduet.losses.distill import (
-    TeacherSelector,
     affinity_loss,
     affinity_matrix,
     masked_l1,
@@ -16,6 +15,7 @@ from depthduet.losses.distill import (
     output_space_loss,
 )
 from depthduet.losses.structure import sobel_magnitude, structure_gt, structure_loss
+from depthduet.recipes.ctkt import TeacherSelector
 
 
 def test_masked_mean_hand_values() -> None:

@@ -403,6 +403,9 @@ def test_cityscapes_semi_config(cityscapes, tmp_path, run_dir) -> None:
     argv += ["data.height=64", "data.width=128", *ENGINE, "--out", str(run)]
     assert main(argv) == 0
     _check_run(run)
+    # the recipe's inference block reaches model.json: what inference reads for the input size
+    info = json.loads((run / "checkpoints" / "last" / "model.json").read_text())
+    assert info["inference"]["depth_u"]["input_size"] == [64, 128]
     # the protocol scores depth maps against named images: export the val frames' depth
     ev = tmp_path / "eval"
     for s in CityscapesDataset(cityscapes["root"], split="val"):

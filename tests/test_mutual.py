@@ -132,6 +132,38 @@ def test_dataset_selection_errors_and_supervision_key():
         r.training_step(_batch(), {"step": 0})
 
 
+def test_datasets_are_chosen_by_name_through_the_registry():
+    """data.dataset names an entry of MDE_DATASETS: its training size and its two splits."""
+    from depthduet.data.mde_dataset import CachedDataset
+    from depthduet.data.registry import MDE_DATASETS
+
+    assert MDE_DATASETS.names() == ["cityscapes", "kitti", "world"]
+    small = ["data.world.height=64", "data.world.width=96", "data.train_size=2"]
+    cfg = _cfg(*small, "data.val_size=0")
+    assert MDE_DATASETS.get("world").size(cfg.data) == cfg.data.size() == (64, 96)
+    train, val = MutualRecipe.build_datasets(cfg)
+    assert isinstance(train, CachedDataset) and len(train) == 2 and val is None
+    train, val = MutualRecipe.build_datasets(_cfg(*small, "data.val_size=1", "data.cache=false"))
+    assert not isinstance(train, CachedDataset) and len(val) == 1
+    kitti = _cfg("data.dataset=kitti", "data.height=128", "data.width=416")
+    assert kitti.data.size() == (128, 416)
+    with pytest.raises(ConfigError, match="expected one of cityscapes, kitti, world"):
+        _cfg("data.dataset=nyu")
+
+
+def test_model_info_records_each_depth_network_inference_block():
+    """What inference reads back from model.json: input size and scale ambiguity per network."""
+    small = ["data.world.height=64", "data.world.width=96"]
+    r = MutualRecipe(_cfg("mode=self", "self_sup=M", *small))
+    block = {"depth_s": {"input_size": [64, 96], "scale_ambiguous": True}}
+    assert r.model_info() == {"inference": block}
+    semi = MutualRecipe(_cfg()).model_info()["inference"]
+    assert semi == {
+        "depth_u": {"input_size": [96, 320], "scale_ambiguous": False},
+        "depth_s": {"input_size": [96, 320], "scale_ambiguous": False},
+    }
+
+
 def _cityscapes_root(root: Path) -> Path:
     """A two-frame Cityscapes layout: left/right images, sequence neighbours, disparity, camera."""
     import json

@@ -16,8 +16,8 @@ from depthduet.geometry import pose_vec_to_matrix, warp
 from depthduet.losses.photometric import photometric_error
 from depthduet.losses.smoothness import edge_aware_smoothness
 from depthduet.models.mde import depth_to_disp
-from depthduet.recipes import mutual as mutual_mod
 from depthduet.recipes.mutual import MutualRecipe, is_scale_ambiguous
+from depthduet.recipes.mutual import distill as mutual_mod  # where the recipe calls B.4
 from test_mutual import H, W, _batch, _cfg  # the recipe tests' config and batch
 
 # ----------------------------------------------------------------------------- B.3 recipe

@@ -149,3 +149,66 @@ def test_training_record_orders_command_about_then_checkpoint_facts():
     assert rec["git"] == "abc" and rec["versions"] == {"torch": "x"}
     assert rec["checkpoint"] == "runs/r/checkpoints/best" and rec["exported"].endswith("+00:00")
     assert training_record({}, "c", "", None, {})["git"] == ""  # missing facts stay empty
+
+
+def _checkpoint_with(tmp_path, info_extra: dict, *overrides: str):
+    cfg = load_config(MutualConfig, overrides=["mode=sup", *overrides])
+    torch.manual_seed(0)
+    r = MutualRecipe(cfg)
+    folder = tmp_path / "ckpt"
+    info = {"recipe": "mutual", "config": to_dict(cfg), "inference_networks": ["depth_u"]}
+    save_checkpoint(
+        folder, {"depth_u": r.networks["depth_u"].state_dict()}, None, info | info_extra
+    )
+    return folder, r
+
+
+def test_the_inference_block_of_model_json_gives_size_and_scale(tmp_path):
+    """The recipe's model_info block wins over the configuration; a malformed one is named."""
+    block = {"depth_u": {"input_size": [128, 192], "scale_ambiguous": True}}
+    folder, _ = _checkpoint_with(tmp_path, {"inference": block})
+    p = DepthPredictor.from_checkpoint(folder)
+    assert p.size == (128, 192) and p.scale_ambiguous
+    bad, _ = _checkpoint_with(tmp_path / "b", {"inference": {"depth_u": {"input_size": [64]}}})
+    with pytest.raises(UserError, match="inference block"):
+        DepthPredictor.from_checkpoint(bad)
+
+
+def test_checkpoints_without_the_block_read_the_configuration(tmp_path):
+    """Old checkpoints: the world's size for its kind when data.world leaves it unset, the
+    data section's size for other datasets (scale ambiguity: tests/test_predict.py)."""
+    folder, r = _checkpoint_with(tmp_path, {})  # data.world.height/width unset: driving 96x320
+    assert r.cfg.data.world.height is None
+    assert DepthPredictor.from_checkpoint(folder).size == (96, 320) == r.cfg.data.size()
+    kitti, _ = _checkpoint_with(tmp_path / "k", {}, "data.dataset=kitti", "data.width=416")
+    assert DepthPredictor.from_checkpoint(kitti).size == (96, 416)
+
+
+def test_card_inference_block(run, tmp_path):
+    """Exported cards carry the block and from_pretrained reads it; the shipped card (written
+    before the block) loads through the configuration in its weights."""
+    card = export_mde_model(run, "mde-b", branch="s", folder=tmp_path)
+    assert card["inference"] == {"depth_s": {"input_size": [64, 96], "scale_ambiguous": False}}
+    card["inference"]["depth_s"]["input_size"] = [96, 128]
+    (tmp_path / "mde-b.json").write_text(json.dumps(card))
+    assert DepthPredictor.from_pretrained("mde-b", folder=tmp_path).size == (96, 128)
+    _shipped()
+    assert "inference" not in read_mde_card(weights_dir() / "mde-driving.json")
+    assert DepthPredictor.from_pretrained("mde-driving").size == (64, 160)
+
+
+def test_inference_loads_without_the_recipes_or_the_world():
+    """Rebuilding a shipped branch needs neither depthduet.recipes nor depthduet.data.world."""
+    import subprocess
+    import sys
+
+    _shipped()
+    code = (
+        "import sys\n"
+        "from depthduet.inference.mde import DepthPredictor\n"
+        "DepthPredictor.from_pretrained('mde-driving')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('depthduet.recipes', "
+        "'depthduet.data'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -597,3 +597,24 @@ def test_real_sources_hold_out_scenes(data_root: Path) -> None:
         "middlebury/cones",
         "middlebury/teddy",
     }
+
+
+def test_data_sources_are_chosen_by_name_in_the_registry(tmp_path: Path) -> None:
+    """``data.source`` names builders of ``DSR_DATASETS``; a source with nothing for a split
+    (here: no ``data.val_folder``) adds nothing to it."""
+    import numpy as np
+
+    from depthduet.data.registry import DSR_DATASETS
+    from depthduet.errors import UserError
+
+    known = {"world", "middlebury", "middlebury_depth", "sintel"}
+    assert known | {"folder", "rgbd_folder", "depth_folder"} <= set(DSR_DATASETS.names())
+    with pytest.raises(ConfigError, match=r"unknown source 'nyu'; known: .*depth_folder"):
+        load_config(CTKTConfig, None, ["data.source=[nyu]"])
+    with pytest.raises(UserError, match=r"data.folder: required for data.source \[depth_folder\]"):
+        CTKTRecipe.build_datasets(load_config(CTKTConfig, None, ["data.source=[depth_folder]"]))
+    for i in range(2):
+        np.save(tmp_path / f"m{i}.npy", np.full((32, 32), 2.0 + i, np.float32))
+    over = ["data.source=[depth_folder]", f"data.folder={tmp_path}", "data.depth_scale=1"]
+    train, val = CTKTRecipe.build_datasets(load_config(CTKTConfig, None, [*over, "data.crop=16"]))
+    assert len(train) == 2 and val is None and train[0]["has_rgb"] is False

@@ -43,7 +43,7 @@ def _join(rank: int, port: int) -> None:
 def _reduce_worker(rank: int, port: int, res: str) -> None:
     _join(rank, port)
     from depthduet.engine.distributed import _timeout, all_reduce_mean
-    from depthduet.losses.distill import TeacherSelector
+    from depthduet.recipes.ctkt import TeacherSelector
 
     dist.init_process_group("gloo", rank=rank, world_size=2, timeout=_timeout())
     try:

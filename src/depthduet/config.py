@@ -45,6 +45,8 @@ T = TypeVar("T")
 
 __all__ = [
     "ConfigError",
+    "check_min",
+    "check_range",
     "load_config",
     "load_yaml",
     "merge_overrides",
@@ -57,6 +59,25 @@ __all__ = [
 
 class ConfigError(UserError, ValueError):
     """A configuration file or override is invalid (unknown key, wrong type, bad YAML)."""
+
+
+def check_min(
+    name: str, value: float, lo: float = 0, *, strict: bool = False, got: bool = False
+) -> None:
+    """The check of a ``validate()`` method: raise ``ValueError("<name>: must be >= <lo>")``
+    (``> <lo>`` when ``strict``; ``, got <value>`` appended when ``got``) unless ``value`` is
+    at least ``lo`` (NaN never is)."""
+    if not (value > lo if strict else value >= lo):
+        detail = f", got {value}" if got else ""
+        raise ValueError(f"{name}: must be {'>' if strict else '>='} {lo}{detail}")
+
+
+def check_range(name: str, value: float, lo: float, hi: float, *, hi_open: bool = False) -> None:
+    """The check of a ``validate()`` method: raise
+    ``ValueError("<name>: must be in [<lo>, <hi>], got <value>")`` (``[lo, hi)`` when
+    ``hi_open``) unless ``value`` lies in that interval (NaN never does)."""
+    if not (lo <= value < hi if hi_open else lo <= value <= hi):
+        raise ValueError(f"{name}: must be in [{lo}, {hi}{')' if hi_open else ']'}, got {value}")
 
 
 def config_dir() -> Path:

@@ -1,4 +1,5 @@
-"""A tiny name -> object registry (BasicSR style ``type:`` keys in YAML).
+"""A tiny name -> object registry (BasicSR style ``type:`` keys in YAML), and
+:func:`lazy_exports`, the module ``__getattr__`` of a package that imports its names on first use.
 
 MODELS = Registry("model")
 
@@ -10,6 +11,7 @@ MODELS.get("dbpn")  # -> DSRNet;  unknown names raise with the list of known one
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -17,7 +19,7 @@ from depthduet.errors import UserError
 
 T = TypeVar("T")
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "lazy_exports"]
 
 
 class Registry:
@@ -58,3 +60,19 @@ class Registry:
     def names(self) -> list[str]:
         """The registered names, sorted."""
         return sorted(self._items)
+
+
+def lazy_exports(package: str, table: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for ``package`` that imports each name of ``table`` (public name
+    -> the module defining it) from its module on first access.
+
+    Other names raise ``AttributeError("module '<package>' has no attribute '<name>'")``.
+    """
+
+    def __getattr__(name: str) -> Any:
+        mod = table.get(name)
+        if mod is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(mod), name)
+
+    return __getattr__

@@ -6,10 +6,20 @@
   ``middlebury-dsr``, ``sintel-dsr``: crops, caps, clamping, units; ``evaluate_image``.
 * :mod:`.predictions` - folders / stacks of maps and how they are matched.
 * :mod:`.baselines` - LR degradation from the ground truth and bicubic / nearest upsampling.
-* :mod:`.runner` - what ``depthduet evaluate`` runs.
+* :mod:`.runner` - what ``depthduet evaluate`` runs: rows of predictions and baselines, the
+  report and its table (the rows of a model come from ``depthduet.apps.evaluate``).
+
+The names below are also those of :mod:`depthduet.metrics`, which re-exports them.
 """
 
-from depthduet.evaluation.metrics import depth_errors, dsr_errors, median_scale_ratio
+from depthduet.evaluation.metrics import (
+    DEPTH_METRICS,
+    DSR_METRICS,
+    LOWER_IS_BETTER,
+    depth_errors,
+    dsr_errors,
+    median_scale_ratio,
+)
 from depthduet.evaluation.protocols import (
     PROTOCOLS,
     ImageResult,
@@ -21,6 +31,9 @@ from depthduet.evaluation.protocols import (
 )
 
 __all__ = [
+    "DEPTH_METRICS",
+    "DSR_METRICS",
+    "LOWER_IS_BETTER",
     "PROTOCOLS",
     "ImageResult",
     "Protocol",

@@ -36,6 +36,7 @@ __all__ = [
     "as_float64",
     "depth_errors",
     "dsr_errors",
+    "masked_rmse",
     "median_scale_ratio",
 ]
 
@@ -62,6 +63,22 @@ def as_float64(x: Any) -> np.ndarray:
         x = x.detach().to("cpu", torch.float64).numpy()
     arr = np.asarray(x, dtype=np.float64)
     return arr.reshape(-1)
+
+
+def masked_rmse(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """``sqrt(mean((pred - gt)^2))`` over the pixels where ``mask`` is set (all without one),
+    computed in the arrays' own dtype (no float64 copy, unlike :func:`dsr_errors`).
+
+    Args:
+        pred: predicted values, any shape.
+        gt: ground truth, the same shape.
+        mask: bool, the same shape; ``None`` = every element.
+
+    Returns:
+        The RMSE as a Python float (NaN when no pixel counts).
+    """
+    diff = pred - gt if mask is None else pred[mask] - gt[mask]
+    return float(np.sqrt(np.mean(diff**2)))
 
 
 def _pair(gt: Any, pred: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +116,7 @@ def depth_errors(gt: Any, pred: Any) -> dict[str, float]:
     return {
         "abs_rel": float(np.mean(np.abs(diff) / g)),
         "sq_rel": float(np.mean(diff**2 / g)),
-        "rmse": float(np.sqrt(np.mean(diff**2))),
+        "rmse": masked_rmse(p, g),
         "rmse_log": float(np.sqrt(np.mean(log_diff**2))),
         "a1": float(np.mean(thresh < 1.25)),
         "a2": float(np.mean(thresh < 1.25**2)),
@@ -122,7 +139,7 @@ def dsr_errors(gt: Any, pred: Any) -> dict[str, float]:
     """
     g, p = _pair(gt, pred)
     diff = g - p
-    return {"rmse": float(np.sqrt(np.mean(diff**2))), "mad": float(np.mean(np.abs(diff)))}
+    return {"rmse": masked_rmse(p, g), "mad": float(np.mean(np.abs(diff)))}
 
 
 def median_scale_ratio(gt: Any, pred: Any) -> float:

@@ -22,9 +22,7 @@ ground-truth map must have exactly one prediction and vice versa; otherwise a
 
 from __future__ import annotations
 
-import os
 import pickle
-import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,16 +39,16 @@ from depthduet.io import (
     read_depth,
     read_mat,
 )
-from depthduet.paths import PREDICT_DEPTH_SUFFIX, PREDICT_RECORD
+from depthduet.io.naming import natural_key as _natural_key
+from depthduet.paths import PREDICT_DEPTH_SUFFIX, PREDICT_RECORD, PathLike
 
 __all__ = ["MapSet", "open_set", "match_sets", "natural_key"]
 
-PathLike = str | os.PathLike[str]
-
 
 def natural_key(s: str) -> list[object]:
-    """Sort key that orders digit runs by value: ``"img2" < "img10"``."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)]
+    """Sort key that orders digit runs by value: ``"img2" < "img10"`` (the whole name, case
+    folded; :func:`depthduet.io.naming.natural_key`)."""
+    return _natural_key(s, whole=True)
 
 
 @dataclass

@@ -51,23 +51,29 @@ many were left out, so compare rows by both.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from depthduet.errors import UserError
-from depthduet.evaluation.metrics import (
-    DEPTH_METRICS,
-    DSR_METRICS,
-    depth_errors,
-    dsr_errors,
-    median_scale_ratio,
+from depthduet.evaluation.crops import (
+    EIGEN_NYU_CROP,
+    GARG_CROP,
+    Box,
+    border_crop_box,
+    eigen_nyu_crop_box,
+    garg_crop_box,
 )
+from depthduet.evaluation.maps import (
+    checked_maps,
+    depth_from_inverse,
+    prediction_on_grid,
+    resize_bilinear,
+)
+from depthduet.evaluation.metrics import DEPTH_METRICS, DSR_METRICS
+from depthduet.evaluation.scoring import ImageResult, image_errors, scored_pixels
 
 __all__ = [
     "GARG_CROP",
@@ -89,67 +95,8 @@ __all__ = [
 
 #: how pixels without a valid prediction are scored (:func:`evaluate_image` ``missing``)
 MISSING_RULES: tuple[str, ...] = ("zero", "exclude")
-#: Garg et al. (ECCV 2016) crop as fractions (top, bottom, left, right) of (H, H, W, W).
-GARG_CROP: tuple[float, float, float, float] = (0.40810811, 0.99189189, 0.03594771, 0.96405229)
-#: Eigen et al. NYU crop on the 480 x 640 frame, (top, bottom, left, right), end exclusive.
-EIGEN_NYU_CROP: tuple[int, int, int, int] = (45, 471, 41, 601)
 #: multiplicative factors from a unit to metres.
 UNITS_TO_METRES: dict[str, float] = {"m": 1.0, "cm": 0.01, "mm": 0.001}
-
-Box = tuple[int, int, int, int]
-
-
-def garg_crop_box(height: int, width: int) -> Box:
-    """The Garg crop used for the KITTI Eigen split (monodepth2, ``eigen``).
-
-    Rows ``[int(0.40810811 H), int(0.99189189 H))`` and columns
-    ``[int(0.03594771 W), int(0.96405229 W))``, truncation towards zero as ``np.int32`` does.
-    On a 375 x 1242 KITTI frame this is rows 153:371, columns 44:1197.
-
-    Returns:
-        ``(top, bottom, left, right)`` with exclusive ends, for an ``(H, W) = (height, width)``
-        map.
-    """
-    t, b, l, r = GARG_CROP
-    box = np.array([t * height, b * height, l * width, r * width]).astype(np.int32)
-    return int(box[0]), int(box[1]), int(box[2]), int(box[3])
-
-
-def _round_half_up(x: float) -> int:
-    return int(math.floor(x + 0.5))
-
-
-def eigen_nyu_crop_box(height: int, width: int) -> Box:
-    """The Eigen crop for NYU v2 (BTS / Eigen et al. NIPS 2014).
-
-    On the native 480 x 640 frame: rows 45:471, columns 41:601 (end exclusive). For another size
-    every bound is scaled proportionally and rounded half up: ``top = round(45 H / 480)``,
-    ``bottom = round(471 H / 480)``, ``left = round(41 W / 640)``, ``right = round(601 W / 640)``
-    (e.g. 240 x 320 -> rows 23:236, columns 21:301 - halves round up).
-
-    Returns:
-        ``(top, bottom, left, right)`` with exclusive ends.
-    """
-    t, b, l, r = EIGEN_NYU_CROP
-    return (
-        _round_half_up(t * height / 480),
-        _round_half_up(b * height / 480),
-        _round_half_up(l * width / 640),
-        _round_half_up(r * width / 640),
-    )
-
-
-def border_crop_box(height: int, width: int, border: int) -> Box:
-    """Drop ``border`` pixels on every side: rows ``border:H-border``, cols ``border:W-border``.
-
-    Raises:
-        UserError: the map is too small to keep any pixel.
-    """
-    if 2 * border >= height or 2 * border >= width:
-        raise UserError(
-            f"a {height}x{width} map is too small for a {border}-pixel border crop on each side"
-        )
-    return border, height - border, border, width - border
 
 
 @dataclass(frozen=True)
@@ -371,77 +318,6 @@ def get_protocol(name: str) -> Protocol:
         raise UserError(f"unknown protocol {name!r}; known: {known}") from None
 
 
-def resize_bilinear(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bilinear resize with half-pixel centres and no antialiasing (as ``cv2.resize``).
-
-    Args:
-        values: ``(h, w)`` array.
-        size: ``(H, W)`` target.
-
-    Returns:
-        ``(H, W)`` float64 array.
-    """
-    t = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float64))[None, None]
-    out = F.interpolate(t, size=tuple(size), mode="bilinear", align_corners=False)
-    return out[0, 0].numpy()
-
-
-def _resize_nearest_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    t = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None, None]
-    out = F.interpolate(t, size=tuple(size), mode="nearest")
-    return out[0, 0].numpy() > 0.5
-
-
-@dataclass
-class ImageResult:
-    """Metrics of one image under one protocol.
-
-    Attributes:
-        name: image id.
-        metrics: metric name -> value (``report_unit`` for the error metrics).
-        n_pixels: number of evaluated pixels.
-        ratio: the median-scaling factor applied, or ``None``.
-        resized: whether the prediction was resized to the ground-truth size.
-        n_pred_invalid: pixels the protocol keeps where the prediction was invalid (counted
-            as 0, or left out of ``n_pixels`` and the metrics with ``missing="exclude"``).
-        crop_box: ``(top, bottom, left, right)`` used, or ``None``.
-        shape: ``(H, W)`` of the ground truth.
-        missing: how those pixels were scored (:data:`MISSING_RULES`).
-    """
-
-    name: str
-    metrics: dict[str, float]
-    n_pixels: int
-    ratio: float | None = None
-    resized: bool = False
-    n_pred_invalid: int = 0
-    crop_box: Box | None = None
-    shape: tuple[int, int] = (0, 0)
-    missing: str = "zero"
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly dict (``name``, ``n_pixels``, ``ratio``, then the metrics)."""
-        d: dict[str, Any] = {"name": self.name, "n_pixels": self.n_pixels}
-        if self.ratio is not None:
-            d["ratio"] = self.ratio
-        if self.resized:
-            d["resized"] = True
-        if self.n_pred_invalid:
-            d["n_pred_invalid"] = self.n_pred_invalid
-        d.update(self.metrics)
-        return d
-
-
-def _as_2d(x: Any, what: str, name: str) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().to("cpu").numpy()
-    a = np.asarray(x)
-    a = np.squeeze(a) if a.ndim > 2 else a
-    if a.ndim != 2:
-        raise UserError(f"{name}: {what} must be a 2-D map, got shape {tuple(np.shape(x))}")
-    return a
-
-
 def evaluate_image(
     protocol: Protocol | str,
     gt: Any,
@@ -500,68 +376,18 @@ def evaluate_image(
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     if missing not in MISSING_RULES:
         raise UserError(f"missing={missing!r}: expected one of {', '.join(MISSING_RULES)}")
-    g = _as_2d(gt, "ground truth", name).astype(np.float64)
-    p = _as_2d(pred, "prediction", name).astype(np.float64)
-    gv = np.isfinite(g) & (g > 0) if gt_valid is None else _as_2d(gt_valid, "gt validity", name)
-    if gv.shape != g.shape:
-        raise UserError(f"{name}: gt validity is {gv.shape} but ground truth is {g.shape}")
-    gv = gv.astype(bool) & np.isfinite(g)
-    pv = np.isfinite(p) if pred_valid is None else _as_2d(pred_valid, "pred validity", name)
-    if pv.shape != p.shape:
-        raise UserError(f"{name}: pred validity is {pv.shape} but prediction is {p.shape}")
-    pv = pv.astype(bool) & np.isfinite(p)
-    p = np.where(pv, p, 0.0)
-    g = np.where(gv, g, 0.0)
-    resized = False
-    if p.shape != g.shape:
-        if not allow_resize:
-            raise UserError(
-                f"{name}: prediction is {p.shape[0]}x{p.shape[1]} but ground truth is "
-                f"{g.shape[0]}x{g.shape[1]} (resizing is switched off)"
-            )
-        if pv.all():
-            p = resize_bilinear(p, g.shape)
-            pv = np.ones(g.shape, bool)
-        else:  # normalised: sum_k w_k v_k p_k / sum_k w_k v_k
-            weight = resize_bilinear(pv.astype(np.float64), g.shape)
-            pv = _resize_nearest_mask(pv, g.shape) & (weight > 1e-6)
-            p = np.where(pv, resize_bilinear(p, g.shape) / np.where(pv, weight, 1.0), 0.0)
-        resized = True
+    g, gv, p, pv = checked_maps(gt, pred, gt_valid, pred_valid, name)
+    p, pv, resized = prediction_on_grid(p, pv, g.shape, allow_resize=allow_resize, name=name)
     if pred_inverse:
-        pv = pv & (p > 0)
-        p = np.where(pv, 1.0 / np.where(pv, p, 1.0), 0.0)
+        p, pv = depth_from_inverse(p, pv)
     factor = proto.unit_factor(unit)
-    g = g * factor
-    p = p * factor
-    m = proto.mask(g, gv)
-    n_missing = int((m & ~pv).sum())
-    if missing == "exclude":
-        m = m & pv
-    n = int(m.sum())
-    if n == 0:
-        left = " with a valid prediction" if missing == "exclude" else ""
-        raise UserError(
-            f"{name}: no ground-truth pixel{left} left to evaluate under {proto.name} "
-            f"(crop: {proto.crop}, caps: {proto.min_depth}..{proto.max_depth} {proto.report_unit})"
-        )
-    gs, ps = g[m], p[m]
-    ratio = None
-    if median_scaling:
-        try:
-            ratio = median_scale_ratio(gs, ps)
-        except ValueError as e:
-            raise UserError(f"{name}: {e}") from None
-        ps = ps * ratio
-    if proto.clamp_pred:
-        ps = np.clip(ps, proto.min_depth, proto.max_depth)
-    try:
-        metrics = depth_errors(gs, ps) if proto.task == "depth" else dsr_errors(gs, ps)
-    except ValueError as e:
-        raise UserError(f"{name}: {e}") from None
+    g, p = g * factor, p * factor
+    m, n_missing = scored_pixels(proto, g, gv, pv, missing, name)
+    metrics, ratio = image_errors(proto, g[m], p[m], median_scaling=median_scaling, name=name)
     return ImageResult(
         name=name,
         metrics=metrics,
-        n_pixels=n,
+        n_pixels=int(m.sum()),
         ratio=ratio,
         resized=resized,
         n_pred_invalid=n_missing,

@@ -4,6 +4,8 @@ This is what ``depthduet evaluate`` runs: :func:`run_evaluation` takes an
 :class:`EvaluateSettings`, reads every ground-truth map once, evaluates each *row* on it
 (the user's prediction files, the ``bicubic`` / ``nearest`` baselines of the DSR protocols,
 a DSR / monocular model) and returns a JSON-friendly report; :func:`format_table` prints it.
+The rows of a model come from ``depthduet.apps.evaluate``, which runs the models (this layer
+holds no inference).
 Every row records the protocol, crop, caps, median scaling, number of images and, for the DSR
 protocols, how the LR input was made.
 """
@@ -11,7 +13,6 @@ protocols, how the LR input was made.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +26,10 @@ from depthduet.evaluation.baselines import (
     UPSAMPLERS,
     degradation_record,
     downsample_depth,
-    fit_to_size,
     lr_size_mismatch,
     upsample_depth,
 )
-from depthduet.evaluation.predictions import MapSet, match_sets, natural_key, open_set
+from depthduet.evaluation.predictions import MapSet, match_sets, open_set
 from depthduet.evaluation.protocols import (
     ImageResult,
     Protocol,
@@ -40,16 +40,16 @@ from depthduet.evaluation.protocols import (
 
 __all__ = [
     "EvaluateSettings",
-    "resolve_settings",
-    "check_outputs",
-    "run_evaluation",
+    "ModelRows",
+    "Row",
     "format_table",
+    "lr_provider",
+    "resolve_settings",
+    "run_evaluation",
 ]
 
 #: warn when more than this fraction of an image's valid ground truth lies outside the caps.
 CAPS_WARN_FRACTION = 0.5
-#: files of a checkpoint / run folder that inference reads (``depthduet.engine.checkpoint``).
-_CHECKPOINT_NAMES = ("model.json", "state.pt", "config.yaml")
 
 
 @dataclass
@@ -128,7 +128,18 @@ def resolve_settings(cfg: EvaluateSettings) -> EvaluateSettings:
 
 
 @dataclass
-class _Row:
+class Row:
+    """One method evaluated on every ground-truth map (one line of the table).
+
+    Attributes:
+        label: the method's name in the table.
+        predict: ``predict(gi, name, gt) -> (values, valid)``: the prediction for ground-truth
+            map ``gi`` (``(H, W)`` values and a bool mask, or ``None``: valid where > 0).
+        degradation: how the LR input was made (DSR protocols), recorded in the report.
+        notes: lines printed under the row. describe: the model's description.
+        results: filled by :func:`run_evaluation`, one per map.
+    """
+
     label: str
     predict: Callable[[int, str, Any], tuple[np.ndarray, np.ndarray | None]]
     degradation: dict[str, Any] | None
@@ -138,76 +149,6 @@ class _Row:
     source: Callable[[int, str], str] | None = None  # (gi, gt source) -> name for messages
     inverse: bool = False  # values are inverse depth (inverted after resizing)
     first_resize: dict[str, Any] | None = None  # the first resized prediction: name, from, to
-
-
-def _files_in(path: Path, suffixes: tuple[str, ...] | None, recursive: bool) -> list[Path]:
-    """``path`` itself, or the files under the folder ``path`` that an input set would read
-    (by suffix; ``None``: by the checkpoint file names)."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        return []
-    found = path.rglob("*") if recursive else path.iterdir()
-    if suffixes is None:
-        return [
-            f
-            for f in found
-            if f.is_file() and (f.suffix == ".safetensors" or f.name in _CHECKPOINT_NAMES)
-        ]
-    return [f for f in found if f.is_file() and f.suffix.lower() in suffixes]
-
-
-def input_files(cfg: EvaluateSettings) -> list[Path]:
-    """Every existing file the evaluation reads: ground truth, predictions, LR maps, images and
-    checkpoint files (files of the folders given, by the suffixes the readers accept)."""
-    from depthduet.io import DEPTH_SUFFIXES, IMAGE_SUFFIXES
-
-    depth = (*DEPTH_SUFFIXES, ".npy", ".npz", ".mat")
-    files: list[Path] = []
-    for path in (cfg.gt, cfg.pred, cfg.lr):
-        if path:
-            files += _files_in(Path(path), depth, cfg.recursive)
-    if cfg.images:
-        files += _files_in(Path(cfg.images), IMAGE_SUFFIXES, cfg.recursive)
-    for path in (cfg.checkpoint, cfg.model):
-        if path:
-            p = Path(path)
-            if p.is_file() and p.name in _CHECKPOINT_NAMES:  # a file of a checkpoint folder
-                files += _files_in(p.parent, None, False)
-            files += _files_in(p, None, True)
-    return files
-
-
-def check_outputs(cfg: EvaluateSettings, outputs: dict[Path, str]) -> None:
-    """Refuse to write over an input file.
-
-    Args:
-        cfg: the settings (their input paths).
-        outputs: each path about to be written -> what it is, for the message (``"--json"``).
-
-    Raises:
-        UserError: an output resolves to (is, or links to) a file the evaluation reads.
-    """
-    written = {}
-    for out, what in outputs.items():
-        try:
-            st = os.stat(out)
-        except OSError:
-            continue  # not there yet: not an input
-        written[(st.st_dev, st.st_ino)] = (out, what)
-    if not written:
-        return
-    for f in input_files(cfg):
-        try:
-            st = os.stat(f)
-        except OSError:
-            continue
-        hit = written.get((st.st_dev, st.st_ino))
-        if hit is not None:
-            out, what = hit
-            raise UserError(
-                f"{out}: {what} would overwrite the input file {f}; choose another --json path"
-            )
 
 
 def _gt_check(
@@ -324,20 +265,15 @@ def _check(cfg: EvaluateSettings, proto: Protocol) -> None:
         raise UserError(f"--images: protocol {proto.name} upsamples depth, it takes no images")
 
 
-def _lr_provider(
+def lr_provider(
     cfg: EvaluateSettings, gt_set: MapSet, scale: int
 ) -> tuple[Callable[[int, Any], tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
-    """LR maps per ground-truth index and the record of how they are made."""
+    """``(lr_of, record)``: the LR map per ground-truth index, ``lr_of(gi, gt) -> (values
+    (h, w) float64, valid (h, w) bool)``, read from ``cfg.lr`` or made from the ground truth as
+    ``cfg.lr_from`` says; and the record of how they are made."""
     lr_from = cfg.lr_from or "bicubic"
     if lr_from == "given":
-        lr_set = open_set(
-            cfg.lr,
-            scale=cfg.lr_scale,
-            key=cfg.lr_key,
-            recursive=cfg.recursive,
-            what="LR",
-            allow_pickle=cfg.allow_pickle,
-        )
+        lr_set = _open(cfg, cfg.lr, cfg.lr_scale, cfg.lr_key, "LR")
         pairs = {gi: oi for gi, oi, _ in match_sets(gt_set, lr_set, "LR")}
 
         def given(gi: int, gt: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -365,123 +301,36 @@ def _lr_provider(
     return made, degradation_record(lr_from, scale)
 
 
-def _fit_hr(values: np.ndarray, valid: np.ndarray, size: tuple[int, int], scale: int):
-    if abs(values.shape[0] - size[0]) < scale and abs(values.shape[1] - size[1]) < scale:
-        return fit_to_size(values, size), fit_to_size(valid, size)
-    return values, valid
-
-
-def _model_rows(cfg: EvaluateSettings, proto: Protocol, gt_set: MapSet) -> list[_Row]:
-    if not (cfg.checkpoint or cfg.model):
-        return []
-    source = cfg.checkpoint or cfg.model
-    if proto.is_dsr:
-        try:
-            from depthduet.inference.dsr import DepthUpsampler
-        except ImportError as e:
-            raise UserError(
-                f"--checkpoint/--model: DSR inference (depthduet.inference.dsr) is not available "
-                f"in this build ({e})"
-            ) from None
-        if cfg.checkpoint:
-            up = DepthUpsampler.from_checkpoint(cfg.checkpoint, device=_device(cfg.device))
-        else:
-            up = DepthUpsampler.from_pretrained(cfg.model, device=_device(cfg.device))
-        if cfg.scale is not None and int(cfg.scale) != up.scale:
-            raise UserError(f"{source}: the model upsamples x{up.scale}, --scale is {cfg.scale}")
-        lr_of, rec = _lr_provider(cfg, gt_set, up.scale)
-
-        def run_dsr(gi: int, name: str, gt: Any) -> tuple[np.ndarray, np.ndarray]:
-            lr, lr_valid = lr_of(gi, gt)
-            out = up.upsample(lr, lr_valid)
-            return _fit_hr(out.values, out.valid, gt.values.shape, up.scale)
-
-        return [_Row(Path(source).name, run_dsr, rec, describe=up.describe())]
-
-    try:
-        from depthduet.inference.mde import DepthPredictor
-    except ImportError as e:
-        raise UserError(
-            f"--checkpoint/--model: monocular inference (depthduet.inference.mde) is not "
-            f"available in this build ({e})"
-        ) from None
-    if not cfg.images:
-        raise UserError("--checkpoint/--model with a monocular protocol needs --images DIR")
-    from depthduet.io import read_image
-
-    device = _device(cfg.device)
-    pred = (
-        DepthPredictor.from_checkpoint(cfg.checkpoint, device=device)
-        if cfg.checkpoint
-        else DepthPredictor.from_pretrained(cfg.model, device=device)
+def _open(cfg: EvaluateSettings, path: Any, scale: float | None, key: str | None, what: str):
+    """The :class:`~depthduet.evaluation.predictions.MapSet` of ``path`` (read as ``cfg``
+    says: sub-folders, pickled arrays)."""
+    return open_set(
+        path,
+        scale=scale,
+        key=key,
+        recursive=cfg.recursive,
+        what=what,
+        allow_pickle=cfg.allow_pickle,
     )
-    images = _image_set(cfg.images, gt_set, cfg.recursive)
-    notes = []
-    if getattr(pred, "scale_ambiguous", False) and not cfg.median_scaling:
-        notes.append(
-            "the model is scale-ambiguous (monocular self-supervision) and was evaluated "
-            "WITHOUT median scaling, as asked; pass --median-scaling for the usual protocol"
-        )
-
-    def run_mde(gi: int, name: str, gt: Any) -> tuple[np.ndarray, None]:
-        depth, _conf = pred.predict(read_image(images[gi], grey=False))
-        return np.asarray(depth, np.float64), None
-
-    describe = {
-        "model": str(source),
-        "branch": getattr(pred, "branch", None),
-        "scale_ambiguous": bool(getattr(pred, "scale_ambiguous", False)),
-        "input_size": list(getattr(pred, "size", ()) or ()),
-        "info": dict(getattr(pred, "info", {}) or {}),
-    }
-    return [_Row(Path(source).name, run_mde, None, notes, describe)]
 
 
-def _device(device: str) -> str:
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-def _image_set(folder: str, gt_set: MapSet, recursive: bool) -> dict[int, Path]:
-    """RGB image per ground-truth index: by name for named ground truth, else by position."""
-    from depthduet.io import IMAGE_SUFFIXES
-
-    p = Path(folder)
-    if not p.is_dir():
-        raise UserError(f"{p}: --images must be a folder of RGB images")
-    by_name: dict[str, Path] = {}
-    for f in p.rglob("*") if recursive else p.iterdir():
-        if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
-            name = f.relative_to(p).with_suffix("").as_posix()
-            if name in by_name:
-                raise UserError(f"{f}: two images named {name!r} (also {by_name[name].name})")
-            by_name[name] = f
-    if not gt_set.named:
-        if len(by_name) != len(gt_set):
-            raise UserError(
-                f"{p}: holds {len(by_name)} images but {gt_set.path} holds {len(gt_set)} "
-                "ground-truth maps (matched by position)"
-            )
-        return dict(enumerate(by_name[n] for n in sorted(by_name, key=natural_key)))
-    out = {}
-    for gi, name in enumerate(gt_set.names):
-        if name not in by_name:
-            raise UserError(f"{gt_set.sources[gi]}: no image named {name!r} in {p}")
-        out[gi] = by_name[name]
-    return out
+#: ``model_rows(cfg, protocol, gt_set) -> rows``: the rows of ``cfg.checkpoint`` /
+#: ``cfg.model`` (the models run above this layer: ``depthduet.apps.evaluate``)
+ModelRows = Callable[[EvaluateSettings, Protocol, MapSet], list[Row]]
 
 
 def run_evaluation(
-    cfg: EvaluateSettings, progress: Callable[[int, int, str], None] | None = None
+    cfg: EvaluateSettings,
+    progress: Callable[[int, int, str], None] | None = None,
+    model_rows: ModelRows | None = None,
 ) -> dict[str, Any]:
     """Evaluate every requested row on every ground-truth map.
 
     Args:
         cfg: the settings.
         progress: optional callback ``(i, n, name)`` after each image.
+        model_rows: makes the rows of a model (``cfg.checkpoint`` / ``cfg.model``);
+            ``depthduet.apps.evaluate.run_evaluation`` passes the one that runs them.
 
     Returns:
         ``{"protocol", "protocol_description", "gt", "pred", "n_images", "results": [row
@@ -494,131 +343,170 @@ def run_evaluation(
 
     Raises:
         UserError: bad settings, missing / mismatched / unreadable files, a ground-truth map
-            with no pixel left under the protocol (naming the file).
+            with no pixel left under the protocol (naming the file), a model to evaluate
+            without ``model_rows``.
     """
     proto = get_protocol(cfg.protocol)
     stated_lr_from = cfg.lr_from
     cfg = resolve_settings(cfg)
     _check(cfg, proto)
     proto.unit_factor(cfg.unit)  # validate early
-    gt_set = open_set(
-        cfg.gt,
-        scale=cfg.gt_scale,
-        key=cfg.gt_key,
-        recursive=cfg.recursive,
-        what="ground truth",
-        allow_pickle=cfg.allow_pickle,
+    gt_set = _open(cfg, cfg.gt, cfg.gt_scale, cfg.gt_key, "ground truth")
+    pred = None if cfg.pred is None else _prediction_row(cfg, proto, gt_set, stated_lr_from)
+    rows = ([] if pred is None else [pred.row]) + _baseline_rows(cfg, gt_set)
+    if cfg.checkpoint or cfg.model:
+        if model_rows is None:
+            raise UserError("--checkpoint/--model: models are evaluated by depthduet.apps.evaluate")
+        rows += model_rows(cfg, proto, gt_set)
+    names = list(gt_set.names) if pred is None else pred.names
+    capped = _evaluate_rows(cfg, proto, gt_set, rows, names, pred, progress)
+    results = [_row_record(cfg, proto, row) for row in rows]
+    return _report(cfg, proto, len(gt_set), results, capped)
+
+
+@dataclass
+class _Predictions:
+    """The row of the user's prediction files, with the name and the source of the
+    prediction of each ground-truth map."""
+
+    row: Row
+    names: list[str]
+    sources: list[str]
+
+
+def _prediction_row(
+    cfg: EvaluateSettings, proto: Protocol, gt_set: MapSet, stated_lr_from: str | None
+) -> _Predictions:
+    pred_set = _open(cfg, cfg.pred, cfg.pred_scale, cfg.pred_key, "prediction")
+    pairs = {gi: (oi, name) for gi, oi, name in match_sets(gt_set, pred_set)}
+
+    def from_files(gi: int, name: str, gt: Any) -> tuple[np.ndarray, np.ndarray]:
+        m = pred_set.read(pairs[gi][0])
+        return m.values, m.valid
+
+    rec = None
+    if proto.is_dsr:
+        rec = {
+            "lr_from": stated_lr_from or "unstated",
+            "scale": cfg.scale,
+            "note": "predictions supplied as files; the degradation is what --lr-from states",
+        }
+    sources = [pred_set.sources[pairs[gi][0]] for gi in range(len(gt_set))]
+    row = Row(
+        cfg.name or Path(cfg.pred).name,  # type: ignore[arg-type]
+        from_files,
+        rec,
+        source=lambda gi, src: sources[gi],
+        inverse=cfg.pred_inverse,
     )
-    rows: list[_Row] = []
-    if cfg.pred is not None:
-        pred_set = open_set(
-            cfg.pred,
-            scale=cfg.pred_scale,
-            key=cfg.pred_key,
-            recursive=cfg.recursive,
-            what="prediction",
-            allow_pickle=cfg.allow_pickle,
-        )
-        pairs = {gi: (oi, name) for gi, oi, name in match_sets(gt_set, pred_set)}
+    return _Predictions(row, [pairs[gi][1] for gi in range(len(gt_set))], sources)
 
-        def from_files(gi: int, name: str, gt: Any) -> tuple[np.ndarray, np.ndarray]:
-            m = pred_set.read(pairs[gi][0])
-            return m.values, m.valid
 
-        rec = None
-        if proto.is_dsr:
-            rec = {
-                "lr_from": stated_lr_from or "unstated",
-                "scale": cfg.scale,
-                "note": "predictions supplied as files; the degradation is what --lr-from states",
-            }
-        label = cfg.name or Path(cfg.pred).name
-        rows.append(
-            _Row(
-                label,
-                from_files,
-                rec,
-                source=lambda gi, src: pred_set.sources[pairs[gi][0]],
-                inverse=cfg.pred_inverse,
-            )
-        )
-    if cfg.baselines:
-        lr_of, rec = _lr_provider(cfg, gt_set, int(cfg.scale))  # type: ignore[arg-type]
-        s = int(cfg.scale)  # type: ignore[arg-type]
-        for method in cfg.baselines:
+def _baseline_rows(cfg: EvaluateSettings, gt_set: MapSet) -> list[Row]:
+    """The interpolation baselines: the LR of each ground-truth map, upsampled back."""
+    if not cfg.baselines:
+        return []
+    s = int(cfg.scale)  # type: ignore[arg-type]
+    lr_of, rec = lr_provider(cfg, gt_set, s)
+    rows = []
+    for method in cfg.baselines:
 
-            def base(gi: int, name: str, gt: Any, method: str = method):
-                lr, lr_valid = lr_of(gi, gt)
-                return upsample_depth(lr, lr_valid, s, gt.values.shape, method)
+        def base(gi: int, name: str, gt: Any, method: str = method):
+            lr, lr_valid = lr_of(gi, gt)
+            return upsample_depth(lr, lr_valid, s, gt.values.shape, method)
 
-            full = dict(rec)
-            full.update(degradation_record(rec["lr_from"], s, method))
-            if "lr" in rec:
-                full["lr"] = rec["lr"]
-            rows.append(_Row(f"{method} (baseline)", base, full))
-    rows += _model_rows(cfg, proto, gt_set)
+        full = dict(rec)
+        full.update(degradation_record(rec["lr_from"], s, method))
+        if "lr" in rec:
+            full["lr"] = rec["lr"]
+        rows.append(Row(f"{method} (baseline)", base, full))
+    return rows
 
+
+def _evaluate_rows(
+    cfg: EvaluateSettings,
+    proto: Protocol,
+    gt_set: MapSet,
+    rows: list[Row],
+    names: list[str],
+    pred: _Predictions | None,
+    progress: Callable[[int, int, str], None] | None,
+) -> list[dict[str, Any]]:
+    """Evaluate every row on every ground-truth map (each read once); returns the records of
+    the maps with most of their ground truth outside the caps (:func:`_gt_check`)."""
     n = len(gt_set)
-    names = [pairs[gi][1] for gi in range(n)] if cfg.pred is not None else list(gt_set.names)
     factor = proto.unit_factor(cfg.unit)
     capped: list[dict[str, Any]] = []
     for gi in range(n):
         gt = gt_set.read(gi)
-        name = names[gi]
         src = gt_set.sources[gi]
-        pred_src = pred_set.sources[pairs[gi][0]] if cfg.pred is not None else None
-        record = _gt_check(proto, factor, gt, src, pred_src)
+        record = _gt_check(proto, factor, gt, src, None if pred is None else pred.sources[gi])
         if record is not None:
             capped.append(record)
         for row in rows:
-            values, valid = row.predict(gi, name, gt)
-            row.results.append(
-                evaluate_image(
-                    proto,
-                    gt.values,
-                    values,
-                    gt_valid=gt.valid,
-                    pred_valid=valid,
-                    median_scaling=cfg.median_scaling,
-                    allow_resize=cfg.allow_resize,
-                    unit=cfg.unit,
-                    pred_inverse=row.inverse,
-                    name=row.source(gi, src) if row.source else f"{src} ({row.label})",
-                    missing=cfg.missing,
-                )
-            )
-            row.results[-1].name = name
-            if row.results[-1].resized and row.first_resize is None:
-                shape = np.shape(np.squeeze(values)) if np.ndim(values) > 2 else np.shape(values)
-                row.first_resize = {
-                    "name": name,
-                    "from": [int(v) for v in shape],
-                    "to": list(row.results[-1].shape),
-                }
+            _evaluate_one(cfg, proto, row, gi, names[gi], gt, src)
         if progress is not None:
-            progress(gi + 1, n, name)
+            progress(gi + 1, n, names[gi])
+    return capped
 
-    results = []
-    for row in rows:
-        rec = summarize(
-            proto,
-            row.results,
-            median_scaling=cfg.median_scaling,
-            method=row.label,
-            unit=cfg.unit,
-            degradation=row.degradation,
-            allow_resize=cfg.allow_resize,
-            per_image=cfg.per_image,
-        )
-        if row.first_resize is not None:
-            rec["resize"]["first"] = row.first_resize
-        if row.inverse:
-            rec["prediction_values"] = "inverse depth, resized bilinearly then inverted (1/x)"
-        if row.notes:
-            rec["notes"] = row.notes
-        if row.describe:
-            rec["model"] = row.describe
-        results.append(rec)
+
+def _evaluate_one(
+    cfg: EvaluateSettings, proto: Protocol, row: Row, gi: int, name: str, gt: Any, src: str
+) -> None:
+    """Evaluate ``row``'s prediction of ground-truth map ``gi`` into ``row.results``."""
+    values, valid = row.predict(gi, name, gt)
+    result = evaluate_image(
+        proto,
+        gt.values,
+        values,
+        gt_valid=gt.valid,
+        pred_valid=valid,
+        median_scaling=cfg.median_scaling,
+        allow_resize=cfg.allow_resize,
+        unit=cfg.unit,
+        pred_inverse=row.inverse,
+        name=row.source(gi, src) if row.source else f"{src} ({row.label})",
+        missing=cfg.missing,
+    )
+    result.name = name
+    row.results.append(result)
+    if result.resized and row.first_resize is None:
+        shape = np.shape(np.squeeze(values)) if np.ndim(values) > 2 else np.shape(values)
+        size = [int(v) for v in shape]
+        row.first_resize = {"name": name, "from": size, "to": list(result.shape)}
+
+
+def _row_record(cfg: EvaluateSettings, proto: Protocol, row: Row) -> dict[str, Any]:
+    """The report's record of one row (:func:`~depthduet.evaluation.protocols.summarize`'s,
+    plus the first resize, notes and the model's description)."""
+    rec = summarize(
+        proto,
+        row.results,
+        median_scaling=cfg.median_scaling,
+        method=row.label,
+        unit=cfg.unit,
+        degradation=row.degradation,
+        allow_resize=cfg.allow_resize,
+        per_image=cfg.per_image,
+    )
+    if row.first_resize is not None:
+        rec["resize"]["first"] = row.first_resize
+    if row.inverse:
+        rec["prediction_values"] = "inverse depth, resized bilinearly then inverted (1/x)"
+    if row.notes:
+        rec["notes"] = row.notes
+    if row.describe:
+        rec["model"] = row.describe
+    return rec
+
+
+def _report(
+    cfg: EvaluateSettings,
+    proto: Protocol,
+    n: int,
+    results: list[dict[str, Any]],
+    capped: list[dict[str, Any]],
+) -> dict[str, Any]:
     from depthduet import __version__
 
     report: dict[str, Any] = {

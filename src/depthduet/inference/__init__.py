@@ -10,8 +10,7 @@ Names are imported lazily so that importing one task's inference loads nothing o
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from depthduet.registry import lazy_exports
 
 _LAZY = {
     "DepthUpsampler": "depthduet.inference.dsr",
@@ -22,9 +21,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'depthduet.inference' has no attribute {name!r}")
-    return getattr(importlib.import_module(mod), name)
+__getattr__ = lazy_exports("depthduet.inference", _LAZY)

@@ -52,6 +52,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from depthduet.depth import default_device
 from depthduet.errors import UserError
 from depthduet.inference.tiling import tiled_upsample
 from depthduet.io import DepthMap
@@ -96,7 +97,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         UserError: an unknown device string, or CUDA requested but not available.
     """
     if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(default_device())
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
@@ -306,9 +307,9 @@ class DepthUpsampler:
         cls, name: str, *, folder: str | os.PathLike[str] | None = None, **kwargs: Any
     ) -> DepthUpsampler:
         """A shipped model (``dsr-x2`` ... ``dsr-x16``, ``depthduet info``; see
-        :mod:`depthduet.inference.pretrained`). Raises :class:`UserError` listing the available
+        :mod:`depthduet.hub`). Raises :class:`UserError` listing the available
         models when ``name`` is not shipped."""
-        from depthduet.inference.pretrained import load_pretrained
+        from depthduet.hub import load_pretrained
 
         state, card = load_pretrained(name, folder)
         net = load_dsrnet_state(state, source=str(card.weights_path()))

@@ -1,5 +1,5 @@
 """Export shipped or trained models to ONNX and TorchScript, with the pre- and post-processing
-inside the graph, and check the exported file against the eager model.
+inside the graph, and measure the exported file against the eager model.
 
 **Depth super-resolution** (DSRNet, :class:`DSRExport`). One input, one pass, no tiling:
 
@@ -31,20 +31,20 @@ refused (percentiles have no ONNX operator).
 * outputs ``depth`` ``(B, 1, H, W)`` (metres, or relative units for a scale-ambiguous model)
   and ``confidence`` ``(B, 1, H, W)`` in (0, 1).
 
-:func:`export_model` writes the file (atomically), then runs it (``onnxruntime`` /
-``torch.jit.load``) against the eager pipeline (:class:`~depthduet.inference.dsr.DepthUpsampler`
-on the whole map, :class:`~depthduet.inference.mde.DepthPredictor`) on a real-looking input
-(the package's example maps) and refuses the file when the largest difference exceeds
-:data:`TOLERANCE` of the output's range.
+:func:`load_for_export` loads a model and its graph, :func:`write_graph` writes the file,
+:func:`run_exported` runs it (``onnxruntime`` / ``torch.jit.load``) and
+:func:`compare_with_eager` measures it against the eager pipeline
+(:class:`~depthduet.inference.dsr.DepthUpsampler` on the whole map,
+:class:`~depthduet.inference.mde.DepthPredictor`). The command's job, which writes the file
+atomically and refuses it when the largest difference on a shipped example exceeds
+:data:`TOLERANCE` of the output's range, is ``depthduet.apps.export.export_model``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,19 +57,21 @@ from depthduet.errors import UserError
 __all__ = [
     "FILL_LEVELS",
     "FORMATS",
+    "OPSET",
     "TOLERANCE",
     "DSRExport",
-    "ExportReport",
+    "Loaded",
     "MDEExport",
-    "check_export",
-    "export_model",
+    "compare_with_eager",
     "load_for_export",
     "run_exported",
+    "write_graph",
 ]
 
 #: what :func:`export_model` writes
 FORMATS = ("onnx", "torchscript")
-#: largest accepted difference exported vs eager, relative to the output's range
+#: largest accepted difference exported vs eager, relative to the output's range (the check
+#: of ``depthduet.apps.export.export_model``)
 TOLERANCE = 1e-4
 #: pyramid levels of the in-graph hole filling: exact up to 2**FILL_LEVELS pixels per side
 FILL_LEVELS = 16
@@ -281,25 +283,17 @@ def load_for_export(model: str | None = None, checkpoint: str | None = None) -> 
 
 
 # ----------------------------------------------------------------------------- writing
-def _example_input(kind: str, scale: int = 4) -> np.ndarray:
-    """A real-looking input from the shipped examples: for DSR the indoor depth map (mm)
-    reduced by ``scale`` (block means) with two holes; for MDE the street frame ``(H, W, 3)``."""
-    from depthduet.api import example_path
-    from depthduet.io import read_depth, read_image
+def write_graph(
+    graph: nn.Module, fmt: str, path: str | os.PathLike[str], kind: str, meta: dict[str, Any]
+) -> None:
+    """Trace ``graph`` (a :class:`DSRExport` for ``kind`` ``"dsr"``, an :class:`MDEExport` for
+    ``"mde"``) with dynamic batch, height and width and write it to ``path`` as ``fmt``
+    (``"onnx"``: opset :data:`OPSET`, ``meta`` in the metadata; ``"torchscript"``: ``meta`` as
+    ``depthduet.json``). The file is written in place: give a temporary name.
 
-    if kind == "mde":
-        return read_image(example_path("driving", "frame.png"), grey=False)
-    from depthduet.apps.degrade import degrade_map
-
-    hr = read_depth(example_path("indoor", "depth_mm.png")).values
-    lr = degrade_map(hr, None, scale, "area")[0].astype(np.float32)
-    h, w = lr.shape
-    lr[h // 3 : h // 3 + max(1, h // 8), w // 4 : w // 4 + max(1, w // 8)] = 0.0
-    lr[-1, -1] = 0.0
-    return lr
-
-
-def _write(graph: nn.Module, fmt: str, path: Path, kind: str, meta: dict[str, Any]) -> None:
+    Raises:
+        UserError: ONNX without the ``onnx`` package.
+    """
     if kind == "dsr":
         example = (torch.full((1, 1, 12, 16), 2.0) + torch.rand(1, 1, 12, 16),)
         names_in, names_out = ["lr_depth"], ["hr_depth", "hr_valid"]
@@ -367,11 +361,11 @@ def run_exported(path: str | os.PathLike[str], fmt: str, x: np.ndarray) -> list[
         return [t.numpy() for t in m(torch.from_numpy(x.astype(np.float32)))]
 
 
-def check_export(
-    loaded: Loaded, path: str | os.PathLike[str], fmt: str, x: np.ndarray | None = None
+def compare_with_eager(
+    loaded: Loaded, path: str | os.PathLike[str], fmt: str, x: np.ndarray
 ) -> dict[str, float]:
-    """Largest difference between the exported file and the eager pipeline on ``x`` (default:
-    a shipped example), relative to the range of the eager output.
+    """Largest difference between the exported file and the eager pipeline on ``x``, relative
+    to the range of the eager output.
 
     Args:
         loaded: from :func:`load_for_export`. path, fmt: the exported file and its format.
@@ -383,7 +377,7 @@ def check_export(
         "confidence": rel_diff}``.
     """
     if loaded.kind == "dsr":
-        lr = _example_input("dsr", loaded.eager.scale) if x is None else np.asarray(x, np.float32)
+        lr = np.asarray(x, np.float32)
         ref = loaded.eager.upsample(lr)
         hr, hv = run_exported(path, fmt, lr[None, None])
         rv = ref.values[ref.valid]
@@ -393,7 +387,7 @@ def check_export(
             "depth": diff / max(span, 1e-12),
             "valid_mismatch": float((hv[0, 0] != ref.valid).sum()),
         }
-    img = _example_input("mde") if x is None else np.asarray(x, np.float32)
+    img = np.asarray(x, np.float32)
     t = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None].float()
     depth, conf = loaded.eager.predict_tensor(t)
     d, c = run_exported(path, fmt, t.numpy())
@@ -402,89 +396,3 @@ def check_export(
         span = float(r.max() - r.min())
         out[key] = float(np.abs(a.astype(np.float64) - r).max()) / max(span, 1e-12)
     return out
-
-
-@dataclass
-class ExportReport:
-    """What :func:`export_model` wrote and measured."""
-
-    path: Path
-    format: str
-    kind: str
-    name: str
-    differences: dict[str, float]
-    meta: dict[str, Any]
-
-    @property
-    def max_difference(self) -> float:
-        return max(v for k, v in self.differences.items() if k != "valid_mismatch")
-
-
-def export_model(
-    output: str | os.PathLike[str],
-    fmt: str,
-    *,
-    model: str | None = None,
-    checkpoint: str | None = None,
-    tolerance: float = TOLERANCE,
-) -> ExportReport:
-    """Export a model to ``output`` and check it (see the module docstring).
-
-    The file is written next to ``output`` under a temporary name, run against the eager
-    model on a shipped example input, and renamed to ``output`` only when every output is
-    within ``tolerance`` of the eager one (relative to its range) and the validity masks agree.
-
-    Args:
-        output: the file to write (``.onnx`` / ``.pt`` by convention).
-        fmt: ``"onnx"`` or ``"torchscript"``.
-        model / checkpoint: a shipped model name, or a training run / checkpoint (one of them).
-        tolerance: largest accepted relative difference.
-
-    Returns:
-        An :class:`ExportReport`.
-
-    Raises:
-        UserError: bad arguments, missing ``onnx`` / ``onnxruntime``, or an export that does
-            not reproduce the eager model (nothing is written then).
-    """
-    if fmt not in FORMATS:
-        raise UserError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    if fmt == "onnx":
-        try:
-            import onnxruntime  # noqa: F401
-        except ImportError:
-            raise UserError(
-                "ONNX export is checked with onnxruntime, which is not installed: "
-                "pip install 'depthduet[export]'"
-            ) from None
-    out = Path(output)
-    if out.is_dir():
-        raise UserError(f"{out}: is a folder; -o takes a file name")
-    loaded = load_for_export(model, checkpoint)
-    meta = {**loaded.meta, "source": loaded.name, "format": fmt}
-    meta["inputs"] = ["lr_depth"] if loaded.kind == "dsr" else ["image"]
-    meta["outputs"] = ["hr_depth", "hr_valid"] if loaded.kind == "dsr" else ["depth", "confidence"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        _write(loaded.graph, fmt, Path(tmp), loaded.kind, meta)
-        diffs = check_export(loaded, tmp, fmt)
-        worst = max(v for k, v in diffs.items() if k != "valid_mismatch")
-        if worst > tolerance or diffs.get("valid_mismatch", 0.0) > 0:
-            raise UserError(
-                f"{out}: the exported {fmt} model differs from the eager one by {worst:.2e} of "
-                f"the output's range (limit {tolerance:g}"
-                + (
-                    f"; {diffs['valid_mismatch']:.0f} validity pixels differ"
-                    if diffs.get("valid_mismatch")
-                    else ""
-                )
-                + "); not written"
-            )
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return ExportReport(out, fmt, loaded.kind, loaded.name, diffs, meta)

@@ -254,36 +254,30 @@ def _maybe(block: nn.Module, mode: str) -> nn.Module | None:
     return None if isinstance(block, nn.Identity) else _ConvAct(block, mode)
 
 
-class _Up(nn.Module):
-    def __init__(self, unit: nn.Module, mode: str) -> None:
+class _Projection(nn.Module):
+    """A projection unit of DSRNet (:mod:`depthduet.models.blocks`), run in place.
+
+    ``a = first(x)``, ``e = second(a) - x``, result ``a + third(e)``: ``first, second, third``
+    are ``up0, down0, up1`` for an up-projection (``(B, C, h, w) -> (B, b, s*h, s*w)``) and
+    ``down0, up0, down1`` for a down-projection (the reverse), after the optional 1x1
+    ``squeeze`` of dense inputs.
+    """
+
+    def __init__(self, unit: nn.Module, steps: tuple[str, str, str], mode: str) -> None:
         super().__init__()
         self.squeeze = _maybe(unit.squeeze, mode)
-        self.up0 = _ConvAct(unit.up0, mode)
-        self.down0 = _ConvAct(unit.down0, mode)
-        self.up1 = _ConvAct(unit.up1, mode)
+        self.first, self.second, self.third = (_ConvAct(getattr(unit, n), mode) for n in steps)
 
-    def forward(self, low: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor:
         if self.squeeze is not None:
-            low = self.squeeze(low)
-        h0 = self.up0(low)
-        l0 = self.down0(h0).sub_(low)
-        return h0.add_(self.up1(l0))
+            x = self.squeeze(x)
+        a = self.first(x)
+        e = self.second(a).sub_(x)
+        return a.add_(self.third(e))
 
 
-class _Down(nn.Module):
-    def __init__(self, unit: nn.Module, mode: str) -> None:
-        super().__init__()
-        self.squeeze = _maybe(unit.squeeze, mode)
-        self.down0 = _ConvAct(unit.down0, mode)
-        self.up0 = _ConvAct(unit.up0, mode)
-        self.down1 = _ConvAct(unit.down1, mode)
-
-    def forward(self, high: Tensor) -> Tensor:
-        if self.squeeze is not None:
-            high = self.squeeze(high)
-        l0 = self.down0(high)
-        h0 = self.up0(l0).sub_(high)
-        return l0.add_(self.down1(h0))
+#: the steps of an up- and a down-projection unit in :class:`_Projection`
+_UP_STEPS, _DOWN_STEPS = ("up0", "down0", "up1"), ("down0", "up0", "down1")
 
 
 class FastDSRNet(nn.Module):
@@ -312,8 +306,8 @@ class FastDSRNet(nn.Module):
         self.deconv = deconv
         self.n_stages = int(net.n_stages)
         self.shallow = nn.ModuleList(_ConvAct(b) for b in net.shallow)
-        self.ups = nn.ModuleList(_Up(u, deconv) for u in net.ups)
-        self.downs = nn.ModuleList(_Down(d, deconv) for d in net.downs)
+        self.ups = nn.ModuleList(_Projection(u, _UP_STEPS, deconv) for u in net.ups)
+        self.downs = nn.ModuleList(_Projection(d, _DOWN_STEPS, deconv) for d in net.downs)
         rw = net.recon.weight.detach().float()  # (1, N*b, 3, 3)
         if rw.shape[0] != 1 or rw.shape[-2:] != (3, 3):
             raise ValueError(f"FastDSRNet: reconstruction conv of shape {tuple(rw.shape)}")

@@ -11,6 +11,11 @@ The image is resized (bilinear, antialiased) to the training resolution, the ful
 disparity and confidence outputs are resized back (bilinear) and the disparity is turned into
 depth with the network's ``d_min``/``d_max``. A network trained on monocular video alone
 (``mode: self``, ``self_sup: M``) predicts depth only up to scale: :attr:`scale_ambiguous`.
+
+Both facts come from the network's inference block, ``{"input_size": [H, W],
+"scale_ambiguous": bool}`` under ``inference["depth_<b>"]`` of the checkpoint's ``model.json``
+(the recipe's ``model_info``) or of the model card; a checkpoint or card written without one
+has them read from its resolved configuration instead.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from depthduet.errors import UserError
-from depthduet.models.mde import DepthNet, disp_to_depth
+from depthduet.models.mde import DepthNet, build_depth_net, disp_to_depth, is_scale_ambiguous
 
 __all__ = ["DepthPredictor", "MDE_MODEL_PREFIX", "export_mde_model", "read_mde_card"]
 
@@ -39,18 +44,117 @@ def _branch_of(cfg: dict[str, Any]) -> str:
     return "s" if cfg.get("mode") == "self" else "u"
 
 
-def _size_of(cfg: dict[str, Any]) -> tuple[int, int]:
-    data = cfg.get("data") or {}
-    if data.get("dataset", "world") == "world":
-        world = data.get("world") or {}
-        h, w = world.get("height"), world.get("width")
-        if h is None or w is None:
-            from depthduet.data.world.config import WorldConfig
+def _check_branch(branch: str | None) -> None:
+    if branch not in (None, "u", "s"):
+        raise UserError(f"branch: expected 'u' or 's', got {branch!r}")
 
-            r = WorldConfig(height=h, width=w).resolved(data.get("kind", "driving"))
-            h, w = r.height, r.width
-        return int(h), int(w)
-    return int(data.get("height", 96)), int(data.get("width", 320))
+
+#: ``(H, W)`` the procedural world renders each scene kind at when ``data.world.height`` /
+#: ``width`` are left unset: what a configuration without an inference block trained at
+_WORLD_KIND_SIZES = {"driving": (96, 320), "indoor": (128, 160)}
+
+
+def _size_from_config(cfg: dict[str, Any], source: str) -> tuple[int, int]:
+    """The training resolution ``(H, W)`` written in a resolved ``mutual`` configuration."""
+    data = cfg.get("data") or {}
+    if data.get("dataset", "world") != "world":
+        return int(data.get("height", 96)), int(data.get("width", 320))
+    world = data.get("world") or {}
+    h, w = world.get("height"), world.get("width")
+    if h is None or w is None:
+        kind = data.get("kind", "driving")
+        if kind not in _WORLD_KIND_SIZES:
+            raise UserError(f"{source}: no input size recorded for world kind {kind!r}")
+        dh, dw = _WORLD_KIND_SIZES[kind]
+        h, w = dh if h is None else h, dw if w is None else w
+    return int(h), int(w)
+
+
+def _inference_settings(
+    block: Any, cfg: dict[str, Any], branch: str, source: str
+) -> tuple[tuple[int, int], bool]:
+    """``((H, W), scale_ambiguous)`` of one network: from its inference block, or (``None``)
+    from the configuration of a checkpoint written without one."""
+    if block is None:
+        return _size_from_config(cfg, source), is_scale_ambiguous(cfg, branch)
+    size = block.get("input_size") if isinstance(block, dict) else None
+    ambiguous = block.get("scale_ambiguous") if isinstance(block, dict) else None
+    if (
+        not isinstance(size, list | tuple)
+        or len(size) != 2
+        or not all(isinstance(v, int) and v > 0 for v in size)
+        or not isinstance(ambiguous, bool)
+    ):
+        raise UserError(
+            f"{source}: inference block {block!r}: expected input_size [H, W] and "
+            "scale_ambiguous true/false"
+        )
+    return (size[0], size[1]), ambiguous
+
+
+def _network_in(p: Path, info: dict[str, Any], cfg: dict[str, Any], branch: str | None) -> str:
+    """The depth network (``depth_u`` / ``depth_s``) to load from checkpoint ``p``: the one a
+    single weights file holds, else ``branch``, the configuration's evaluated branch or the
+    only one there."""
+    available = [n for n in (info.get("networks") or {}) if n.startswith("depth_")]
+    if p.is_file():
+        name = available[0] if available else p.stem
+        if name not in ("depth_u", "depth_s"):
+            raise UserError(f"{p}: not a depth_u/depth_s network of the mutual recipe")
+        if branch is not None and branch != name[-1]:
+            raise UserError(f"{p}: holds branch {name[-1]!r} only, asked for {branch!r}")
+        return name
+    b = branch or _branch_of(cfg)
+    if f"depth_{b}" not in available:
+        if branch is None and len(available) == 1:
+            return available[0]
+        have = ", ".join(a[-1] for a in available) or "none"
+        raise UserError(f"{p}: no branch {b!r} in this checkpoint (has: {have})")
+    return f"depth_{b}"
+
+
+def _shipped_weights(folder: Path, name: str) -> Path:
+    """``folder/<name>.safetensors`` of a shipped monocular-depth model.
+
+    Raises:
+        UserError: the name is a depth-SR model, or no such file (lists the ``mde-*`` ones).
+    """
+    from depthduet.inference.pretrained import KNOWN_MODELS, read_card_json
+
+    f = folder / f"{name}.safetensors"
+    have = sorted(
+        p.stem for p in Path(folder).glob(f"{MDE_MODEL_PREFIX}*.safetensors") if p.is_file()
+    )
+    listed = ", ".join(have) if have else "none shipped in this installation"
+    cpath = folder / f"{name}.json"
+    raw = read_card_json(cpath, ()) if cpath.is_file() else {}
+    if name in KNOWN_MODELS or ("kind" not in raw and {"scale", "arch"} <= set(raw)):
+        scale = raw.get("scale", KNOWN_MODELS.get(name, "?"))
+        raise UserError(
+            f"model {name!r} is a depth super-resolution model (x{scale}), not a monocular-"
+            f"depth one: use `depthduet upsample --model {name}`; monocular-depth models: "
+            f"{listed}"
+        )
+    if not f.is_file():
+        raise UserError(
+            f"pretrained monocular-depth model {name!r} not found in {folder} (available: "
+            f"{listed}); train one with `depthduet train --config configs/mde/world_semi.yaml`"
+            " and pass --checkpoint"
+        )
+    return f
+
+
+def _verify_card(f: Path, card: dict[str, Any], name: str) -> None:
+    """Raise a :class:`UserError` when ``f``'s SHA-256 is not the one ``card`` records."""
+    from depthduet.inference.pretrained import file_sha256
+
+    digest = file_sha256(f)
+    if digest != card.get("sha256"):
+        raise UserError(
+            f"{f}: SHA-256 {digest[:12]}... does not match the model card "
+            f"{name}.json ({str(card.get('sha256'))[:12]}...); the file is damaged "
+            "or was replaced"
+        )
 
 
 class DepthPredictor:
@@ -98,6 +202,7 @@ class DepthPredictor:
         branch: str,
         device: str | torch.device = "cpu",
         source: str = "",
+        inference: dict[str, Any] | None = None,
     ) -> DepthPredictor:
         """Build from a resolved ``mutual`` configuration (plain dict) and a state dict.
 
@@ -108,10 +213,9 @@ class DepthPredictor:
             branch: which network the weights are (``"u"`` or ``"s"``).
             device: where to run.
             source: where the weights came from, for messages.
+            inference: the network's inference block (``input_size``, ``scale_ambiguous``);
+                ``None`` reads both from ``cfg``.
         """
-
-        from depthduet.recipes.mutual import build_depth_net, is_scale_ambiguous
-
         if cfg.get("recipe", "mutual") != "mutual":
             raise UserError(
                 f"{source}: trained with recipe {cfg.get('recipe')!r}, not 'mutual' "
@@ -123,11 +227,12 @@ class DepthPredictor:
         except RuntimeError as e:
             first = str(e).strip().splitlines()
             raise UserError(f"{source}: weights do not fit DepthNet: {first[0]}") from None
+        size, ambiguous = _inference_settings(inference, cfg, branch, source)
         return cls(
             net,
-            _size_of(cfg),
+            size,
             branch,
-            is_scale_ambiguous(cfg, branch),
+            ambiguous,
             device,
             {"source": source, "branch": branch, "recipe": "mutual", "mode": cfg.get("mode")},
         )
@@ -152,11 +257,24 @@ class DepthPredictor:
         Raises:
             UserError: no checkpoint, not a ``mutual`` checkpoint, or the branch is absent.
         """
-        from depthduet.engine.checkpoint import load_checkpoint, read_model_info, resolve_checkpoint
+        from depthduet.engine.checkpoint import resolve_checkpoint
 
-        if branch not in (None, "u", "s"):
-            raise UserError(f"branch: expected 'u' or 's', got {branch!r}")
-        p = resolve_checkpoint(path, prefer)
+        _check_branch(branch)
+        return cls._from_resolved(resolve_checkpoint(path, prefer), branch, device)
+
+    @classmethod
+    def _from_resolved(
+        cls,
+        p: Path,
+        branch: str | None,
+        device: str | torch.device,
+        card_inference: dict[str, Any] | None = None,
+    ) -> DepthPredictor:
+        """Load a branch of the resolved checkpoint ``p``; a model card's inference blocks
+        (``card_inference``), when given, stand in for the checkpoint's."""
+        from depthduet.engine.checkpoint import load_checkpoint, read_model_info
+
+        _check_branch(branch)
         info = read_model_info(p)
         cfg = dict(info.get("config") or {})
         cfg.setdefault("recipe", info.get("recipe") or "mutual")
@@ -165,25 +283,11 @@ class DepthPredictor:
                 f"{p}: trained with recipe {cfg['recipe']!r}, not 'mutual' (monocular depth); "
                 "use `depthduet upsample` for depth super-resolution"
             )
-        available = [n for n in (info.get("networks") or {}) if n.startswith("depth_")]
-        if p.is_file():
-            name = available[0] if available else p.stem
-            if name not in ("depth_u", "depth_s"):
-                raise UserError(f"{p}: not a depth_u/depth_s network of the mutual recipe")
-            b = name[-1]
-            if branch is not None and branch != b:
-                raise UserError(f"{p}: holds branch {b!r} only, asked for {branch!r}")
-            _, weights = load_checkpoint(p)
-            return cls.from_config_and_weights(cfg, weights[name], b, device, str(p))
-        b = branch or _branch_of(cfg)
-        if f"depth_{b}" not in available:
-            if branch is None and len(available) == 1:
-                b = available[0][-1]
-            else:
-                have = ", ".join(a[-1] for a in available) or "none"
-                raise UserError(f"{p}: no branch {b!r} in this checkpoint (has: {have})")
-        _, weights = load_checkpoint(p, [f"depth_{b}"])
-        return cls.from_config_and_weights(cfg, weights[f"depth_{b}"], b, device, str(p))
+        name = _network_in(p, info, cfg, branch)
+        _, weights = load_checkpoint(p) if p.is_file() else load_checkpoint(p, [name])
+        blocks = card_inference if card_inference is not None else info.get("inference")
+        block = blocks.get(name) if isinstance(blocks, dict) else None
+        return cls.from_config_and_weights(cfg, weights[name], name[-1], device, str(p), block)
 
     @classmethod
     def from_pretrained(
@@ -210,42 +314,15 @@ class DepthPredictor:
             UserError: unknown name (lists the shipped ``mde-*`` models), or weights that do
                 not match their card.
         """
-        from depthduet.inference.pretrained import KNOWN_MODELS, read_card_json
         from depthduet.paths import weights_dir
 
         folder = Path(folder) if folder is not None else weights_dir()
-        f = folder / f"{name}.safetensors"
-        have = sorted(
-            p.stem for p in Path(folder).glob(f"{MDE_MODEL_PREFIX}*.safetensors") if p.is_file()
-        )
-        listed = ", ".join(have) if have else "none shipped in this installation"
+        f = _shipped_weights(folder, name)
         cpath = folder / f"{name}.json"
-        raw = read_card_json(cpath, ()) if cpath.is_file() else {}
-        if name in KNOWN_MODELS or ("kind" not in raw and {"scale", "arch"} <= set(raw)):
-            scale = raw.get("scale", KNOWN_MODELS.get(name, "?"))
-            raise UserError(
-                f"model {name!r} is a depth super-resolution model (x{scale}), not a monocular-"
-                f"depth one: use `depthduet upsample --model {name}`; monocular-depth models: "
-                f"{listed}"
-            )
-        if not f.is_file():
-            raise UserError(
-                f"pretrained monocular-depth model {name!r} not found in {folder} (available: "
-                f"{listed}); train one with `depthduet train --config configs/mde/world_semi.yaml`"
-                " and pass --checkpoint"
-            )
         card = read_mde_card(cpath) if cpath.is_file() else {}
         if card and verify:
-            from depthduet.inference.pretrained import file_sha256
-
-            digest = file_sha256(f)
-            if digest != card.get("sha256"):
-                raise UserError(
-                    f"{f}: SHA-256 {digest[:12]}... does not match the model card "
-                    f"{name}.json ({str(card.get('sha256'))[:12]}...); the file is damaged "
-                    "or was replaced"
-                )
-        predictor = cls.from_checkpoint(f, branch, device)
+            _verify_card(f, card, name)
+        predictor = cls._from_resolved(f, branch, device, card.get("inference"))
         if card:
             predictor.info["card"] = card
         return predictor
@@ -363,26 +440,65 @@ def export_mde_model(
     Raises:
         UserError: no checkpoint, not a ``mutual`` run, or the branch is absent.
     """
-    import json
-    import tempfile
-
-    from safetensors.torch import save_file
-
     from depthduet.engine.checkpoint import load_checkpoint, read_model_info, resolve_checkpoint
-    from depthduet.inference.pretrained import file_sha256, training_record
+    from depthduet.hub import write_safetensors
     from depthduet.paths import weights_dir
 
     ckpt = resolve_checkpoint(run, prefer)
     predictor = DepthPredictor.from_checkpoint(ckpt, branch)  # validates recipe and branch
-    b = predictor.branch
+    network = f"depth_{predictor.branch}"
     info = read_model_info(ckpt)
-    config, weights = load_checkpoint(ckpt, [f"depth_{b}"])
-    dtype = torch.float16 if fp16 else torch.float32
-    tensors = {
-        k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
-        for k, v in weights[f"depth_{b}"].items()
+    config, weights = load_checkpoint(ckpt, [network])
+    tensors = _stored_tensors(weights[network], fp16)
+    out = Path(folder) if folder is not None else weights_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    wpath = write_safetensors(
+        out / f"{name}.safetensors", tensors, _weights_metadata(info, config, network, name)
+    )
+    card = {
+        "name": name,
+        "file": wpath.name,
+        **_card_facts(wpath, predictor, tensors, fp16),
+        "model": dict(config.get("model") or {}),
+        "training": _card_training(info, config, ckpt, command, seconds),
+        "metrics": _card_metrics(info, config, predictor),
+        "notes": notes,
+        "inference": {
+            network: {
+                "input_size": list(predictor.size),
+                "scale_ambiguous": predictor.scale_ambiguous,
+            }
+        },
     }
-    meta = {
+    _write_card(out / f"{name}.json", card)
+    return card
+
+
+def _stored_tensors(weights: dict[str, torch.Tensor], fp16: bool) -> dict[str, torch.Tensor]:
+    """The network's tensors as stored: on the CPU, contiguous, floating ones as float16 when
+    ``fp16`` (else float32).
+
+    Args:
+        weights: parameter name -> tensor of any shape.
+        fp16: store floating tensors as float16.
+
+    Returns:
+        Parameter name -> tensor, each the same shape as in ``weights``.
+    """
+    dtype = torch.float16 if fp16 else torch.float32
+    return {
+        k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
+        for k, v in weights.items()
+    }
+
+
+def _weights_metadata(
+    info: dict[str, Any], config: dict[str, Any], network: str, name: str
+) -> dict[str, str]:
+    """The engine's safetensors metadata of one network, plus the model's ``name``."""
+    import json
+
+    return {
         "format": "pt",
         "depthduet_format": str(info.get("format", "depthduet-checkpoint")),
         "recipe": "mutual",
@@ -390,56 +506,66 @@ def export_mde_model(
         "step": str(info.get("step", "")),
         "git": str(info.get("git", "")),
         "config": json.dumps(config, sort_keys=False),
-        "network": f"depth_{b}",
+        "network": network,
         "name": name,
     }
-    out = Path(folder) if folder is not None else weights_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    wpath = out / f"{name}.safetensors"
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".safetensors.tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, wpath)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    eval_cfg = config.get("eval") or {}
-    card = {
-        "name": name,
-        "file": wpath.name,
+
+
+def _card_facts(
+    wpath: Path, predictor: DepthPredictor, tensors: dict[str, torch.Tensor], fp16: bool
+) -> dict[str, Any]:
+    """The card's facts about the file and the network: hash, kind, branch, input, storage."""
+    from depthduet.inference.pretrained import file_sha256
+
+    return {
         "sha256": file_sha256(wpath),
         "kind": "monocular-depth",
-        "branch": b,
+        "branch": predictor.branch,
         "scale_ambiguous": predictor.scale_ambiguous,
         "input_size": list(predictor.size),
         "dtype": "float16" if fp16 else "float32",
         "parameters": int(sum(t.numel() for t in tensors.values())),
-        "model": dict(config.get("model") or {}),
-        "training": training_record(
-            info,
-            ckpt,
-            command,
-            seconds,
-            {
-                "recipe": "mutual",
-                "mode": config.get("mode"),
-                "self_sup": config.get("self_sup"),
-                "data": dict(config.get("data") or {}),
-                "batch_size": (config.get("engine") or {}).get("batch_size"),
-            },
-        ),
-        "metrics": {
-            "run_validation": dict(info.get("metrics") or {}),
-            "protocol": eval_cfg.get("protocol", ""),
-            "median_scaling": predictor.scale_ambiguous,
-            "conf_fraction": eval_cfg.get("conf_fraction"),
-        },
-        "notes": notes,
     }
-    cpath = out / f"{name}.json"
-    tmpc = cpath.with_name(f".{cpath.name}.tmp")
-    tmpc.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmpc, cpath)
-    return card
+
+
+def _card_training(
+    info: dict[str, Any],
+    config: dict[str, Any],
+    ckpt: Path,
+    command: str,
+    seconds: float | None,
+) -> dict[str, Any]:
+    """The card's ``training`` record: command, recipe, mode, data, batch size, checkpoint."""
+    from depthduet.inference.pretrained import training_record
+
+    about = {
+        "recipe": "mutual",
+        "mode": config.get("mode"),
+        "self_sup": config.get("self_sup"),
+        "data": dict(config.get("data") or {}),
+        "batch_size": (config.get("engine") or {}).get("batch_size"),
+    }
+    return training_record(info, ckpt, command, seconds, about)
+
+
+def _card_metrics(
+    info: dict[str, Any], config: dict[str, Any], predictor: DepthPredictor
+) -> dict[str, Any]:
+    """The card's ``metrics``: the run's own validation of the checkpoint and its protocol."""
+    eval_cfg = config.get("eval") or {}
+    return {
+        "run_validation": dict(info.get("metrics") or {}),
+        "protocol": eval_cfg.get("protocol", ""),
+        "median_scaling": predictor.scale_ambiguous,
+        "conf_fraction": eval_cfg.get("conf_fraction"),
+    }
+
+
+def _write_card(path: Path, card: dict[str, Any]) -> None:
+    """Write the card as indented JSON, atomically."""
+    import json
+
+    from depthduet.io import atomic_write
+
+    text = json.dumps(card, indent=2) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
