@@ -29,7 +29,7 @@ train() {  # SCALE STEPS EXTRA...
   cmd="$cmd --out $RUNS/x$s"
   local start; start=$(date +%s)
   $cmd > "$RUNS/x$s.log" 2>&1
-  python -m depthduet.inference.pretrained export "$RUNS/x$s/checkpoints/last" "dsr-x$s" \
+  python -m depthduet.apps.ship export "$RUNS/x$s/checkpoints/last" "dsr-x$s" \
     --command "$cmd" --seconds $(( $(date +%s) - start )) --notes "$NOTES" > "$RUNS/x$s.card.json"
 }
 INIT="optim.lr=5e-4 model.init=$RUNS/init/dsr-x"

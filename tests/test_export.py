@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from depthduet.apps import export as ex
 from depthduet.cli import main
 from depthduet.errors import UserError
-from depthduet.inference import export as ex
+from depthduet.inference import export as graphs
 from depthduet.inference.pretrained import MDE_KIND, available_models
 
 HAVE_ORT = importlib.util.find_spec("onnxruntime") is not None
@@ -64,7 +65,7 @@ def test_shipped_model_export_equals_eager_on_real_data(
     # dynamic batch: two maps at once, each as the eager model gives it alone
     if loaded.kind == "dsr":
         pair = np.stack([x, 0.5 * x + 3.0])[:, None]
-        hr, hv = ex.run_exported(out, fmt, pair)
+        hr, hv = graphs.run_exported(out, fmt, pair)
         for i in range(2):
             ref = loaded.eager.upsample(pair[i, 0])
             span = np.ptp(ref.values[ref.valid])
@@ -75,7 +76,7 @@ def test_shipped_model_export_equals_eager_on_real_data(
 
         img = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
         pair = torch.cat([img, img.flip(-1)]).numpy()
-        depth, conf = ex.run_exported(out, fmt, pair)
+        depth, conf = graphs.run_exported(out, fmt, pair)
         ref_d, ref_c = loaded.eager.predict_tensor(torch.from_numpy(pair))
         assert depth.shape == conf.shape == (2, 1, *x.shape[:2])
         assert np.abs(depth - ref_d.numpy()).max() <= ex.TOLERANCE * float(np.ptp(ref_d.numpy()))
@@ -135,5 +136,5 @@ def test_unrolled_fill_equals_recursive_fill() -> None:
         v = torch.rand(*shape, generator=g) > 0.6
         v[0, 0, 0, 0] = True
         ref = fill_invalid(x, v)
-        out = ex._fill_unrolled(torch.where(v, x, torch.zeros_like(x)), v.float())
+        out = graphs._fill_unrolled(torch.where(v, x, torch.zeros_like(x)), v.float())
         torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-6)

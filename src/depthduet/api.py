@@ -66,8 +66,6 @@ __all__ = [
 #: ``precision`` of :func:`load_upsampler` -> torch dtype the network runs in
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
-PathLike = str | os.PathLike[str]
-
 
 def _is_tensor(x: Any) -> bool:
     return isinstance(x, torch.Tensor)

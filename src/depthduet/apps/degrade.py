@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,18 +99,41 @@ def degrade_file(
         UserError: a missing or unreadable input, a bad chain, an output that exists (without
             ``overwrite``), is the input, or has no depth suffix.
     """
-    from depthduet.config import save_config
-    from depthduet.io import (
-        INTEGER_DEPTH_SUFFIXES,
-        check_integer_storable,
-        fill_fits,
-        invalid_marker,
-        make_depth_map,
-        read_depth_stored,
-        write_depth,
-    )
+    from depthduet.io import make_depth_map, read_depth_stored
 
     src, dst = Path(src), Path(dst)
+    _check_paths(src, dst, hr_out, overwrite)
+    # a bad chain fails before the file is read
+    chain = degradation if degradation == "random" else parse_degradation(degradation)
+    stored = read_depth_stored(src, key=key, index=index)
+    depth = make_depth_map(stored, None, invalid, path=src)
+    if not depth.valid.any():
+        raise UserError(f"{src}: no valid pixel")
+    lr, lv, hr, hv, recipe = degrade_map(depth.values, depth.valid, scale, chain, seed)
+    outputs: list[tuple[Path, np.ndarray, np.ndarray]] = [(dst, lr, lv)]
+    if hr_out is not None:
+        outputs.append((Path(hr_out), hr, hv))
+    record: dict[str, Any] = {
+        "input": str(src),
+        "output": str(dst),
+        "hr_out": None if hr_out is None else str(hr_out),
+        "scale": int(scale),
+        "seed": int(seed),
+        "asked": degradation,
+        "degradation": recipe.record(),
+        "hr_size": list(hr.shape),
+        "lr_size": list(lr.shape),
+    }
+    marker = _Marker(stored, depth.valid, invalid, key, src)
+    _write_all(outputs, marker, record, dst.with_name(dst.stem + ".degrade.yaml"))
+    h, w = lr.shape
+    return (
+        f"{src} -> {dst}  ({hr.shape[0]}x{hr.shape[1]} -> {h}x{w}, x{scale}, "
+        f"{recipe.describe()}, seed {seed}; {int(lv.sum())} of {lv.size} pixels valid)"
+    )
+
+
+def _check_paths(src: Path, dst: Path, hr_out: Path | None, overwrite: bool) -> None:
     if not src.exists():
         raise UserError(f"{src}: no such file")
     if src.is_dir():
@@ -119,54 +143,59 @@ def degrade_file(
         _check_output(Path(hr_out), src, overwrite, "--hr-out")
         if Path(hr_out).resolve() == dst.resolve():
             raise UserError(f"{hr_out}: --hr-out is the output; choose another name")
-    # a bad chain fails before the file is read
-    chain = degradation if degradation == "random" else parse_degradation(degradation)
-    stored = read_depth_stored(src, key=key, index=index)
-    depth = make_depth_map(stored, None, invalid, path=src)
-    if not depth.valid.any():
-        raise UserError(f"{src}: no valid pixel")
-    lr, lv, hr, hv, recipe = degrade_map(depth.values, depth.valid, scale, chain, seed)
-    integer_in = stored.dtype.kind in "iu"
-    bits = 8 if stored.dtype == np.uint8 else 16
-    outputs: list[tuple[Path, np.ndarray, np.ndarray]] = [(dst, lr, lv)]
-    if hr_out is not None:
-        outputs.append((Path(hr_out), hr, hv))
-    marker = invalid_marker(stored, depth.valid, invalid)
+
+
+@dataclass
+class _Marker:
+    """How the input stores its values: the stored ``(H, W)`` array, its validity, the
+    ``--invalid`` value, the array name and the file (for messages)."""
+
+    stored: np.ndarray
+    valid: np.ndarray
+    invalid: float | None
+    key: str | None
+    src: Path
+
+
+def _write_all(
+    outputs: list[tuple[Path, np.ndarray, np.ndarray]],
+    how: _Marker,
+    record: dict[str, Any],
+    record_path: Path,
+) -> None:
+    """Write each ``(path, values, valid)`` map as the input stores its values, then the
+    record; on any failure, remove the outputs this call created."""
+    from depthduet.config import save_config
+    from depthduet.io import fill_fits, invalid_marker, write_depth
+
+    marker = invalid_marker(how.stored, how.valid, how.invalid)
     written: list[Path] = []
     try:
         for path, vals, ok in outputs:
-            ok = ok.copy()
-            if path.suffix.lower() in INTEGER_DEPTH_SUFFIXES:
-                if not integer_in:
-                    check_integer_storable(path.suffix, vals, ok, src)
-                ok &= np.round(vals) >= 1
-                top = float(np.round(vals[ok]).max()) if ok.any() else 0.0
-                b = bits if top <= (1 << bits) - 1 else 16
-            else:
-                b = 16
-            fill = marker if fill_fits(path.suffix, marker, b) else 0.0
+            ok, bits = _storable(path, vals, ok, how)
+            fill = marker if fill_fits(path.suffix, marker, bits) else 0.0
             existed = path.exists()
-            write_depth(path, vals, ok, key=key or "depth", fill=fill, bits=b)
+            write_depth(path, vals, ok, key=how.key or "depth", fill=fill, bits=bits)
             if not existed:
                 written.append(path)
-        record: dict[str, Any] = {
-            "input": str(src),
-            "output": str(dst),
-            "hr_out": None if hr_out is None else str(hr_out),
-            "scale": int(scale),
-            "seed": int(seed),
-            "asked": degradation,
-            "degradation": recipe.record(),
-            "hr_size": list(hr.shape),
-            "lr_size": list(lr.shape),
-        }
-        save_config(record, dst.with_name(dst.stem + ".degrade.yaml"))
+        save_config(record, record_path)
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
         raise
-    h, w = lr.shape
-    return (
-        f"{src} -> {dst}  ({hr.shape[0]}x{hr.shape[1]} -> {h}x{w}, x{scale}, "
-        f"{recipe.describe()}, seed {seed}; {int(lv.sum())} of {lv.size} pixels valid)"
-    )
+
+
+def _storable(path: Path, vals: np.ndarray, ok: np.ndarray, how: _Marker) -> tuple[np.ndarray, int]:
+    """The validity ``(H, W)`` of ``vals`` once written to ``path`` (an integer format drops
+    values that round to 0) and the bit depth: the input's (8 or 16) when the values fit."""
+    from depthduet.io import INTEGER_DEPTH_SUFFIXES, check_integer_storable
+
+    ok = ok.copy()
+    if path.suffix.lower() not in INTEGER_DEPTH_SUFFIXES:
+        return ok, 16
+    if how.stored.dtype.kind not in "iu":
+        check_integer_storable(path.suffix, vals, ok, how.src)
+    ok &= np.round(vals) >= 1
+    bits = 8 if how.stored.dtype == np.uint8 else 16
+    top = float(np.round(vals[ok]).max()) if ok.any() else 0.0
+    return ok, bits if top <= (1 << bits) - 1 else 16

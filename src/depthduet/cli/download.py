@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
+
+from depthduet.apps.download import RECORD  # noqa: F401 - the record written into --out
 
 HELP = "list dataset sources; download the public ones (resumable, checksum-verified)"
 DESCRIPTION = """\
@@ -85,35 +86,6 @@ def _list() -> int:
     return 0
 
 
-#: the record written into --out.
-RECORD = "download.yaml"
-#: UnsafeArchive.limit -> the option that sets it.
-_LIMIT_OPTIONS = {"max_total": "--max-unzipped-size", "max_ratio": "--max-ratio"}
-_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def _byte_count(text: str, option: str) -> int:
-    """``"64G"`` -> 68719476736; ``UserError`` naming ``option`` for anything else."""
-    from depthduet.errors import UserError
-
-    m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:i?B)?\s*", text, flags=re.IGNORECASE)
-    if m is None:
-        raise UserError(f"{option} {text!r}: expected a byte count such as 1048576 or 64G")
-    return int(m.group(1)) * _UNITS[m.group(2).upper()]
-
-
-def _positive(text: str, option: str) -> float:
-    from depthduet.errors import UserError
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise UserError(f"{option} {text!r}: expected a positive number")
-    return value
-
-
 def _progress(quiet: bool):
     if quiet:
         return None
@@ -132,100 +104,23 @@ def _progress(quiet: bool):
 
 
 def run(args: argparse.Namespace) -> int:
-    from depthduet.config import save_config
-    from depthduet.data.download import (
-        RegistrationRequired,
-        UnsafeArchive,
-        download_file,
-        extract_zip,
-        fetch,
-        get_source,
-        sha256_file,
-        url_file_name,
-    )
-    from depthduet.errors import UserError
-    from depthduet.paths import first_missing_parent, remove_empty_folders
+    """List the sources, or download one (or ``--url``) into ``--out``."""
+    from depthduet.apps.download import DownloadRequest, download
+    from depthduet.apps.messages import console
 
     if args.list or (args.name is None and args.url is None):
         return _list()
-    if args.name is not None and args.url is not None:
-        raise UserError("give either a source NAME or --url, not both")
-    if args.url is None and (args.sha256 is not None or args.size is not None):
-        raise UserError("--sha256 and --size apply to --url only (built-in sources carry theirs)")
-    if args.name is not None:
-        src = get_source(args.name)
-        if src.registration:
-            print(f"{src.name}: {src.title}")
-            print(f"licence: {src.licence}")
-            print(f"how to get it: {src.instructions}")
-            print(f"then read it with {src.loader}")
-            return 0
-    if args.out is None:
-        raise UserError("--out DIR is required to download")
-    if args.out.exists() and not args.out.is_dir():
-        raise UserError(f"{args.out}: exists and is not a folder")
-    size = None if args.size is None else _byte_count(args.size, "--size")
-    max_total = _byte_count(args.max_unzipped_size, "--max-unzipped-size")
-    max_ratio = _positive(args.max_ratio, "--max-ratio")
-    if args.url is not None:
-        name = url_file_name(args.url)  # before anything is written
-        if name == RECORD:
-            raise UserError(f"{args.url}: would overwrite the download record {RECORD}")
-        targets = [args.out / name]
-    else:
-        targets = [args.out / f.path for f in get_source(args.name).files]
-    # the folders this run creates (the topmost missing one of each target's folder), removed
-    # again when they end up empty after a failure
-    made = {first_missing_parent(t.parent) for t in targets} - {None}
-    cb = _progress(args.quiet)
-    try:
-        if args.url is not None:
-            fcb = None if cb is None else (lambda d, t: cb(name, d, t))
-            paths = [
-                download_file(
-                    args.url,
-                    targets[0],
-                    sha256=args.sha256,
-                    size=size,
-                    resume=not args.no_resume,
-                    progress=fcb,
-                )
-            ]
-            source = {"url": args.url}
-        else:
-            paths = fetch(
-                args.name, args.out, mirror=args.mirror, resume=not args.no_resume, progress=cb
-            )
-            source = {"name": args.name, "mirror": args.mirror}
-        files = {}
-        for p in paths:
-            digest = sha256_file(p)
-            files[str(p.relative_to(args.out))] = {"bytes": p.stat().st_size, "sha256": digest}
-            print(f"{p}  {p.stat().st_size} bytes  sha256 {digest}")
-        if args.extract:
-            for p in paths:
-                if p.suffix.lower() != ".zip":
-                    continue
-                try:
-                    n = len(extract_zip(p, p.parent, max_total=max_total, max_ratio=max_ratio))
-                except UnsafeArchive as e:
-                    p.unlink(missing_ok=True)
-                    hint = _LIMIT_OPTIONS.get(e.limit or "")
-                    hint = f" (raise {hint} if you trust it)" if hint else ""
-                    raise UnsafeArchive(f"{e}; {p.name} was deleted{hint}", e.limit) from None
-                print(f"extracted {n} files from {p.name}")
-    except RegistrationRequired as e:  # pragma: no cover - handled above
-        print(str(e))
-        return 0
-    except BaseException:
-        for folder in made:  # partial files stay: the next run resumes them
-            if folder.is_dir():
-                remove_empty_folders(folder)
-        raise
-    save_config(
-        {"source": source, "files": files, "extract": bool(args.extract)},
-        args.out / RECORD,
+    req = DownloadRequest(
+        out=args.out,
+        name=args.name,
+        url=args.url,
+        sha256=args.sha256,
+        size=args.size,
+        mirror=args.mirror,
+        resume=not args.no_resume,
+        extract=args.extract,
+        max_total=args.max_unzipped_size,
+        max_ratio=args.max_ratio,
     )
-    if args.name is not None:
-        print(f"read it with {get_source(args.name).loader}")
+    download(req, console("download"), _progress(args.quiet))
     return 0

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-from pathlib import Path
 
 from depthduet.errors import UserError
 
@@ -126,19 +123,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, write the JSON and the settings YAML."""
-    from depthduet.config import save_config
-    from depthduet.evaluation.runner import (
-        EvaluateSettings,
-        check_outputs,
-        format_table,
-        resolve_settings,
-        run_evaluation,
-    )
+    from depthduet.apps.evaluate import evaluate
+    from depthduet.apps.messages import console
+
+    def progress(i: int, n: int, name: str) -> None:
+        if not args.quiet and sys.stderr.isatty():
+            print(f"\r[{i}/{n}] {name}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+
+    evaluate(_settings(args), args.json or None, progress, console("evaluate"))
+    return 0
+
+
+def _settings(args: argparse.Namespace):  # -> EvaluateSettings
+    """The settings of the command's options."""
+    from depthduet.evaluation.runner import EvaluateSettings
 
     baselines = [b.strip() for b in (args.baseline or "").split(",") if b.strip()]
     if len(set(baselines)) != len(baselines):
         raise UserError(f"--baseline {args.baseline!r}: a baseline is listed twice")
-    cfg = EvaluateSettings(
+    return EvaluateSettings(
         protocol=args.protocol,
         gt=args.gt,
         pred=args.pred,
@@ -166,37 +169,3 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         per_image=args.per_image,
     )
-    out = Path(args.json) if args.json else None
-    settings_path = Path()
-    if out is not None:
-        if out.is_dir():
-            raise UserError(f"{out}: --json must be a file name, not a folder")
-        settings_path = out.with_suffix(".settings.yaml")
-        check_outputs(  # refuse before evaluating: never write over an input file
-            cfg,
-            {
-                out: "--json",
-                out.with_name(out.name + ".tmp"): "the temporary file of --json",
-                settings_path: "the settings file written beside --json",
-                settings_path.with_name(settings_path.name + ".tmp"): "a temporary file",
-            },
-        )
-
-    def progress(i: int, n: int, name: str) -> None:
-        if not args.quiet and sys.stderr.isatty():
-            print(f"\r[{i}/{n}] {name}", end="" if i < n else "\n", file=sys.stderr, flush=True)
-
-    report = run_evaluation(cfg, progress)
-    print(format_table(report))
-    for warning in report.get("warnings", []):
-        print(f"depthduet evaluate: warning: {warning}", file=sys.stderr)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, out)
-        cfg_path = save_config(resolve_settings(cfg), settings_path, extra={"command": "evaluate"})
-        print(f"wrote {out} and {cfg_path}")
-    return 0

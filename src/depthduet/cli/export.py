@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from depthduet.inference.export import export_model
+    from depthduet.apps.export import export_model
 
     rep = export_model(args.output, args.format, model=args.model, checkpoint=args.checkpoint)
     diffs = ", ".join(f"{k} {v:.2e}" for k, v in rep.differences.items() if k != "valid_mismatch")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 HELP = "save a colour-mapped picture of a depth map (with its RGB image and validity)"
 DESCRIPTION = """\
@@ -49,85 +48,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ncols", type=int, default=None, help="tiles per row (default: one row)")
 
 
-def show(args: argparse.Namespace) -> dict[str, Any]:
-    """Build and save the panel; returns the parameters and the colour range used."""
-    from depthduet.errors import UserError
-    from depthduet.io import read_depth, read_image
-    from depthduet.viz import depth_colors, robust_range, save_panel, with_colorbar
-
-    out = Path(args.output)
-    if out.suffix.lower() != ".png":
-        raise UserError(f"{out}: the picture is written as PNG; use a .png name")
-    for src, what in ((args.depth, "the depth input"), (args.rgb, "the --rgb image")):
-        if src and Path(src).resolve() == out.resolve():
-            raise UserError(f"{out}: the picture would overwrite {what}; choose another -o")
-    import matplotlib
-
-    if args.cmap not in matplotlib.colormaps:
-        raise UserError(
-            f"--cmap {args.cmap!r}: unknown matplotlib colour map (e.g. turbo, viridis)"
-        )
-    if not 0 <= args.lo_pct < args.hi_pct <= 100:
-        raise UserError(f"need 0 <= --lo-pct < --hi-pct <= 100, got {args.lo_pct}, {args.hi_pct}")
-    dm = read_depth(
-        args.depth,
-        scale=args.scale,
-        key=args.key,
-        invalid=args.invalid,
-        encoding=args.encoding,
-        index=args.index,
-    )
-    lo, hi = robust_range(dm.values, dm.valid, args.lo_pct, args.hi_pct)
-    lo = lo if args.vmin is None else args.vmin
-    hi = hi if args.vmax is None else args.vmax
-    if not lo < hi:
-        raise UserError(f"empty colour range {lo}..{hi}: check --vmin/--vmax")
-    tiles: list[tuple[str, Any]] = []
-    if args.rgb:
-        tiles.append((Path(args.rgb).name, read_image(args.rgb)))
-    kind = "disparity" if args.disparity else "depth"
-    colour, _ = depth_colors(
-        dm.values, dm.valid, kind=kind, cmap=args.cmap, invert=args.invert, vmin=lo, vmax=hi
-    )
-    reverse = (kind == "depth") != bool(args.invert)
-    label = f"{kind} [{args.unit}]" if args.unit else kind
-    colour = with_colorbar(colour, lo, hi, cmap=args.cmap, reverse=reverse, label=label)
-    n = int(dm.valid.sum())
-    tiles.append((f"{Path(args.depth).name}  {lo:.4g}..{hi:.4g}", colour))
-    if not args.no_mask:
-        tiles.append((f"valid {100 * n / dm.valid.size:.1f}%", dm.valid))
-    save_panel(out, tiles, ncols=args.ncols)
-    return {
-        "command": "show",
-        "depth": str(args.depth),
-        "rgb": args.rgb,
-        "output": str(out),
-        "scale": args.scale,
-        "key": args.key,
-        "index": args.index,
-        "encoding": args.encoding,
-        "invalid": args.invalid,
-        "cmap": args.cmap,
-        "lo_pct": args.lo_pct,
-        "hi_pct": args.hi_pct,
-        "invert": args.invert,
-        "kind": kind,
-        "unit": args.unit,
-        "colours": "near = warm (turbo reversed for depth)" if not args.invert else "reversed",
-        "colour_range": [float(lo), float(hi)],
-        "shape": [int(dm.values.shape[0]), int(dm.values.shape[1])],
-        "valid_pixels": n,
-        "min": float(dm.values[dm.valid].min()) if n else None,
-        "max": float(dm.values[dm.valid].max()) if n else None,
-    }
-
-
 def run(args: argparse.Namespace) -> int:
-    from depthduet.config import save_config
+    """Save the picture, print what was written."""
+    from depthduet.apps.show import ShowParams, show
 
-    record = show(args)
-    out = Path(args.output)
-    save_config(record, out.with_name(out.name + ".yaml"))
+    record = show(ShowParams(**{k: getattr(args, k) for k in ShowParams.__dataclass_fields__}))
     lo, hi = record["colour_range"]
+    out = Path(args.output)
     print(f"wrote {out} (colour range {lo:.6g}..{hi:.6g}, {record['valid_pixels']} valid pixels)")
     return 0
