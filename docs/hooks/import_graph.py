@@ -24,30 +24,29 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the tomli backport (dev and docs extras)
+    import tomli as tomllib
+
 from mkdocs.exceptions import PluginError
 
 PAGE = "architecture.md"
 PACKAGE = "depthduet"
 
+
+def _read_layers() -> list[tuple[str, list[str]]]:
+    """pyproject.toml's ``[[tool.depthduet.layers]]`` (the contract tests/test_architecture.py
+    checks), from the bottom up."""
+    with open(Path(__file__).resolve().parents[2] / "pyproject.toml", "rb") as f:
+        layers = tomllib.load(f)["tool"]["depthduet"]["layers"]
+    return [(layer["name"], list(layer["parts"])) for layer in reversed(layers)]
+
+
 #: layers from the bottom up; a part may import parts of lower layers only. ``depthduet`` is
 #: the package's ``__init__``. A top-level module or subpackage missing here is shown as "not
 #: placed" in the tables and left out of the layer checks until it is added.
-LAYERS: list[tuple[str, list[str]]] = [
-    ("user errors", ["errors"]),
-    ("foundation", ["depthduet", "registry", "paths"]),
-    ("formats and maths", ["io", "geometry", "config"]),
-    ("pictures", ["viz"]),
-    ("data and networks", ["data", "models"]),
-    ("losses", ["losses"]),
-    ("training engine", ["engine"]),
-    ("methods", ["recipes"]),
-    ("inference", ["inference"]),
-    ("evaluation", ["evaluation"]),
-    ("facades for users", ["metrics", "api"]),
-    ("jobs over files", ["apps"]),
-    ("command line", ["cli"]),
-    ("entry point", ["__main__"]),
-]
+LAYERS: list[tuple[str, list[str]]] = _read_layers()
 RANK = {part: n for n, (_, parts) in enumerate(LAYERS) for part in parts}
 
 
@@ -207,7 +206,7 @@ def render_exceptions(edges: list[Edge]) -> str:
     unplaced = sorted({part_of(e.source) for e in edges} - set(RANK))
     if unplaced:
         out.append(
-            "- not placed in a layer (add to `LAYERS` in `docs/hooks/import_graph.py`): "
+            "- not placed in a layer (add to `[[tool.depthduet.layers]]` in `pyproject.toml`): "
             + ", ".join(f"`{_label(p)}`" for p in unplaced)
         )
     if not found and not out:
