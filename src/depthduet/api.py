@@ -38,7 +38,6 @@ Everything here is also reachable as ``depthduet.<name>`` (imported on first use
 from __future__ import annotations
 
 import copy
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +49,7 @@ from torch import nn
 
 from depthduet.errors import UserError
 from depthduet.inference.dsr import resolve_device
+from depthduet.paths import example_path, list_examples
 
 __all__ = [
     "PRECISIONS",
@@ -475,43 +475,3 @@ def list_models() -> list[dict[str, Any]]:
     from depthduet.inference.pretrained import shipped_models
 
     return shipped_models()
-
-
-def _examples_dir() -> Path:
-    from importlib import resources
-
-    return Path(str(resources.files("depthduet") / "examples"))
-
-
-def list_examples() -> dict[str, dict[str, Any]]:
-    """The example inputs shipped in the package: ``{name: {"description", "source",
-    "files": {file: what it holds}}}`` (``depthduet example NAME -o DIR`` copies them out)."""
-    p = _examples_dir() / "examples.json"
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise UserError(f"{p}: cannot read the list of examples: {e}") from None
-
-
-def example_path(name: str, file: str | None = None) -> Path:
-    """The folder of example ``name`` (see :func:`list_examples`), or one ``file`` in it.
-
-    Raises:
-        UserError: an unknown example or file (the message lists the known ones).
-
-    Example:
-        >>> sorted(list_examples())
-        ['driving', 'indoor']
-        >>> example_path("indoor", "depth_mm.png").name
-        'depth_mm.png'
-    """
-    known = list_examples()
-    if name not in known:
-        raise UserError(f"example {name!r}: unknown; examples: {', '.join(sorted(known))}")
-    folder = _examples_dir() / name
-    if file is None:
-        return folder
-    files = known[name]["files"]
-    if file not in files:
-        raise UserError(f"example {name!r} has no file {file!r}; files: {', '.join(files)}")
-    return folder / file

@@ -1,11 +1,15 @@
-"""Where things are: the sample data folder, the shipped weights, and the file names that one
-command writes and another reads."""
+"""Where things are: the sample data folder, the shipped weights and example inputs, and the
+file names that one command writes and another reads."""
 
 from __future__ import annotations
 
+import json
 import os
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+from depthduet.errors import UserError
 
 __all__ = [
     "PathLike",
@@ -16,6 +20,9 @@ __all__ = [
     "remove_empty_folders",
     "PREDICT_RECORD",
     "PREDICT_DEPTH_SUFFIX",
+    "examples_dir",
+    "list_examples",
+    "example_path",
 ]
 
 #: what a path argument may be: a string or an ``os.PathLike`` (``pathlib.Path``).
@@ -74,3 +81,42 @@ def remove_empty_folders(root: str | os.PathLike[str]) -> None:
             d.rmdir()
     if root.is_dir() and not any(root.iterdir()):
         root.rmdir()
+
+
+def examples_dir() -> Path:
+    """The folder of the example inputs shipped in the package."""
+    return Path(str(resources.files("depthduet") / "examples"))
+
+
+def list_examples() -> dict[str, dict[str, Any]]:
+    """The example inputs shipped in the package: ``{name: {"description", "source",
+    "files": {file: what it holds}}}`` (``depthduet example NAME -o DIR`` copies them out)."""
+    p = examples_dir() / "examples.json"
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise UserError(f"{p}: cannot read the list of examples: {e}") from None
+
+
+def example_path(name: str, file: str | None = None) -> Path:
+    """The folder of example ``name`` (see :func:`list_examples`), or one ``file`` in it.
+
+    Raises:
+        UserError: an unknown example or file (the message lists the known ones).
+
+    Example:
+        >>> sorted(list_examples())
+        ['driving', 'indoor']
+        >>> example_path("indoor", "depth_mm.png").name
+        'depth_mm.png'
+    """
+    known = list_examples()
+    if name not in known:
+        raise UserError(f"example {name!r}: unknown; examples: {', '.join(sorted(known))}")
+    folder = examples_dir() / name
+    if file is None:
+        return folder
+    files = known[name]["files"]
+    if file not in files:
+        raise UserError(f"example {name!r} has no file {file!r}; files: {', '.join(files)}")
+    return folder / file

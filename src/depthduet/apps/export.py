@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from depthduet.inference.export import (
     load_for_export,
     write_graph,
 )
+from depthduet.paths import example_path
 
 __all__ = [
     "TOLERANCE",
@@ -37,12 +37,6 @@ __all__ = [
     "export_model",
     "load_for_export",
 ]
-
-
-def _example_file(name: str, file: str) -> Path:
-    """A file of a shipped example (what ``depthduet.api.example_path`` gives; the API is a
-    sibling of this layer, not below it)."""
-    return Path(str(resources.files("depthduet") / "examples" / name / file))
 
 
 def example_input(kind: str, scale: int = 4) -> np.ndarray:
@@ -55,10 +49,10 @@ def example_input(kind: str, scale: int = 4) -> np.ndarray:
     from depthduet.io import read_depth, read_image
 
     if kind == "mde":
-        return read_image(_example_file("driving", "frame.png"), grey=False)
+        return read_image(example_path("driving", "frame.png"), grey=False)
     from depthduet.apps.degrade import degrade_map
 
-    hr = read_depth(_example_file("indoor", "depth_mm.png")).values
+    hr = read_depth(example_path("indoor", "depth_mm.png")).values
     lr = degrade_map(hr, None, scale, "area")[0].astype(np.float32)
     h, w = lr.shape
     lr[h // 3 : h // 3 + max(1, h // 8), w // 4 : w // 4 + max(1, w // 8)] = 0.0
