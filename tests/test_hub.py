@@ -147,3 +147,18 @@ def test_model_init_from_a_shipped_model_and_a_run(tmp_path: Path) -> None:
         dsr(f"model.init={run}", "model.preset=small")
     with pytest.raises(UserError, match="model 'nope': not found"):
         dsr("model.init=nope")
+
+
+def test_model_init_names_a_checkpoint_without_dsrnet(tmp_path: Path) -> None:
+    """A METHOD B run given to model.init is named as such, not reported as a size mismatch."""
+    from depthduet.config import load_config
+    from depthduet.engine.checkpoint import save_checkpoint
+    from depthduet.recipes.ctkt import CTKTConfig, CTKTRecipe
+
+    run = tmp_path / "mde_run"
+    weights = {"depth_u": {"w": torch.zeros(2)}, "depth_s": {"w": torch.zeros(2)}}
+    info = {"recipe": "mutual", "inference_networks": ["depth_u", "depth_s"], "config": {}}
+    save_checkpoint(run / "checkpoints" / "best", weights, None, info)
+    cfg = load_config(CTKTConfig, None, ["model.preset=tiny", f"model.init={run}"])
+    with pytest.raises(UserError, match=r"holds no DSRNet \(a METHOD B \(mutual\)"):
+        CTKTRecipe.from_config(cfg)

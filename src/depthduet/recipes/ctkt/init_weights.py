@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from depthduet.engine.checkpoint import load_network_weights
+from depthduet.engine.checkpoint import load_network_weights, read_model_info, resolve_checkpoint
 from depthduet.errors import UserError
 from depthduet.hub import load_pretrained
 from depthduet.models.dbpn import DSRNet
@@ -27,12 +27,32 @@ def _init_weights(source: str) -> tuple[dict[str, Tensor], int | None]:
     Raises:
         UserError: an unreadable checkpoint or an unknown model (listing the shipped ones).
     """
-    if Path(source).exists():
+    if Path(source).is_file():
         state, scale = load_network_weights(source, prefer="best"), None
+    elif Path(source).exists():
+        state, scale = load_network_weights(source, _dsr_network(source), prefer="best"), None
     else:
         state, card = load_pretrained(source)
         scale = card.scale
     return {k: v.float() for k, v in state.items()}, scale
+
+
+def _dsr_network(source: str) -> str:
+    """The name of DSRNet in the run or checkpoint folder ``source`` (``dsr``).
+
+    Raises:
+        UserError: the checkpoint holds no DSRNet (a METHOD B run, or another recipe's).
+    """
+    p = resolve_checkpoint(source, "best")
+    info = read_model_info(p)
+    names = list(info.get("networks") or {})
+    if "dsr" in names:
+        return "dsr"
+    recipe = str(info.get("recipe") or "?")
+    what = "a METHOD B (mutual) monocular-depth run" if recipe == "mutual" else f"recipe {recipe!r}"
+    raise UserError(
+        f"model.init {source}: {p} holds no DSRNet ({what}; networks: {', '.join(names) or '-'})"
+    )
 
 
 def init_dsrnet(net: DSRNet, source: str) -> None:
