@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from depthduet.data.cached_dataset import CachedDataset
 from depthduet.data.registry import DSR_DATASETS
 from depthduet.errors import UserError
 from depthduet.io.naming import natural_key
@@ -111,23 +112,6 @@ class RealDepthDataset(Dataset):
                 raise UserError(f"{rgb_path}: image smaller than its depth map {h}x{w}")
             out["image"] = torch.from_numpy(np.ascontiguousarray(img[:h, :w])).permute(2, 0, 1)
         return out
-
-
-class CachedDataset(Dataset):
-    """Memoises the samples of a base dataset (per process: each data-loader worker and each
-    training process keeps its own copy)."""
-
-    def __init__(self, base: Dataset) -> None:
-        self.base = base
-        self._store: dict[int, dict[str, Any]] = {}
-
-    def __len__(self) -> int:
-        return len(self.base)  # type: ignore[arg-type]
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        if i not in self._store:
-            self._store[i] = self.base[i]
-        return self._store[i]
 
 
 # ------------------------------------------------------------------------- registered sources

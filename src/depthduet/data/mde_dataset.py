@@ -26,29 +26,13 @@ from typing import Any
 
 import torch
 
+from depthduet.data.cached_dataset import CachedDataset
 from depthduet.data.registry import MDE_DATASETS
 from depthduet.errors import UserError
 
 __all__ = ["CachedDataset", "MDESource"]
 
 SPLITS = ("train", "val")
-
-
-class CachedDataset(torch.utils.data.Dataset):
-    """Keeps each sample of a deterministic dataset (the procedural world renders the same
-    scene for an index every time) after its first use, so later epochs skip rendering."""
-
-    def __init__(self, base: torch.utils.data.Dataset) -> None:
-        self.base = base
-        self._items: dict[int, Any] = {}
-
-    def __len__(self) -> int:
-        return len(self.base)  # type: ignore[arg-type]
-
-    def __getitem__(self, index: int) -> Any:
-        if index not in self._items:
-            self._items[index] = self.base[index]
-        return self._items[index]
 
 
 class MDESource:
