@@ -81,9 +81,7 @@ def evaluate(
             cfg,
             {
                 out: "--json",
-                out.with_name(out.name + ".tmp"): "the temporary file of --json",
                 settings_path: "the settings file written beside --json",
-                settings_path.with_name(settings_path.name + ".tmp"): "a temporary file",
             },
         )
     report = run_evaluation(cfg, progress)
