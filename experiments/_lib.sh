@@ -260,10 +260,15 @@ COMMON="data.train_size=64 data.val_size=16 data.world.height=64 data.world.widt
 COMMON="$COMMON engine.epochs=20 engine.val_every=5 engine.threads=1 engine.progress=false"
 COMMON="$COMMON engine.tensorboard=false engine.log_every=16"
 
-mde_setup() {  # the METHOD B defaults: RUNS, TUNE, MCFG
+mde_setup() {  # the METHOD B defaults: RUNS, TUNE, MCFG, and WORLD_RUNS
   RUNS=${RUNS:-runs/exp_mde}
   TUNE=${TUNE:-runs/mde_tune}
   MCFG=src/depthduet/configs/mde
+  # the 13 world runs of the mode tables (validation and test split): 7 settings, 3 of them
+  # with two more seeds
+  WORLD_RUNS=(world_sup world_self_m world_self_ms world_semi world_semi_nodistill world_semi_nopf
+    world_semi_sharedaug world_sup_seed1 world_sup_seed2 world_self_ms_seed1 world_self_ms_seed2
+    world_semi_seed1 world_semi_seed2)
   mkdir -p "$RUNS"
 }
 

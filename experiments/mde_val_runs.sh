@@ -9,9 +9,7 @@
 # about 1.5 hours of training (2-13 minutes each); the table itself takes seconds.
 . "$(dirname "$0")/_lib.sh"
 mde_setup
-T=(world_sup world_self_m world_self_ms world_semi world_semi_nodistill world_semi_nopf
-  world_semi_sharedaug world_sup_seed1 world_sup_seed2 world_self_ms_seed1 world_self_ms_seed2
-  world_semi_seed1 world_semi_seed2)
+T=("${WORLD_RUNS[@]}")
 mde_train "$RUNS" "${T[@]}"
 # shellcheck disable=SC2046  # run folders have no spaces
 python $TOOLS/mde_table_summary.py $(in_dir "$RUNS" "${T[@]}")
