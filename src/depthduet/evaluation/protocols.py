@@ -232,38 +232,40 @@ class Protocol:
         }
 
 
+def _kitti_eigen(name: str, description: str, crop: str, reference: str) -> Protocol:
+    """A KITTI Eigen-split protocol: depth, 1e-3 < gt < 80 m, predictions clamped to that."""
+    return Protocol(
+        name=name,
+        task="depth",
+        description=description,
+        crop=crop,
+        min_depth=1e-3,
+        max_depth=80.0,
+        clamp_pred=True,
+        reference=reference,
+    )
+
+
 PROTOCOLS: dict[str, Protocol] = {
     p.name: p
     for p in (
-        Protocol(
-            name="kitti-eigen",
-            task="depth",
-            description="KITTI Eigen split, raw LiDAR GT, Garg crop, 1e-3 < gt < 80 m",
-            crop="garg",
-            min_depth=1e-3,
-            max_depth=80.0,
-            clamp_pred=True,
-            reference="Eigen et al. NIPS 2014; Garg et al. ECCV 2016; monodepth2 'eigen'",
+        _kitti_eigen(
+            "kitti-eigen",
+            "KITTI Eigen split, raw LiDAR GT, Garg crop, 1e-3 < gt < 80 m",
+            "garg",
+            "Eigen et al. NIPS 2014; Garg et al. ECCV 2016; monodepth2 'eigen'",
         ),
-        Protocol(
-            name="kitti-eigen-benchmark",
-            task="depth",
-            description="KITTI Eigen split, improved GT, full image, gt > 0, 1e-3 < gt < 80 m",
-            crop="none",
-            min_depth=1e-3,
-            max_depth=80.0,
-            clamp_pred=True,
-            reference="Uhrig et al. 3DV 2017 (improved GT); monodepth2 'eigen_benchmark'",
+        _kitti_eigen(
+            "kitti-eigen-benchmark",
+            "KITTI Eigen split, improved GT, full image, gt > 0, 1e-3 < gt < 80 m",
+            "none",
+            "Uhrig et al. 3DV 2017 (improved GT); monodepth2 'eigen_benchmark'",
         ),
-        Protocol(
-            name="kitti-eigen-benchmark-garg",
-            task="depth",
-            description="KITTI Eigen split, improved GT, Garg crop, 1e-3 < gt < 80 m",
-            crop="garg",
-            min_depth=1e-3,
-            max_depth=80.0,
-            clamp_pred=True,
-            reference="METHOD.md B.6 (Garg crop for both GT sets); Uhrig et al. 3DV 2017",
+        _kitti_eigen(
+            "kitti-eigen-benchmark-garg",
+            "KITTI Eigen split, improved GT, Garg crop, 1e-3 < gt < 80 m",
+            "garg",
+            "METHOD.md B.6 (Garg crop for both GT sets); Uhrig et al. 3DV 2017",
         ),
         Protocol(
             name="nyu-eigen",
