@@ -15,10 +15,11 @@ bottom / right to a multiple of the scale):
 
 * ``bicubic_aa``: antialiased bicubic resize; ``bicubic_plain``: bicubic without antialiasing
   (how depth-SR benchmarks distribute LR maps); ``area``: block means; ``nearest``: point
-  samples on the centre grid ``hr[s//2::s]``; ``nearest:0``: point samples on the corner grid
-  ``hr[::s]``, upsampled with ``lr_grid="corner"`` (every method, bicubic included, is placed on
-  that grid); ``nearest:0 (no hint)``: the same LR upsampled as if on the centre grid (reported,
-  not bounded);
+  samples ``hr[s//2::s]``, upsampled with ``lr_grid="point"``; ``nearest:0``: point samples on
+  the corner grid ``hr[::s]``, upsampled with ``lr_grid="corner"`` (every method, bicubic
+  included, is placed on that grid: the corner grid by the integer shift of ``s//2`` pixels);
+  ``nearest (no hint)`` and ``nearest:0 (no hint)``: the same LR maps upsampled as if
+  block-centred, ``lr_grid="center"`` (reported, not bounded);
 * conditions: ``clean``, and ``noisy`` = the kernel, then Gaussian noise of 1% of the map's
   valid range, then 1% of the LR pixels dropped (``+gaussian_noise:0.01+drop_random:0.01``),
   seeded by ``--seed``, the map and the kernel.
@@ -26,7 +27,11 @@ bottom / right to a multiple of the scale):
 Every method runs through :class:`depthduet.inference.dsr.DepthUpsampler` (the code path of
 ``depthduet upsample``). RMSE over the pixels valid in the ground truth and in the output (the
 same pixels for every method). A cell is the geometric mean over maps of
-``RMSE / RMSE_bicubic``; the worst group's geometric mean is given beside it.
+``RMSE / RMSE_bicubic``; the worst group's geometric mean is given beside it. Two references
+are printed under the table: nearest-neighbour upsampling, and bicubic run through the same
+grid alignment as the models (on the point and corner grids: the dihedral self-ensemble
+aligned on the point grid, :mod:`depthduet.inference.self_ensemble`; on the centre grid it
+equals bicubic).
 
 Bounds (``--check``): at most 0.85 at x4, 0.92 at x8, 0.97 at x16 (x2: 0.85) in every bounded
 cell, and no group above 1.0; exit status 1 when a cell fails.
@@ -57,7 +62,17 @@ from dsr_real_heldout import RealMap, real_maps  # noqa: E402
 #: the held-out Sintel frames (the rest train the real-data models)
 SINTEL_HELD_OUT = ("Df_1", "Df_20", "Df_28", "Df_58")
 GROUPS = ("middlebury-2003", "sintel", "middlebury-2014", "kinect")
-KERNELS = ("bicubic_aa", "bicubic_plain", "area", "nearest", "nearest:0", "nearest:0 (no hint)")
+KERNELS = (
+    "bicubic_aa",
+    "bicubic_plain",
+    "area",
+    "nearest",
+    "nearest:0",
+    "nearest:0 (no hint)",
+    "nearest (no hint)",
+)
+#: the grid each kernel's LR map is upsampled on when it is stated
+GRIDS = {"nearest": "point", "nearest:0": "corner"}
 CONDITIONS = {"clean": "", "noisy": "+gaussian_noise:0.01+drop_random:0.01"}
 BOUNDS = {2: 0.85, 4: 0.85, 8: 0.92, 16: 0.97}
 
@@ -90,7 +105,7 @@ def make_lr(
     lr, lv = deg.apply(
         torch.from_numpy(gt.astype(np.float32))[None], torch.from_numpy(gv)[None], s, gen
     )
-    grid = "corner" if kernel == "nearest:0" else "center"
+    grid = GRIDS.get(kernel, "center")
     return gt, gv, lr[0].double().numpy(), lv[0].numpy(), grid
 
 
@@ -108,6 +123,25 @@ def nearest_up(
         uv = np.repeat(np.repeat(lv, s, 0), s, 1)[o : o + s * h, o : o + s * w]
         return up, uv
     return np.repeat(np.repeat(lr, s, 0), s, 1), np.repeat(np.repeat(lv, s, 0), s, 1)
+
+
+class BicubicNet:
+    """Bicubic interpolation as a network, so that :class:`DepthUpsampler` runs it through the
+    same grid alignment as a model (the reference ``bicubic_aligned``)."""
+
+    def __init__(self, scale: int) -> None:
+        self.scale = scale
+
+    def to(self, *args: Any, **kwargs: Any) -> BicubicNet:
+        return self
+
+    def eval(self) -> BicubicNet:
+        return self
+
+    def __call__(self, x: Any) -> Any:
+        import torch.nn.functional as F
+
+        return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
 
 
 def _rmse(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> float:
@@ -130,18 +164,23 @@ def score(
 
     rows: list[dict[str, Any]] = []
     bicubic: dict[int, Any] = {}
+    aligned: dict[int, Any] = {}
     for label, up in methods.items():
         s = up.scale
         bic = bicubic.setdefault(s, DepthUpsampler.bicubic(s, device="cpu"))
+        bal = aligned.setdefault(
+            s, DepthUpsampler(BicubicNet(s), s, device="cpu", fast=False, name="bicubic_aligned")
+        )
         t0 = time.perf_counter()
         for cond in conditions:
             for kernel in kernels:
                 for i, m in enumerate(maps):
                     gt, gv, lr, lv, grid = make_lr(m, s, kernel, cond, seed, i)
                     b = bic.upsample(lr, lv, lr_grid=grid)
+                    ba = bal.upsample(lr, lv, lr_grid=grid)
                     o = up.upsample(lr, lv, lr_grid=grid)
                     n, nv = nearest_up(lr, lv, s, grid)
-                    mask = gv & b.valid & o.valid & nv
+                    mask = gv & b.valid & o.valid & nv & ba.valid
                     if not mask.any():
                         continue
                     rows.append(
@@ -156,6 +195,7 @@ def score(
                             "rmse": _rmse(o.values, gt, mask),
                             "rmse_bicubic": _rmse(b.values, gt, mask),
                             "rmse_nearest": _rmse(n, gt, mask),
+                            "rmse_bicubic_aligned": _rmse(ba.values, gt, mask),
                         }
                     )
         print(f"{label}: x{s} scored in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -181,6 +221,12 @@ def matrix(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
             cells[key] = {
                 "ratio": ratio,
                 "nearest": _geo([r["rmse_nearest"] / r["rmse_bicubic"] for r in rs]),
+                "bicubic_aligned": _geo(
+                    [
+                        r.get("rmse_bicubic_aligned", r["rmse_bicubic"]) / r["rmse_bicubic"]
+                        for r in rs
+                    ]
+                ),
                 "groups": groups,
                 "worst_group": worst,
                 "worst": groups[worst],
@@ -212,14 +258,21 @@ def markdown(
         "Cells: geometric mean over the held-out maps of RMSE / RMSE of bicubic upsampling of the "
         "same LR map (in brackets: the worst map group's geometric mean). Below 1 beats bicubic."
     )
-    near = []
+    near, aligned = [], []
     for k, c in cols:
         cell = next((cells.get(f"{k}|{c}") for cells in mat.values() if f"{k}|{c}" in cells), None)
         if cell is not None:
             near.append(f"{k} {c}: {cell['nearest']:.2f}")
+            if "bicubic_aligned" in cell and GRIDS.get(k):
+                aligned.append(f"{k} {c}: {cell['bicubic_aligned']:.2f}")
     lines.append(
         "Nearest-neighbour upsampling on the same scale, for reference: " + "; ".join(near)
     )
+    if aligned:
+        lines.append(
+            "Bicubic through the models' grid alignment (the dihedral self-ensemble aligned on "
+            "the point grid), for reference: " + "; ".join(aligned)
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -252,8 +305,9 @@ def write_card(
         "command": "python benchmarks/dsr_robustness.py " + " ".join(args),
         "maps": maps,
         "seed": seed,
-        "lr": "kernel (+gaussian_noise:0.01+drop_random:0.01 when noisy); nearest:0 is the "
-        "corner grid, upsampled with lr_grid=corner",
+        "lr": "kernel (+gaussian_noise:0.01+drop_random:0.01 when noisy); nearest is upsampled "
+        "with lr_grid=point, nearest:0 (the corner grid) with lr_grid=corner; the no-hint "
+        "rows with lr_grid=center",
         "ratio_to_bicubic": {k: round(c["ratio"], 4) for k, c in cells.items()},
         "worst_group": {k: [c["worst_group"], round(c["worst"], 4)] for k, c in cells.items()},
     }
@@ -272,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=0, help="score only the first N maps (tests)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    p.add_argument(
+        "--self-ensemble",
+        choices=("none", "transpose", "dihedral"),
+        help="centre-grid self-ensemble of every scored model (default none); the point and "
+        "corner grids always run the aligned dihedral one",
+    )
     p.add_argument("--json", type=Path, help="write the rows and the matrix here")
     p.add_argument("--md", type=Path, help="write the Markdown table here")
     p.add_argument("--check", action="store_true", help="exit 1 when a bounded cell fails")
@@ -292,13 +352,16 @@ def main(argv: list[str] | None = None) -> int:
     if root is None:
         raise SystemExit("the shared data folder was not found; pass --data")
     methods: dict[str, Any] = {}
+    opts = {"device": "cpu"}
+    if a.self_ensemble:
+        opts["self_ensemble"] = a.self_ensemble
     for name in a.model:
-        methods[name] = DepthUpsampler.from_pretrained(name, device="cpu")
+        methods[name] = DepthUpsampler.from_pretrained(name, **opts)
     for item in a.ckpt:
         label, _, path = item.partition("=")
         if not path:
             raise SystemExit(f"--ckpt {item!r}: expected LABEL=RUN")
-        methods[label] = DepthUpsampler.from_checkpoint(path, prefer="last", device="cpu")
+        methods[label] = DepthUpsampler.from_checkpoint(path, prefer="last", **opts)
     if not methods:
         raise SystemExit("nothing to score: pass --model or --ckpt")
     maps = held_out_maps(Path(root))

@@ -24,8 +24,11 @@ def _map() -> RealMap:
 def test_make_lr_kernels_grids_and_seeds() -> None:
     m = _map()
     gt, gv, lr, lv, grid = rb.make_lr(m, 4, "nearest", "clean", 0, 0)
-    assert gt.shape == (16, 20) and grid == "center"
+    assert gt.shape == (16, 20) and grid == "point"
     np.testing.assert_array_equal(lr, m.values[2:16:4, 2:20:4])
+    _, _, lr_nh, _, grid_nh = rb.make_lr(m, 4, "nearest (no hint)", "clean", 0, 0)
+    np.testing.assert_array_equal(lr_nh, lr)
+    assert grid_nh == "center"
     _, _, lr0, _, grid0 = rb.make_lr(m, 4, "nearest:0", "clean", 0, 0)
     np.testing.assert_array_equal(lr0, m.values[0:16:4, 0:20:4])
     assert grid0 == "corner"

@@ -61,8 +61,9 @@ KERNELS = ("bicubic_aa", "bicubic_plain", "area", "nearest", "nearest:0")
 def test_blind_model_beats_bicubic_on_every_kernel(
     scale: int, kernel: str, data_root: Path
 ) -> None:
-    """The shipped blind models on a held-out map, LR made five ways (``nearest:0`` is the
-    corner grid, upsampled with ``lr_grid="corner"``, bicubic on the same grid)."""
+    """The shipped blind models on a held-out map, LR made five ways (``nearest`` upsampled with
+    ``lr_grid="point"``; ``nearest:0`` is the corner grid, upsampled with ``lr_grid="corner"``;
+    bicubic on the same grid)."""
     from depthduet.apps.degrade import degrade_map
     from depthduet.inference.dsr import DepthUpsampler
 
@@ -71,7 +72,7 @@ def test_blind_model_beats_bicubic_on_every_kernel(
         pytest.skip(f"{src} not found")
     gt = read_depth(src, key="img_double")
     lr, lv, hr, hv, _ = degrade_map(gt.values, gt.valid, scale, kernel)
-    grid = "corner" if kernel == "nearest:0" else "center"
+    grid = {"nearest": "point", "nearest:0": "corner"}.get(kernel, "center")
     ours = DepthUpsampler.from_pretrained(f"dsr-x{scale}", device="cpu").upsample(lr, lv, grid)
     base = DepthUpsampler.bicubic(scale, device="cpu").upsample(lr, lv, grid)
     both = hv & ours.valid & base.valid

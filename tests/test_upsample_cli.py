@@ -363,3 +363,30 @@ def test_eight_bit_png_keeps_sub_integer_precision(tmp_path: Path, capsys) -> No
     np.testing.assert_allclose(
         read_depth(tmp_path / "up4.png", scale=4).values, ref, atol=0.5 / 4 + 1e-4
     )
+
+
+def test_point_grid_and_self_ensemble_reach_the_upsampler(tmp_path: Path, capsys) -> None:
+    """``--lr-grid point`` and ``--self-ensemble`` give what DepthUpsampler gives, are saved
+    with the settings, and a bad value is refused by the parser (exit 2)."""
+    src = write_depth(tmp_path / "lr.npy", depth_map(16, 12))
+    lr = read_depth(src)
+    for extra, kw in (
+        (["--lr-grid", "point"], {"lr_grid": "point"}),
+        (["--self-ensemble", "transpose"], {}),
+    ):
+        out = tmp_path / f"hr_{extra[1]}.npy"
+        argv = ["upsample", str(src), "--scale", "4", "--device", "cpu", "-o", str(out)]
+        assert main([*argv, *extra]) == 0
+        up = DepthUpsampler.from_pretrained(
+            "dsr-x4",
+            device="cpu",
+            self_ensemble="transpose" if "--self-ensemble" in extra else "none",
+        )
+        want = up.upsample(lr.values, lr.valid, lr_grid=kw.get("lr_grid", "center"))
+        np.testing.assert_allclose(read_depth(out).values, want.values, rtol=1e-5)
+        saved = yaml.safe_load(next(tmp_path.glob(f"hr_{extra[1]}*.yaml")).read_text())
+        assert extra[1] in str(saved)
+    with pytest.raises(SystemExit) as e:
+        main(["upsample", str(src), "--scale", "4", "--self-ensemble", "all", "-o", "x.npy"])
+    assert e.value.code == 2
+    assert "--self-ensemble" in capsys.readouterr().err

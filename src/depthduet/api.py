@@ -160,7 +160,8 @@ class Upsampler:
                 ``(h, w)``, ``(1, h, w)`` or ``(B, 1, h, w)``, in any unit.
             valid: the same shape, bool (True = valid); ``None``: valid where ``depth`` is
                 finite and > 0. Values at invalid pixels never affect the output.
-            lr_grid: ``"center"`` or ``"corner"``: where the LR samples sit on the HR grid
+            lr_grid: ``"center"`` (block means, resizes), ``"point"`` (point samples
+                ``hr[s//2::s]``) or ``"corner"`` (``hr[::s]``): where the LR samples sit on the HR grid
                 (default: the one given to :func:`load_upsampler`; see
                 :mod:`depthduet.inference.dsr`).
             return_mask: also return the HR validity; default: when ``valid`` was given.
@@ -236,9 +237,10 @@ def load_upsampler(
         precision: ``"fp32"`` (default; on a CPU through the fast path of
             :mod:`depthduet.inference.fast`, same outputs), ``"fp16"`` or ``"bf16"`` (the
             network runs in that type; normalisation and outputs stay float32).
-        lr_grid: default sampling grid of the calls, ``"center"`` or ``"corner"``.
+        lr_grid: default sampling grid of the calls, ``"center"``, ``"point"`` or ``"corner"``.
         **settings: more :class:`~depthduet.inference.dsr.DepthUpsampler` settings
-            (``tile``, ``overlap``, ``clamp``, ``max_output_pixels``, ``fast``...).
+            (``tile``, ``overlap``, ``clamp``, ``max_output_pixels``, ``fast``,
+            ``self_ensemble``...).
 
     Returns:
         An :class:`Upsampler`.

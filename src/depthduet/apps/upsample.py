@@ -21,7 +21,13 @@ from depthduet.apps.folders import FileResults, process_files
 from depthduet.apps.messages import Messages, console
 from depthduet.errors import UserError
 
-__all__ = ["UpsampleParams", "upsample"]
+__all__ = ["LR_GRIDS", "SELF_ENSEMBLES", "UpsampleParams", "upsample"]
+
+#: the sampling grids and self-ensembles of DepthUpsampler (``inference.dsr.LR_GRIDS``,
+#: ``inference.self_ensemble.SELF_ENSEMBLES``), named here so that parsing the command line does
+#: not import torch (tests/test_self_ensemble.py checks that they agree)
+LR_GRIDS = ("center", "point", "corner")
+SELF_ENSEMBLES = ("none", "transpose", "dihedral")
 
 #: input formats that cannot be written: written as PNG instead
 WRITE_AS = {".bmp": ".png", ".tif": ".png", ".tiff": ".png"}
@@ -54,6 +60,7 @@ class UpsampleParams:
     tile: int | None = None
     overlap: int | None = None
     lr_grid: str = "center"
+    self_ensemble: str | None = None
     max_pixels: int | None = None
     device: str = "auto"
 
@@ -215,6 +222,8 @@ def _build_upsampler(params: UpsampleParams) -> Any:  # -> DepthUpsampler
     from depthduet.inference.dsr import DepthUpsampler
 
     kw: dict[str, Any] = {"tile": params.tile, "overlap": params.overlap, "device": params.device}
+    if params.self_ensemble is not None:
+        kw["self_ensemble"] = params.self_ensemble
     if params.max_pixels is not None:
         if params.max_pixels < 0:
             raise UserError("--max-pixels must be >= 0 (0 = no limit)")

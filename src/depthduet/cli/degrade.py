@@ -14,8 +14,8 @@ benchmark or a decimation script would, to test super-resolution on your own dat
 --degradation is a chain KERNEL[:p][+STEP:VALUE...] (depthduet.data.degradation):
   kernels  bicubic_aa (antialiased; 'bicubic' is the same), bicubic_plain (no antialiasing,
            as depth-SR benchmarks ship LR maps), bilinear, area (block mean), nearest[:o]
-           (point samples hr[o::s], default o = s//2, the centre grid; nearest:0 is hr[::s],
-           the corner grid: upsample it with --lr-grid corner), gaussian[:sigma]
+           (point samples hr[o::s], default o = s//2: upsample it with --lr-grid point;
+           nearest:0 is hr[::s], the corner grid: --lr-grid corner), gaussian[:sigma]
   noise    gaussian_noise:STD (fraction of the valid range), proportional_noise:K (std = K d),
            disparity_quantize:REL (Kinect-like), quantize:BITS
   holes    drop_random:P, drop_blobs:FRACTION, drop_edges:P, flying_pixels:P

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from depthduet.apps.upsample import UpsampleParams
+from depthduet.apps.upsample import LR_GRIDS, SELF_ENSEMBLES, UpsampleParams
 
 HELP = "super-resolve depth maps (any unit, any size) with DSRNet or bicubic"
 
@@ -45,10 +45,17 @@ Examples:
   depthduet upsample d.npz --key depth --scale 4 --checkpoint runs/dsr_x4 -o d_x4.pfm
   depthduet upsample lr.pfm --scale 4 --baseline bicubic -o bicubic.pfm
   depthduet upsample sparse.npy --scale 8 --lr-grid corner -o dense.npy
+  depthduet upsample decimated.png --scale 4 --lr-grid point -o hr.png
 
-Sampling grid: a point-sampled map taken as hr[::s] (the corner grid) is shifted by s//2
-output pixels from one taken as hr[s//2::s], block means or resizes (the centre grid); no
-model can see that from the map. Pass --lr-grid corner for the former.
+Sampling grid: block means and resizes stand for the centres of their s x s blocks (the
+default, --lr-grid center). Point samples sit elsewhere, and a map does not tell where: pass
+--lr-grid point for hr[s//2::s] (what `depthduet degrade --kernel nearest` makes) and
+--lr-grid corner for hr[::s] (plain slicing, many sparse sensors). Both run the model eight
+times (flips and transpositions aligned on that grid).
+
+Self-ensemble (--self-ensemble): on the centre grid, also average the model over the input's
+transpositions (transpose: 2 passes) or all flips and transpositions (dihedral: 8 passes);
+default none (one pass).
 """
 
 __all__ = ["HELP", "DESCRIPTION", "UpsampleParams", "add_arguments", "run"]
@@ -171,10 +178,17 @@ def _add_processing(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--lr-grid",
-        choices=("center", "corner"),
+        choices=LR_GRIDS,
         default="center",
-        help="where the input's samples sit on the output grid: center (block means, resizes, "
-        "hr[s//2::s]; default) or corner (point samples hr[::s], e.g. plain slicing)",
+        help="where the input's samples sit on the output grid: center (block means, resizes; "
+        "default), point (point samples hr[s//2::s]) or corner (point samples hr[::s])",
+    )
+    p.add_argument(
+        "--self-ensemble",
+        choices=SELF_ENSEMBLES,
+        default=None,
+        help="centre grid: average over transpositions (transpose, 2 passes) or all flips and "
+        "transpositions (dihedral, 8 passes); default none",
     )
     p.add_argument(
         "--max-pixels",

@@ -19,7 +19,8 @@ distribution over all of them, ``data.degradation: random``).
 ``bilinear``         bilinear resize without antialiasing (``cv2.INTER_LINEAR``'s sampling)
 ``area``             the mean of each ``s x s`` block (a sensor pixel integrating its footprint)
 ``nearest``          point samples ``hr[o::s, o::s]``; offset ``o`` in ``0..s-1``, default
-                     ``s // 2`` (the centre grid); ``nearest:0`` is the corner grid ``hr[::s]``
+                     ``s // 2`` (``upsample --lr-grid point``); ``nearest:0`` is the corner
+                     grid ``hr[::s]`` (``--lr-grid corner``)
 ``gaussian``         Gaussian blur of ``sigma`` HR pixels (default ``s / 2``), then sampled at
                      the LR pixel centres (a bilinear resize without antialiasing)
 ==================  ==========================================================================

@@ -25,15 +25,22 @@ with the same invalid pixels. The steps:
    (its nearest LR pixel: HR pixel ``(Y, X)`` lies in LR pixel ``(Y // s, X // s)``) is
    invalid; invalid HR pixels are 0 with ``valid == False``.
 
-**Sampling grid** (``lr_grid``). An LR map made by point samples can sit on two grids that no
-model can tell apart from the map alone: the *centre* grid (LR pixel ``i`` is HR pixel
-``s*i + s//2``; the convention of block means, bicubic resizes and ``hr[s//2::s]``) and the
-*corner* grid (LR pixel ``i`` is HR pixel ``s*i``; what plain slicing ``hr[::s]`` gives, and how
-many sparse sensors and decimation scripts place their samples). Models work on the centre
-grid; ``lr_grid="corner"`` pads the LR map by one row / column (repeated), runs the same
-pipeline and takes the output from ``s//2`` pixels further on, so that HR pixel ``Y`` comes
-from the model's ``Y + s//2``: the exact shift between the two grids. The invalid-pixel
-policy shifts with it (HR pixel ``Y`` belongs to LR pixel ``(Y + s//2) // s``).
+**Sampling grid** (``lr_grid``). Where an LR pixel sits on the HR grid cannot be read from the
+map alone, so it is stated:
+
+* ``"center"`` (default): LR pixel ``i`` stands for the centre ``s*i + (s-1)/2`` of its
+  ``s x s`` block: block means, bicubic / bilinear resizes (antialiased or not), most sensors'
+  LR maps. The models are trained and run on this grid.
+* ``"point"``: point samples ``hr[s//2::s]`` (LR pixel ``i`` is HR pixel ``s*i + s//2``, what
+  ``depthduet degrade --kernel nearest`` makes), half an HR pixel beyond the block centre for
+  even ``s``. The network runs through the dihedral self-ensemble with its flipped members
+  aligned on that grid (:mod:`depthduet.inference.self_ensemble`): eight passes.
+* ``"corner"``: point samples ``hr[::s]`` (LR pixel ``i`` is HR pixel ``s*i``; what plain
+  slicing gives, and how many sparse sensors and decimation scripts place their samples). The
+  LR map is padded by one row / column (repeated), upsampled as ``"point"`` and the output is
+  taken from ``s//2`` pixels further on, so that HR pixel ``Y`` comes from the ``"point"``
+  result's ``Y + s//2``: the exact shift between the two point grids. The invalid-pixel
+  policy shifts with it (HR pixel ``Y`` belongs to LR pixel ``(Y + s//2) // s``).
 
 The ``bicubic`` baseline (:meth:`DepthUpsampler.bicubic`) runs the same pipeline with bicubic
 interpolation (``align_corners=False``) in place of the network.
@@ -43,6 +50,7 @@ This module imports only DSRNet (``depthduet.models.dbpn``), never DENet or SPNe
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from typing import Any
@@ -54,6 +62,7 @@ from torch import nn
 
 from depthduet.depth import default_device
 from depthduet.errors import UserError
+from depthduet.inference.self_ensemble import SELF_ENSEMBLES, self_ensemble
 from depthduet.inference.tiling import tiled_upsample
 from depthduet.io import DepthMap
 from depthduet.models.dbpn import DSRNet, fill_invalid, normalize_depth
@@ -78,7 +87,7 @@ DEFAULT_MAX_OUTPUT_PIXELS = 2**28
 BYTES_PER_OUTPUT_PIXEL = 10
 
 #: where the LR samples sit on the HR grid (see the module docstring)
-LR_GRIDS = ("center", "corner")
+LR_GRIDS = ("center", "point", "corner")
 
 #: scale -> default (tile, overlap) in LR pixels. An HR tile is ``(s * tile)^2`` pixels, so
 #: larger factors get smaller LR tiles (x16: 48 -> 768 HR) to keep memory bounded; DSRNet's
@@ -222,6 +231,10 @@ class DepthUpsampler:
             same outputs up to float rounding, several times faster on a CPU) with the tile
             sizes of :data:`depthduet.inference.fast.FAST_PLAN`; ``None`` (default): on a CPU
             in channels-last layout. :attr:`module` is always the plain network.
+        self_ensemble: on the centre grid, ``"none"`` (one pass per tile), ``"transpose"``
+            (two) or ``"dihedral"`` (eight; :mod:`depthduet.inference.self_ensemble`). The
+            point and corner grids always run the dihedral ensemble aligned on their grid.
+            Ignored by the bicubic baseline.
 
     Attributes:
         module: the network as given (eager, float32; ``None`` for bicubic); :attr:`network`
@@ -244,8 +257,13 @@ class DepthUpsampler:
         channels_last: bool = True,
         max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS,
         fast: bool | None = None,
+        self_ensemble: str = "none",
     ) -> None:
         scale = int(scale)
+        if self_ensemble not in SELF_ENSEMBLES:
+            raise UserError(
+                f"self-ensemble: expected one of {', '.join(SELF_ENSEMBLES)}, got {self_ensemble!r}"
+            )
         if scale not in SUPPORTED_SCALES:
             raise UserError(f"scale {scale}: supported scales are {SUPPORTED_SCALES}")
         device = resolve_device(device)
@@ -292,6 +310,7 @@ class DepthUpsampler:
         self.blend = blend
         self.clamp = clamp
         self.max_output_pixels = int(max_output_pixels)
+        self.self_ensemble = self_ensemble
         self.name = name or ("bicubic" if network is None else "dsrnet")
 
     # ------------------------------------------------------------------ constructors
@@ -398,9 +417,13 @@ class DepthUpsampler:
                 "(max_output_pixels=0) to lift it, or crop the map"
             )
 
-    def _run_tile(self, x: torch.Tensor) -> torch.Tensor:
+    def _run_tile(self, x: torch.Tensor, point: bool = False) -> torch.Tensor:
         if self.network is None:
             return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        kind = "dihedral" if point else self.self_ensemble
+        return self_ensemble(self._run_network, x, self.scale, kind, point_samples=point)
+
+    def _run_network(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return self.network(x).contiguous()
@@ -420,7 +443,8 @@ class DepthUpsampler:
             "channels_last": self.channels_last,
             "fast_path": self.fast,
             "invalid_policy": "HR pixel invalid iff the LR pixel containing it is invalid",
-            "lr_grids": "center (default) | corner, chosen per call",
+            "lr_grids": "center (default) | point | corner, chosen per call",
+            "self_ensemble": self.self_ensemble if self.network is not None else "none",
         }
 
     @torch.no_grad()
@@ -433,8 +457,8 @@ class DepthUpsampler:
             values: ``(h, w)`` LR depth / disparity in any unit (float or integer array).
             valid: ``(h, w)`` bool, or ``None``: valid where ``values`` is finite and > 0 (as
                 ``depthduet.io`` reads files). Non-finite values are invalid in any case.
-            lr_grid: ``"center"`` (default) or ``"corner"``: where the LR samples sit on the
-                HR grid (see the module docstring).
+            lr_grid: ``"center"`` (default), ``"point"`` or ``"corner"``: where the LR samples
+                sit on the HR grid (see the module docstring).
 
         Returns:
             :class:`depthduet.io.DepthMap` ``(values (s*h, s*w) float32, valid (s*h, s*w))`` in
@@ -444,6 +468,10 @@ class DepthUpsampler:
             raise UserError(f"lr_grid: expected one of {', '.join(LR_GRIDS)}, got {lr_grid!r}")
         if lr_grid == "corner":
             return self._upsample_corner(values, valid)
+        return self._upsample(values, valid, point=lr_grid == "point")
+
+    def _upsample(self, values: np.ndarray, valid: np.ndarray | None, point: bool) -> DepthMap:
+        """:meth:`upsample` on the centre (``point=False``) or the point grid."""
         values = np.asarray(values)
         if values.ndim != 2 or values.size == 0:
             raise UserError(f"depth map: expected a non-empty 2-D array, got shape {values.shape}")
@@ -476,7 +504,7 @@ class DepthUpsampler:
         x_n, lo, hi = normalize_depth(depth, mask, norm=self.norm, pct=self.pct)
         x_n = fill_invalid(x_n, mask).float()
         y_n = tiled_upsample(
-            self._run_tile,
+            functools.partial(self._run_tile, point=point),
             x_n[0],
             s,
             tile=self.tile,
@@ -496,7 +524,7 @@ class DepthUpsampler:
         return DepthMap(out, hr_valid)
 
     def _upsample_corner(self, values: np.ndarray, valid: np.ndarray | None) -> DepthMap:
-        """Corner-grid LR: pad one row / column (repeated), upsample on the centre grid, and
+        """Corner-grid LR: pad one row / column (repeated), upsample on the point grid, and
         take the output ``s // 2`` HR pixels further on (module docstring, "Sampling grid")."""
         values = np.asarray(values)
         if values.ndim != 2 or values.size == 0:
@@ -509,7 +537,7 @@ class DepthUpsampler:
                 )
             valid = np.pad(valid.astype(bool), ((0, 1), (0, 1)), mode="edge")
         padded = np.pad(values, ((0, 1), (0, 1)), mode="edge")
-        big = self.upsample(padded, valid, "center")
+        big = self.upsample(padded, valid, "point")
         s, o = self.scale, self.scale // 2
         h, w = values.shape
         crop = (slice(o, o + s * h), slice(o, o + s * w))
