@@ -17,7 +17,8 @@ Measures, per DSRNet preset (tiny / small / paper) and scale:
   filling); the network's GFLOP (2 x multiply-adds of its convolutions on the whole map),
   GFLOP/s and percent of the core's fp32 peak for the fast upsampler, its speed-up over
   ``.module``, and the largest difference of its output from ``.module``'s, relative to the
-  output's range (must stay <= 1e-4). Runs are interleaved and the minimum of ``--repeat`` is
+  output's range (must stay <= 1e-4). With ``--self-ensembles``, also the upsampler with
+  ``self_ensemble="transpose"`` / ``"dihedral"`` and with ``lr_grid="point"``. Runs are interleaved and the minimum of ``--repeat`` is
   kept (other processes on the CPU slow single runs down, never speed them up);
 * ``tune`` (``--tune``): per scale, the fast network with each transposed-convolution form
   (``native``, ``dense``, ``grouped``) and the fast upsampler with several LR tile sizes: the
@@ -327,15 +328,19 @@ def _work_shipped(p: dict[str, Any]) -> dict[str, Any]:
     fastnet = FastDSRNet.from_dsrnet(net)
     up = DepthUpsampler(copy.deepcopy(net), s, device="cpu")  # the default (fast) path
     assert up.fast
-    t = _interleaved(
-        {
-            "module": lambda: net(x),
-            "channels_last": lambda: cl(xc),
-            "fast_net": lambda: fastnet(x),
-            "fast_upsampler": lambda: up.upsample(lr),
-        },
-        p["repeat"],
-    )
+    fns = {
+        "module": lambda: net(x),
+        "channels_last": lambda: cl(xc),
+        "fast_net": lambda: fastnet(x),
+        "fast_upsampler": lambda: up.upsample(lr),
+    }
+    if p.get("ensembles"):  # the self-ensembles and the point grid, same fast path
+        up_t = DepthUpsampler(copy.deepcopy(net), s, device="cpu", self_ensemble="transpose")
+        up_d = DepthUpsampler(copy.deepcopy(net), s, device="cpu", self_ensemble="dihedral")
+        fns["transpose_upsampler"] = lambda: up_t.upsample(lr)
+        fns["dihedral_upsampler"] = lambda: up_d.upsample(lr)
+        fns["point_grid_upsampler"] = lambda: up.upsample(lr, lr_grid="point")
+    t = _interleaved(fns, p["repeat"])
     with torch.no_grad():
         ref = (net(x).double() * (hi - lo) + lo)[0, 0].numpy()
     ref = np.clip(ref, lr.min(), lr.max())  # the upsampler clamps to the LR range
@@ -503,6 +508,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--repeat", type=int, default=5, help="timed rounds of --shipped / --tune")
     ap.add_argument(
+        "--self-ensembles",
+        action="store_true",
+        help="with --shipped: also time --self-ensemble transpose / dihedral and --lr-grid point",
+    )
+    ap.add_argument(
         "--tiles", nargs="+", type=int, default=None, help="LR tiles tried by --tune (0 = none)"
     )
     ap.add_argument("--fma-per-cycle", type=float, default=None, help="override fp32 FLOP/cycle")
@@ -599,7 +609,7 @@ def _fast_main(args: argparse.Namespace) -> int:
         "cpu_peak": peak,
         "rows": [],
     }
-    base = {"threads": 1, "repeat": args.repeat}
+    base = {"threads": 1, "repeat": args.repeat, "ensembles": args.self_ensembles}
     base.update({"fma_per_cycle": args.fma_per_cycle, "ghz": args.ghz})
     scales = sorted(cards) if args.shipped else args.scales
     for scale in scales:
@@ -645,6 +655,20 @@ def _table(results: dict[str, Any]) -> str:
             f"| {r['percent_of_peak']:.0f} | {r['speedup_vs_module']:.2f} "
             f"| {r['max_rel_diff']:.1e} |"
         )
+    rows = [r for r in results["rows"] if "dihedral_upsampler" in r.get("seconds", {})]
+    if rows:
+        lines += [
+            "",
+            "| model | output | fast upsampler s | transpose s | dihedral s | --lr-grid point s |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            t = r["seconds"]
+            lines.append(
+                f"| {r['model']} | {r['out_size'][0]}x{r['out_size'][1]} "
+                f"| {t['fast_upsampler']:.3f} | {t['transpose_upsampler']:.3f} "
+                f"| {t['dihedral_upsampler']:.3f} | {t['point_grid_upsampler']:.3f} |"
+            )
     return "\n".join(lines)
 
 

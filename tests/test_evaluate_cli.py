@@ -283,7 +283,17 @@ def test_dsr_checkpoint_row(tmp_path: Path, capsys) -> None:
     rows = json.loads(out.read_text())["results"]
     assert [r["method"] for r in rows] == ["bicubic (baseline)", "tiny.safetensors"]
     assert rows[1]["degradation"]["lr_from"] == "bicubic" and rows[1]["model"]["scale"] == 2
+    assert rows[1]["degradation"]["lr_grid"] == "center"
     assert np.isfinite(rows[1]["metrics"]["rmse"])
+    # point samples are read on the point grid unless another grid is stated
+    ckpt = ["--checkpoint", tmp_path / "tiny.safetensors", "--scale", "2", "--device", "cpu"]
+    for extra, grid in (([], "point"), (["--lr-grid", "corner"], "corner")):
+        rc, _, err = run_cli(
+            capsys, "--protocol", "middlebury-dsr", "--gt", gt, *ckpt, "--lr-from", "nearest",
+            *extra, "--json", out,
+        )  # fmt: skip
+        assert rc == 0, err
+        assert json.loads(out.read_text())["results"][0]["degradation"]["lr_grid"] == grid
     rc, _, err = run_cli(
         capsys, "--protocol", "middlebury-dsr", "--gt", gt, "--checkpoint",
         tmp_path / "tiny.safetensors", "--scale", "4",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from depthduet.apps.upsample import LR_GRIDS
 from depthduet.errors import UserError
 
 HELP = "evaluate depth predictions (files, baselines or a model) under a named protocol"
@@ -97,6 +98,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--pred)",
     )
     p.add_argument("--lr", help="LR maps for --lr-from given (folder, stack or file)")
+    p.add_argument(
+        "--lr-grid",
+        choices=LR_GRIDS,
+        help="where the LR samples sit, for DSR models (as in upsample): center, point or "
+        "corner (default point for --lr-from nearest, else center)",
+    )
     p.add_argument("--lr-scale", type=float, help="LR stored units per unit")
     p.add_argument("--lr-key", help="array name inside LR .npz/.mat files")
     p.add_argument("--checkpoint", help="evaluate a trained run / checkpoint (DSR or monocular)")
@@ -163,6 +170,7 @@ def _settings(args: argparse.Namespace):  # -> EvaluateSettings
         lr=args.lr,
         lr_scale=args.lr_scale,
         lr_key=args.lr_key,
+        lr_grid=args.lr_grid,
         checkpoint=args.checkpoint,
         model=args.model,
         images=args.images,

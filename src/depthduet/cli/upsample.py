@@ -49,7 +49,7 @@ Examples:
 
 Sampling grid: block means and resizes stand for the centres of their s x s blocks (the
 default, --lr-grid center). Point samples sit elsewhere, and a map does not tell where: pass
---lr-grid point for hr[s//2::s] (what `depthduet degrade --kernel nearest` makes) and
+--lr-grid point for hr[s//2::s] (what `depthduet degrade --degradation nearest` makes) and
 --lr-grid corner for hr[::s] (plain slicing, many sparse sensors). Both run the model eight
 times (flips and transpositions aligned on that grid).
 

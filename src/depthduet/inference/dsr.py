@@ -32,7 +32,7 @@ map alone, so it is stated:
   ``s x s`` block: block means, bicubic / bilinear resizes (antialiased or not), most sensors'
   LR maps. The models are trained and run on this grid.
 * ``"point"``: point samples ``hr[s//2::s]`` (LR pixel ``i`` is HR pixel ``s*i + s//2``, what
-  ``depthduet degrade --kernel nearest`` makes), half an HR pixel beyond the block centre for
+  ``depthduet degrade --degradation nearest`` makes), half an HR pixel beyond the block centre for
   even ``s``. The network runs through the dihedral self-ensemble with its flipped members
   aligned on that grid (:mod:`depthduet.inference.self_ensemble`): eight passes.
 * ``"corner"``: point samples ``hr[::s]`` (LR pixel ``i`` is HR pixel ``s*i``; what plain
