@@ -84,6 +84,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read object-array .npy/.npz (monodepth2 gt_depths.npz); trusted files only",
     )
+    _add_dsr_arguments(p)
+    p.add_argument("--checkpoint", help="evaluate a trained run / checkpoint (DSR or monocular)")
+    p.add_argument("--model", help="evaluate a shipped pretrained model (e.g. dsr-x4)")
+    p.add_argument("--images", help="RGB images for a monocular model, matched by name")
+    p.add_argument("--device", default="auto", help="device for model inference")
+    p.add_argument(
+        "--missing",
+        choices=MISSING_RULES,
+        default=MISSING_RULES[0],
+        help="ground-truth pixels without a valid prediction (e.g. under an LR hole) count as "
+        "0 (default, as the published protocols) or are left out of the metrics; their "
+        "number is reported either way",
+    )
+    p.add_argument("--json", help="write the report (JSON) here; the settings go beside it")
+    p.add_argument(
+        "--no-per-image",
+        dest="per_image",
+        action="store_false",
+        help="leave per-image numbers out of the JSON",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _add_dsr_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of the DSR protocols: baselines, scale and the LR input."""
     p.add_argument(
         "--baseline",
         default="",
@@ -106,26 +131,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--lr-scale", type=float, help="LR stored units per unit")
     p.add_argument("--lr-key", help="array name inside LR .npz/.mat files")
-    p.add_argument("--checkpoint", help="evaluate a trained run / checkpoint (DSR or monocular)")
-    p.add_argument("--model", help="evaluate a shipped pretrained model (e.g. dsr-x4)")
-    p.add_argument("--images", help="RGB images for a monocular model, matched by name")
-    p.add_argument("--device", default="auto", help="device for model inference")
-    p.add_argument(
-        "--missing",
-        choices=MISSING_RULES,
-        default=MISSING_RULES[0],
-        help="ground-truth pixels without a valid prediction (e.g. under an LR hole) count as "
-        "0 (default, as the published protocols) or are left out of the metrics; their "
-        "number is reported either way",
-    )
-    p.add_argument("--json", help="write the report (JSON) here; the settings go beside it")
-    p.add_argument(
-        "--no-per-image",
-        dest="per_image",
-        action="store_false",
-        help="leave per-image numbers out of the JSON",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -76,9 +76,7 @@ class EvaluateSettings:
         lr_from: how the LR input is made: ``bicubic``/``nearest`` from the ground truth, or
             ``given`` (files in ``lr``); for the prediction row it is only recorded.
         lr, lr_scale, lr_key: the given LR maps.
-        lr_grid: where the LR samples sit for a DSR model (``center``, ``point`` or ``corner``;
-            :mod:`depthduet.inference.dsr`); default ``point`` for ``lr_from="nearest"``
-            (``hr[s//2::s]``), else ``center``.
+        lr_grid: the DSR model's LR grid (``center``/``point``/``corner``, default by ``lr_from``).
         checkpoint: a trained run / checkpoint to evaluate (DSR or monocular by protocol).
         model: a shipped pretrained model name (``dsr-x4``, ``mde-driving``...).
         images: RGB images for a monocular model, matched to the ground truth by name.
@@ -119,18 +117,14 @@ class EvaluateSettings:
 
 
 def resolve_settings(cfg: EvaluateSettings) -> EvaluateSettings:
-    """A copy with defaults made explicit, for the settings file: an unset ``lr_from`` becomes
-    ``given`` when ``lr`` is set, else ``bicubic`` when the LR is made here (baselines, or a
-    model under a DSR protocol); an unset ``lr_grid`` of a DSR model becomes ``point`` for
-    ``nearest`` LR, else ``center``."""
-    proto = get_protocol(cfg.protocol)
-    makes_lr = bool(cfg.baselines) or (proto.is_dsr and bool(cfg.checkpoint or cfg.model))
+    """A copy with defaults made explicit, for the settings file: ``lr_from`` becomes ``given``
+    with ``lr``, else ``bicubic`` when the LR is made here (baselines, a DSR model); a DSR
+    model's ``lr_grid`` becomes ``point`` for ``nearest`` LR (``hr[s//2::s]``), else ``center``."""
+    model = get_protocol(cfg.protocol).is_dsr and bool(cfg.checkpoint or cfg.model)
     out = dataclasses.replace(cfg)
-    if cfg.lr_from is None and cfg.lr:
-        out.lr_from = "given"
-    elif cfg.lr_from is None and makes_lr:
-        out.lr_from = "bicubic"
-    if out.lr_grid is None and proto.is_dsr and bool(cfg.checkpoint or cfg.model):
+    if cfg.lr_from is None and (cfg.lr or cfg.baselines or model):
+        out.lr_from = "given" if cfg.lr else "bicubic"
+    if out.lr_grid is None and model:
         out.lr_grid = "point" if out.lr_from == "nearest" else "center"
     return out
 

@@ -71,10 +71,11 @@ def shift_replicate(x: Tensor, dim: int, d: int) -> Tensor:
     """``out[..., i, ...] = x[..., i - d, ...]`` along ``dim``, repeating the border value.
 
     Args:
-        x: any tensor. dim: the axis. d: the shift in pixels (positive: towards higher indices).
+        x: a tensor of any shape.
+        dim: the axis. d: the shift in pixels (positive: towards higher indices).
 
     Returns:
-        a tensor of the shape of ``x``.
+        a tensor of the same shape as ``x``.
 
     >>> shift_replicate(torch.tensor([1.0, 2.0, 3.0]), 0, 1)
     tensor([1., 1., 2.])
