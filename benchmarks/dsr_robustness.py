@@ -258,21 +258,21 @@ def markdown(
         "Cells: geometric mean over the held-out maps of RMSE / RMSE of bicubic upsampling of the "
         "same LR map (in brackets: the worst map group's geometric mean). Below 1 beats bicubic."
     )
-    near, aligned = [], []
-    for k, c in cols:
-        cell = next((cells.get(f"{k}|{c}") for cells in mat.values() if f"{k}|{c}" in cells), None)
-        if cell is not None:
+    for method, cells in mat.items():
+        near, aligned = [], []
+        for k, c in cols:
+            cell = cells.get(f"{k}|{c}")
+            if cell is None:
+                continue
             near.append(f"{k} {c}: {cell['nearest']:.2f}")
             if "bicubic_aligned" in cell and GRIDS.get(k):
                 aligned.append(f"{k} {c}: {cell['bicubic_aligned']:.2f}")
-    lines.append(
-        "Nearest-neighbour upsampling on the same scale, for reference: " + "; ".join(near)
-    )
-    if aligned:
-        lines.append(
-            "Bicubic through the models' grid alignment (the dihedral self-ensemble aligned on "
-            "the point grid), for reference: " + "; ".join(aligned)
-        )
+        lines.append(f"{method}, nearest-neighbour upsampling for reference: " + "; ".join(near))
+        if aligned:
+            lines.append(
+                f"{method}, bicubic through the models' grid alignment (the dihedral "
+                "self-ensemble aligned on the point grid) for reference: " + "; ".join(aligned)
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,7 @@ NOTES="Blind DSRNet (tiny preset): trained on LR made every way (antialiased and
  disparity-quantised noise, 8/16-bit storage; random, blob and edge holes, flying pixels),\
  on the procedural indoor world and the real maps of ../shared/data (held-out scenes Sintel\
  Df_1/20/28/58 and Middlebury cones/teddy never trained on); MSE loss; last checkpoint.\
- Point samples taken as hr[::s] need --lr-grid corner."
+ Point samples need their grid stated: --lr-grid point for hr[s//2::s], corner for hr[::s]."
 mkdir -p "$RUNS/init"
 for s in 4 8 16; do
   git show "$OLD:src/depthduet/weights/dsr-x$s.safetensors" > "$RUNS/init/dsr-x$s-bicubic-aa.safetensors"
