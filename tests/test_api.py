@@ -101,10 +101,14 @@ def test_upsampler_tensors_and_masks(up: api.Upsampler) -> None:
     np.testing.assert_array_equal(th[0, 0].numpy(), hr)
     # integer maps (a 16-bit millimetre PNG as stored) are fine
     assert up(lr.astype(np.uint16)).shape == (192, 256)
-    corner = up(lr, lr_grid="corner")
-    np.testing.assert_array_equal(
-        corner, DepthUpsampler.from_pretrained("dsr-x4").upsample(lr, lr_grid="corner").values
-    )
+    for grid in ("corner", "point"):
+        np.testing.assert_array_equal(
+            up(lr, lr_grid=grid),
+            DepthUpsampler.from_pretrained("dsr-x4").upsample(lr, lr_grid=grid).values,
+        )
+    ens = api.load_upsampler("dsr-x4", device="cpu", self_ensemble="transpose")
+    assert ens.upsampler.describe()["self_ensemble"] == "transpose"
+    assert ens(lr).shape == (192, 256)
 
 
 def test_upsampler_refuses_bad_input(up: api.Upsampler) -> None:
