@@ -43,7 +43,10 @@ map alone, so it is stated:
   policy shifts with it (HR pixel ``Y`` belongs to LR pixel ``(Y + s//2) // s``).
 
 The ``bicubic`` baseline (:meth:`DepthUpsampler.bicubic`) runs the same pipeline with bicubic
-interpolation (``align_corners=False``) in place of the network.
+interpolation (``align_corners=False``) in place of the network, on the block centres for
+``"center"`` and ``"point"`` and with the integer shift of ``"corner"``: the baseline of the
+robustness matrix (``benchmarks/dsr_robustness.py`` also reports bicubic through the point-grid
+alignment).
 
 This module imports only DSRNet (``depthduet.models.dbpn``), never DENet or SPNet.
 """
