@@ -183,7 +183,8 @@ dsr_world() {  # SCALE RUN...: the first 32 world test scenes, merged into eval/
 
 eval_real() {  # SCALE LABEL CHECKPOINT [LR_FROM [FOLDER]]: the six held-out real scenes
   # (Middlebury 2003 cones / teddy, stored scaled disparity; Sintel Df_1/20/28/58, values as
-  # given), LR from the ground truth by antialiased bicubic (or LR_FROM); one report per scene,
+  # given), LR from the ground truth by antialiased bicubic (or LR_FROM), read on the centre grid
+  # in one pass (a model trained on LR_FROM places its samples itself); one report per scene,
   # kept while newer than the checkpoint
   local s=$1 r=$2 ck=$3 lr=${4:-bicubic} dir=${5:-$RUNS/eval} sc out
   for sc in cones teddy Df_1 Df_20 Df_28 Df_58; do
@@ -191,11 +192,11 @@ eval_real() {  # SCALE LABEL CHECKPOINT [LR_FROM [FOLDER]]: the six held-out rea
     if fresh "$out" "$ck"; then continue; fi
     if [[ $sc == cones || $sc == teddy ]]; then
       depthduet evaluate --protocol middlebury-dsr --gt-key img_double --quiet --lr-from "$lr" \
-        --gt "$DATA/middlebury_2001_2003/Depth/${sc}_2.mat" --checkpoint "$ck" \
+        --lr-grid center --gt "$DATA/middlebury_2001_2003/Depth/${sc}_2.mat" --checkpoint "$ck" \
         --baseline bicubic --scale "$s" --device cpu --json "$out"
     else
       depthduet evaluate --protocol sintel-dsr --gt-key Df --quiet --lr-from "$lr" \
-        --gt "$DATA/sintel_depth/$sc.mat" --checkpoint "$ck" \
+        --lr-grid center --gt "$DATA/sintel_depth/$sc.mat" --checkpoint "$ck" \
         --baseline bicubic --scale "$s" --device cpu --json "$out"
     fi
   done

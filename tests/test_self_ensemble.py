@@ -92,6 +92,16 @@ def test_point_samples_move_a_block_centred_ramp_onto_the_point_grid(s):
     torch.testing.assert_close(net(x)[inner], _hr_ramp(6, 9, s, (s - 1) / 2)[inner])
 
 
+@pytest.mark.parametrize("s", [2, 4, 8])
+def test_point_samples_reproduce_a_network_that_places_them_itself(s):
+    # a network trained on point samples puts them at s//2: every aligned member agrees
+    net = _placing_net(s, s // 2)
+    x = torch.rand(1, 1, 7, 9, dtype=torch.float64)
+    inner = (..., slice(s, -s), slice(s, -s))
+    y = se.dihedral_ensemble(net, x, s, point_samples=True)
+    torch.testing.assert_close(y[inner], net(x)[inner])
+
+
 def test_transpose_ensemble_keeps_every_grid_on_non_square_input():
     s = 4
     for offset in ((s - 1) / 2, s // 2, 0):

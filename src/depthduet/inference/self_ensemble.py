@@ -16,9 +16,11 @@ but a flip does not always map the LR sampling grid onto itself:
 Plain bicubic resizes and point samples look alike at low resolution (both are nearly
 unfiltered samples) but sit half an HR pixel apart for even ``s``, and the shipped models
 place every input on the block centres. With ``point_samples=True`` the flipped members are
-moved back by ``-flip_grid_shift(s)`` pixels along their flipped axes after the flip is undone:
-the unflipped members then place the samples half a pixel short of the point grid and the
-flipped ones half a pixel beyond it, so their mean is centred on it (``docs/degradations.md``
+moved back by ``-flip_grid_shift(s)`` pixels along their flipped axes after the flip is undone.
+Whatever offset ``p`` a network places point samples at, an unflipped member then errs by
+``p - s//2`` and a flipped one by ``s//2 - p``, so their mean is centred on the point grid: a
+block-centred network (``p = (s-1)/2``, the shipped models) gets half a pixel on either side,
+a network trained on point samples alone (``p = s//2``) is reproduced (``docs/degradations.md``
 gives the measured effect on the held-out real maps). A transposition keeps every grid, so
 ``"transpose"`` (two members) needs no correction on any input.
 
