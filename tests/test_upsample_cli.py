@@ -386,6 +386,10 @@ def test_point_grid_and_self_ensemble_reach_the_upsampler(tmp_path: Path, capsys
         np.testing.assert_allclose(read_depth(out).values, want.values, rtol=1e-5)
         saved = yaml.safe_load(next(tmp_path.glob(f"hr_{extra[1]}*.yaml")).read_text())
         assert extra[1] in str(saved)
+    argv = ["upsample", str(src), "--scale", "4", "-o", str(tmp_path / "c.npy")]
+    assert main([*argv, "--lr-grid", "corner", "--self-ensemble", "none"]) == 2
+    assert "always runs the dihedral self-ensemble" in capsys.readouterr().err
+    assert not (tmp_path / "c.npy").exists()
     with pytest.raises(SystemExit) as e:
         main(["upsample", str(src), "--scale", "4", "--self-ensemble", "all", "-o", "x.npy"])
     assert e.value.code == 2

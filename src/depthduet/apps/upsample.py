@@ -223,6 +223,11 @@ def _build_upsampler(params: UpsampleParams) -> Any:  # -> DepthUpsampler
 
     kw: dict[str, Any] = {"tile": params.tile, "overlap": params.overlap, "device": params.device}
     if params.self_ensemble is not None:
+        if params.lr_grid != "center" and params.self_ensemble != "dihedral":
+            raise UserError(
+                f"--self-ensemble {params.self_ensemble}: --lr-grid {params.lr_grid} always runs "
+                "the dihedral self-ensemble aligned on its grid; leave --self-ensemble out"
+            )
         kw["self_ensemble"] = params.self_ensemble
     if params.max_pixels is not None:
         if params.max_pixels < 0:
