@@ -153,32 +153,5 @@ def _settings(args: argparse.Namespace):  # -> EvaluateSettings
     baselines = [b.strip() for b in (args.baseline or "").split(",") if b.strip()]
     if len(set(baselines)) != len(baselines):
         raise UserError(f"--baseline {args.baseline!r}: a baseline is listed twice")
-    return EvaluateSettings(
-        protocol=args.protocol,
-        gt=args.gt,
-        pred=args.pred,
-        name=args.name,
-        median_scaling=args.median_scaling,
-        missing=args.missing,
-        allow_resize=args.allow_resize,
-        unit=args.unit,
-        gt_scale=args.gt_scale,
-        pred_scale=args.pred_scale,
-        gt_key=args.gt_key,
-        pred_key=args.pred_key,
-        recursive=args.recursive,
-        allow_pickle=args.allow_pickle,
-        pred_inverse=args.pred_inverse,
-        baselines=baselines,
-        scale=args.scale,
-        lr_from=args.lr_from,
-        lr=args.lr,
-        lr_scale=args.lr_scale,
-        lr_key=args.lr_key,
-        lr_grid=args.lr_grid,
-        checkpoint=args.checkpoint,
-        model=args.model,
-        images=args.images,
-        device=args.device,
-        per_image=args.per_image,
-    )
+    names = [k for k in EvaluateSettings.__dataclass_fields__ if k != "baselines"]
+    return EvaluateSettings(baselines=baselines, **{k: getattr(args, k) for k in names})
