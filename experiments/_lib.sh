@@ -234,6 +234,23 @@ dsr_real_all() {  # SCALE BUDGET RUN...: every real map with ground truth (77 ma
     --json "$RUNS/eval/real_all_x${s}_$b.json" --merge
 }
 
+dsr_real_runs() {  # "SEEDS": train (with TRAIN=1) and score on every real map the runs of the
+  # "All 77 real maps" tables: DSRNet alone and the full method at x4 after 320 steps (seeds
+  # 0-2) and after 1280 and 5120 steps (SEEDS), at x8 and x16 after 320 steps (seeds 0-2)
+  # shellcheck disable=SC2086,SC2207  # SEEDS is a word list; run names have no spaces
+  local a=($(names "x4_wo_ct_320{_seed}" 0 1 2) $(names "x4_lam_S0.03{_seed}_320" 0 1 2)) \
+    b=($(names "x4_wo_ct_1280{_seed}" $1) $(names "x4_lam_S0.03_1280{_seed}" $1)) \
+    c=($(names "x4_wo_ct_5120{_seed}" $1) $(names "x4_lam_S0.03_5120{_seed}" $1)) \
+    x8=($(names "x8_wo_ct_320{_seed}" 0 1 2) $(names "x8_lam_default_320{_seed}" 0 1 2)) \
+    x16=($(names "x16_wo_ct_320{_seed}" 0 1 2) $(names "x16_lam_default_320{_seed}" 0 1 2))
+  dsr_train "${a[@]}" "${b[@]}" "${c[@]}" "${x8[@]}" "${x16[@]}"
+  dsr_real_all 4 320 "${a[@]}"
+  dsr_real_all 4 1280 "${b[@]}"
+  dsr_real_all 4 5120 "${c[@]}"
+  dsr_real_all 8 320 "${x8[@]}"
+  dsr_real_all 16 320 "${x16[@]}"
+}
+
 dsr_real_families() {  # REPORT FAMILY...: per family the mean over seeds of each group's ratio
   local rep=$1 f args=(); shift
   for f in "$@"; do args+=(--family "$f"); done

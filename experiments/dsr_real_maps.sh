@@ -13,22 +13,7 @@
 # 350 / 570 s, DSRNet alone 72 / 140 s); scoring about 30 s per run, 15 minutes.
 . "$(dirname "$0")/_lib.sh"
 dsr_setup
-# shellcheck disable=SC2207  # run names have no spaces
-A=($(names "x4_wo_ct_320{_seed}" 0 1 2) $(names "x4_lam_S0.03{_seed}_320" 0 1 2))
-# shellcheck disable=SC2207
-B=($(names "x4_wo_ct_1280{_seed}" 0 1 2) $(names "x4_lam_S0.03_1280{_seed}" 0 1 2))
-# shellcheck disable=SC2207
-C=($(names "x4_wo_ct_5120{_seed}" 0 1 2) $(names "x4_lam_S0.03_5120{_seed}" 0 1 2))
-# shellcheck disable=SC2207
-X8=($(names "x8_wo_ct_320{_seed}" 0 1 2) $(names "x8_lam_default_320{_seed}" 0 1 2))
-# shellcheck disable=SC2207
-X16=($(names "x16_wo_ct_320{_seed}" 0 1 2) $(names "x16_lam_default_320{_seed}" 0 1 2))
-dsr_train "${A[@]}" "${B[@]}" "${C[@]}" "${X8[@]}" "${X16[@]}"
-dsr_real_all 4 320 "${A[@]}"
-dsr_real_all 4 1280 "${B[@]}"
-dsr_real_all 4 5120 "${C[@]}"
-dsr_real_all 8 320 "${X8[@]}"
-dsr_real_all 16 320 "${X16[@]}"
+dsr_real_runs "0 1 2"
 dsr_real_families real_all_x4_320.json "wo_ct_320{_seed}@0,1,2" "lam_S0.03{_seed}_320@0,1,2"
 dsr_real_families real_all_x4_1280.json "wo_ct_1280{_seed}@0,1,2" "lam_S0.03_1280{_seed}@0,1,2"
 dsr_real_families real_all_x4_5120.json "wo_ct_5120{_seed}@0,1,2" "lam_S0.03_5120{_seed}@0,1,2"

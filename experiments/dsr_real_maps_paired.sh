@@ -12,22 +12,7 @@
 # seeds 3 and 4 at 1280 and 5120 steps); scoring about 30 s per run, 20 minutes.
 . "$(dirname "$0")/_lib.sh"
 dsr_setup
-# shellcheck disable=SC2207  # run names have no spaces
-A=($(names "x4_wo_ct_320{_seed}" 0 1 2) $(names "x4_lam_S0.03{_seed}_320" 0 1 2))
-# shellcheck disable=SC2207
-B=($(names "x4_wo_ct_1280{_seed}" 0 1 2 3 4) $(names "x4_lam_S0.03_1280{_seed}" 0 1 2 3 4))
-# shellcheck disable=SC2207
-C=($(names "x4_wo_ct_5120{_seed}" 0 1 2 3 4) $(names "x4_lam_S0.03_5120{_seed}" 0 1 2 3 4))
-# shellcheck disable=SC2207
-X8=($(names "x8_wo_ct_320{_seed}" 0 1 2) $(names "x8_lam_default_320{_seed}" 0 1 2))
-# shellcheck disable=SC2207
-X16=($(names "x16_wo_ct_320{_seed}" 0 1 2) $(names "x16_lam_default_320{_seed}" 0 1 2))
-dsr_train "${A[@]}" "${B[@]}" "${C[@]}" "${X8[@]}" "${X16[@]}"
-dsr_real_all 4 320 "${A[@]}"
-dsr_real_all 4 1280 "${B[@]}"
-dsr_real_all 4 5120 "${C[@]}"
-dsr_real_all 8 320 "${X8[@]}"
-dsr_real_all 16 320 "${X16[@]}"
+dsr_real_runs "0 1 2 3 4"
 dsr_real_pair real_all_x4_320.json "0 1 2" "wo_ct_320{_seed}" "lam_S0.03{_seed}_320"
 dsr_real_pair real_all_x4_1280.json "0 1 2 3 4" "wo_ct_1280{_seed}" "lam_S0.03_1280{_seed}"
 dsr_real_pair real_all_x4_5120.json "0 1 2 3 4" "wo_ct_5120{_seed}" "lam_S0.03_5120{_seed}"
