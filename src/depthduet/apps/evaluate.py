@@ -145,14 +145,12 @@ def _load_model(cls: Any, cfg: EvaluateSettings) -> Any:
 def _dsr_row(cfg: EvaluateSettings, gt_set: MapSet) -> Row:
     source = cfg.checkpoint or cfg.model
     with _inference_import("DSR inference", "depthduet.inference.dsr"):
-        from depthduet.inference.dsr import LR_GRIDS, DepthUpsampler
+        from depthduet.inference.dsr import DepthUpsampler
     up = _load_model(DepthUpsampler, cfg)
     if cfg.scale is not None and int(cfg.scale) != up.scale:
         raise UserError(f"{source}: the model upsamples x{up.scale}, --scale is {cfg.scale}")
     lr_of, rec = lr_provider(cfg, gt_set, up.scale)
-    grid = cfg.lr_grid or ("point" if cfg.lr_from == "nearest" else "center")
-    if grid not in LR_GRIDS:
-        raise UserError(f"--lr-grid {grid!r}: expected one of {', '.join(LR_GRIDS)}")
+    grid = resolve_settings(cfg).lr_grid  # one default rule: point for nearest LR
     rec = {**rec, "lr_grid": grid}
 
     def run_dsr(gi: int, name: str, gt: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -65,7 +65,7 @@ from torch import nn
 
 from depthduet.depth import default_device
 from depthduet.errors import UserError
-from depthduet.inference.self_ensemble import SELF_ENSEMBLES, self_ensemble
+from depthduet.inference.self_ensemble import check_self_ensemble, self_ensemble
 from depthduet.inference.tiling import tiled_upsample
 from depthduet.io import DepthMap
 from depthduet.models.dbpn import DSRNet, fill_invalid, normalize_depth
@@ -263,10 +263,7 @@ class DepthUpsampler:
         self_ensemble: str = "none",
     ) -> None:
         scale = int(scale)
-        if self_ensemble not in SELF_ENSEMBLES:
-            raise UserError(
-                f"self-ensemble: expected one of {', '.join(SELF_ENSEMBLES)}, got {self_ensemble!r}"
-            )
+        check_self_ensemble(self_ensemble)
         if scale not in SUPPORTED_SCALES:
             raise UserError(f"scale {scale}: supported scales are {SUPPORTED_SCALES}")
         device = resolve_device(device)

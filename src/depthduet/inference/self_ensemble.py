@@ -46,6 +46,7 @@ from depthduet.errors import UserError
 
 __all__ = [
     "SELF_ENSEMBLES",
+    "check_self_ensemble",
     "dihedral_ensemble",
     "flip_grid_shift",
     "self_ensemble",
@@ -53,10 +54,16 @@ __all__ = [
     "transpose_ensemble",
 ]
 
-#: the self-ensembles :func:`self_ensemble` runs, by name, and their number of network passes
-SELF_ENSEMBLES: dict[str, int] = {"none": 1, "transpose": 2, "dihedral": 8}
+#: the self-ensembles :func:`self_ensemble` runs: one, two and eight network passes
+SELF_ENSEMBLES = ("none", "transpose", "dihedral")
 
 Network = Callable[[Tensor], Tensor]
+
+
+def check_self_ensemble(kind: str) -> None:
+    """Raise :class:`UserError` unless ``kind`` is one of :data:`SELF_ENSEMBLES`."""
+    if kind not in SELF_ENSEMBLES:
+        raise UserError(f"self-ensemble: expected one of {', '.join(SELF_ENSEMBLES)}, got {kind!r}")
 
 
 def flip_grid_shift(scale: int) -> int:
@@ -166,8 +173,7 @@ def self_ensemble(
     Raises:
         UserError: an unknown ``kind``, or ``point_samples`` with another kind.
     """
-    if kind not in SELF_ENSEMBLES:
-        raise UserError(f"self-ensemble: expected one of {', '.join(SELF_ENSEMBLES)}, got {kind!r}")
+    check_self_ensemble(kind)
     if point_samples and kind != "dihedral":
         raise UserError(
             f"self-ensemble {kind!r}: point samples are aligned by the dihedral self-ensemble only"
