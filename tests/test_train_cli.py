@@ -140,10 +140,10 @@ def test_get_recipe_by_module_path():
 def _run_killing_stragglers(
     cmd: list[str], env: dict[str, str], logs: Path, marker: Path, timeout: float = 180.0
 ) -> tuple[int | None, str, str]:
-    """Run ``cmd`` in its own session with stdout / stderr in files under ``logs``; on a
-    timeout kill its process group and every process whose command line names ``marker`` (the
-    run folder: torchrun starts its workers in sessions of their own) and return ``None`` as
-    the exit code."""
+    """Run ``cmd`` as the leader of a new process group (``setsid``) with stdout / stderr in
+    files under ``logs``; on a timeout kill its process group and every process whose command
+    line names ``marker`` (the run folder: torchrun detaches its workers into process groups of
+    their own) and return ``None`` as the exit code."""
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / "stdout", "w") as fo, open(logs / "stderr", "w") as fe:
         proc = subprocess.Popen(cmd, env=env, stdout=fo, stderr=fe, start_new_session=True)

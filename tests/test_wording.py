@@ -1,7 +1,6 @@
 """The project's files speak of the project: no development-process words in README, docs, src,
 tests or benchmarks. Only code meanings of "session" are allowed (a POSIX session started with
-``start_new_session``, pytest's session scope, a process "in its own session", onnxruntime's
-``InferenceSession``)."""
+``start_new_session``, pytest's session scope, onnxruntime's ``InferenceSession``)."""
 
 from __future__ import annotations
 
@@ -13,8 +12,6 @@ FORBIDDEN = re.compile(r"session|this machine|this host|the issues", re.IGNORECA
 CODE_MEANINGS = (
     "start_new_session",
     'scope="session"',
-    "in its own session",
-    "in sessions of their own",
     "InferenceSession",  # onnxruntime's class
 )
 SUFFIXES = {".py", ".md", ".sh", ".yaml", ".yml", ".txt", ".toml", ".cfg", ".json"}
