@@ -407,12 +407,26 @@ def test_bad_pfm_headers(tmp_path: Path) -> None:
         "scale.pfm": (b"Pf\n2 2\n0.0\n" + body, "bad PFM scale"),
         "short.pfm": (b"Pf\n2 2\n-1.0\n" + body[:10], "truncated"),
         "head.pfm": (b"Pf\n2", "malformed PFM header"),
+        "huge.pfm": (
+            b"PF\n40000 30000\n-1.0\n" + body,
+            r"PFM header declares shape \(30000, 40000, 3\) \(3.6e\+09 elements\), over 1.07e\+09",
+        ),
     }
     for name, (raw, match) in cases.items():
         (tmp_path / name).write_bytes(raw)
         with pytest.raises(DepthIOError, match=match) as e:
             io.read_depth(tmp_path / name)
         _one_line(e, tmp_path / name)
+
+
+def test_npy_header_declaring_more_than_the_element_limit(tmp_path: Path) -> None:
+    p = tmp_path / "big.npy"
+    np.save(p, np.zeros((2, 2), np.float32))
+    raw = p.read_bytes().replace(b"(2, 2)", b"(40000, 30000)")
+    p.write_bytes(raw)
+    with pytest.raises(DepthIOError, match=r"header declares shape \(40000, 30000\) \(1.2e\+09") as e:
+        io.read_depth(p)
+    _one_line(e, p)
 
 
 def test_pgm_16bit_wrong_byte_count(tmp_path: Path) -> None:

@@ -47,6 +47,21 @@ def first_line(e: BaseException) -> str:
     return (lines[0].strip() if lines else "") or type(e).__name__
 
 
+def check_declared_size(path: PathLike, shape: tuple[int, ...], what: str) -> int:
+    """The number of elements a file's header declares for ``shape``; raises the one-line
+    :class:`DepthIOError` when it is over :data:`MAX_ELEMENTS` (before anything is allocated).
+
+    >>> check_declared_size("a.npy", (480, 640), "header")
+    307200
+    """
+    n = int(np.prod(shape, dtype=np.float64))
+    if n > MAX_ELEMENTS:
+        raise file_error(
+            path, f"{what} declares shape {tuple(shape)} ({n:.3g} elements), over {MAX_ELEMENTS:.3g}"
+        )
+    return n
+
+
 def check_readable(path: PathLike) -> Path:
     """Fail early, with one line, for a missing path, a directory or an empty file."""
     p = Path(path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from depthduet.io.atomic import atomic_write
-from depthduet.io.common import MAX_ELEMENTS, PathLike, file_error, raster_magic, read_bytes
+from depthduet.io.common import PathLike, check_declared_size, file_error, raster_magic, read_bytes
 
 _DPT_TAG = np.float32(202021.25)
 
@@ -46,8 +46,7 @@ def read_pfm(path: PathLike) -> np.ndarray:
     body = data[m.end() :]
     if m.group(0).endswith(b"\r") and len(body) == 4 * count + 1 and body[:1] == b"\n":
         body = body[1:]  # header written with Windows line ends ("\r\n")
-    if w * h > MAX_ELEMENTS:
-        raise file_error(path, f"PFM header declares {w}x{h}, over {MAX_ELEMENTS:.3g} pixels")
+    check_declared_size(path, (h, w, c), "PFM header")
     if len(body) < 4 * count:
         raise file_error(
             path, f"truncated: {w}x{h}x{c} float32 needs {4 * count} bytes, found {len(body)}"

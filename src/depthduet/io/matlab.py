@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 
 from depthduet.io.common import (
-    MAX_ELEMENTS,
     MAX_EXPANSION,
     DepthIOError,
     PathLike,
     as_2d_map,
+    check_declared_size,
     check_readable,
     file_error,
     first_line,
@@ -41,14 +41,10 @@ def _is_hdf5(path: Path) -> bool:
 
 
 def _check_h5_dataset(p: Path, k: str, ds: Any, shape: tuple[int, ...]) -> None:
-    """Refuse an HDF5 dataset whose ``shape`` (what will be read) exceeds :data:`MAX_ELEMENTS`, or
-    that declares far more data than it stores (never written: HDF5 would make it up from the
-    fill value), before anything is allocated."""
-    n = int(np.prod(shape, dtype=np.float64))
-    if n > MAX_ELEMENTS:
-        raise file_error(
-            p, f"{k!r} declares shape {ds.shape} ({n:.3g} elements), over {MAX_ELEMENTS:.3g}"
-        )
+    """Refuse an HDF5 dataset whose ``shape`` (what will be read) exceeds
+    :data:`~depthduet.io.common.MAX_ELEMENTS`, or that declares far more data than it stores
+    (never written: HDF5 would make it up from the fill value), before anything is allocated."""
+    check_declared_size(p, shape, repr(k))
     stored = ds.id.get_storage_size()
     if ds.nbytes > MAX_EXPANSION * stored + (1 << 20):
         raise file_error(

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from depthduet.io.common import (
-    MAX_ELEMENTS,
     MAX_EXPANSION,
     DepthIOError,
     PathLike,
     as_2d_map,
+    check_declared_size,
     check_readable,
     file_error,
     first_line,
@@ -83,9 +83,10 @@ def _check_npy_bytes(p: Path, head: bytes, size: int, member: str = "") -> tuple
     """Check the ``.npy`` header at the start of ``head`` against ``size``, the bytes of the whole
     ``.npy`` data (a file, or the ``member`` of an ``.npz`` archive), and return its shape.
 
-    Refuses Python objects, more elements than :data:`MAX_ELEMENTS`, and more (or fewer) bytes
-    than the data hold, before NumPy allocates anything. The header is parsed from ``head`` in
-    memory, so a huge declared header length reads what is there instead of allocating it.
+    Refuses Python objects, more elements than :data:`~depthduet.io.common.MAX_ELEMENTS`, and
+    more (or fewer) bytes than the data hold, before NumPy allocates anything. The header is
+    parsed from ``head`` in memory, so a huge declared header length reads what is there instead
+    of allocating it.
     """
     what = f"member {member!r}: " if member else ""
     f = io.BytesIO(head)
@@ -100,11 +101,7 @@ def _check_npy_bytes(p: Path, head: bytes, size: int, member: str = "") -> tuple
         raise file_error(p, f"{what}not a readable .npy file: {first_line(e)}") from None
     if dtype.hasobject:
         raise file_error(p, f"{what}holds Python objects, not numbers (refused)")
-    n = int(np.prod(shape, dtype=np.float64))
-    if n > MAX_ELEMENTS:
-        raise file_error(
-            p, f"{what}header declares shape {shape} ({n:.3g} elements), over {MAX_ELEMENTS:.3g}"
-        )
+    n = check_declared_size(p, shape, f"{what}header")
     need = offset + n * dtype.itemsize
     if size != need:
         held = f"{member!r} has" if member else "file has"
