@@ -22,31 +22,21 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-#: public names -> the module defining them (imported by :func:`__getattr__` on first use)
-_LAZY = {
-    "load_upsampler": "depthduet.api",
-    "load_predictor": "depthduet.api",
-    "list_models": "depthduet.api",
-    "list_examples": "depthduet.api",
-    "example_path": "depthduet.api",
-    "Upsampler": "depthduet.api",
-    "Predictor": "depthduet.api",
-    "Prediction": "depthduet.api",
-}
+from depthduet.lazy import lazy_exports
 
-__all__ = ["__version__", *sorted(_LAZY)]
-
-
-def __getattr__(name: str) -> object:
-    mod = _LAZY.get(name)
-    if mod is None:
-        raise AttributeError(f"module 'depthduet' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(mod), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+_names, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "depthduet.api": [
+            "load_upsampler",
+            "load_predictor",
+            "list_models",
+            "list_examples",
+            "example_path",
+            "Upsampler",
+            "Predictor",
+            "Prediction",
+        ]
+    },
+)
+__all__ = ["__version__", *_names]

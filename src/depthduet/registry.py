@@ -1,17 +1,19 @@
-"""A tiny name -> object registry (BasicSR style ``type:`` keys in YAML), and
-:func:`lazy_exports`, the module ``__getattr__`` of a package that imports its names on first use.
+"""A tiny name -> object registry: the ``type:`` keys of YAML configurations (BasicSR's habit)
+choose datasets (:mod:`depthduet.data.registry`) and recipes (:mod:`depthduet.recipes`).
 
-MODELS = Registry("model")
-
-@MODELS.register("dbpn")
-class DSRNet(nn.Module): ...
-
-MODELS.get("dbpn")  # -> DSRNet;  unknown names raise with the list of known ones
+>>> SHAPES = Registry("shape")
+>>> @SHAPES.register("square")
+... def square(side): return side * side
+>>> SHAPES.get("square")(3)
+9
+>>> SHAPES.get("circle")
+Traceback (most recent call last):
+...
+depthduet.errors.UserError: unknown shape 'circle'; known: square
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -19,7 +21,7 @@ from depthduet.errors import UserError
 
 T = TypeVar("T")
 
-__all__ = ["Registry", "lazy_exports"]
+__all__ = ["Registry"]
 
 
 class Registry:
@@ -61,18 +63,3 @@ class Registry:
         """The registered names, sorted."""
         return sorted(self._items)
 
-
-def lazy_exports(package: str, table: dict[str, str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` for ``package`` that imports each name of ``table`` (public name
-    -> the module defining it) from its module on first access.
-
-    Other names raise ``AttributeError("module '<package>' has no attribute '<name>'")``.
-    """
-
-    def __getattr__(name: str) -> Any:
-        mod = table.get(name)
-        if mod is None:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(mod), name)
-
-    return __getattr__

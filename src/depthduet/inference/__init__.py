@@ -10,15 +10,14 @@ Names are imported lazily so that importing one task's inference loads nothing o
 
 from __future__ import annotations
 
-from depthduet.registry import lazy_exports
+from depthduet.lazy import lazy_exports
 
-_LAZY = {
-    "DepthUpsampler": "depthduet.inference.dsr",
-    "tiled_upsample": "depthduet.inference.tiling",
-    "available_models": "depthduet.inference.pretrained",
-    "DepthPredictor": "depthduet.inference.mde",
-}
-
-__all__ = sorted(_LAZY)
-
-__getattr__ = lazy_exports("depthduet.inference", _LAZY)
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "depthduet.inference.dsr": ["DepthUpsampler"],
+        "depthduet.inference.tiling": ["tiled_upsample"],
+        "depthduet.inference.pretrained": ["available_models"],
+        "depthduet.inference.mde": ["DepthPredictor"],
+    },
+)

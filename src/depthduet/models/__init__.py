@@ -8,22 +8,22 @@ nor SPNet::
 
 from __future__ import annotations
 
-from depthduet.registry import lazy_exports
+from depthduet.lazy import lazy_exports
 
-#: public name -> module that defines it (loaded on first access)
-_LAZY = {
-    "DSRNet": "depthduet.models.dbpn",
-    "PRESETS": "depthduet.models.dbpn",
-    "get_preset": "depthduet.models.dbpn",
-    "normalize_depth": "depthduet.models.dbpn",
-    "denormalize_depth": "depthduet.models.dbpn",
-    "fill_invalid": "depthduet.models.dbpn",
-    "prepare_lr": "depthduet.models.dbpn",
-    "DENet": "depthduet.models.denet",
-    "SPNet": "depthduet.models.spnet",
-    "SideHeads": "depthduet.models.blocks",
-}
-
-__all__ = sorted(_LAZY)
-
-__getattr__ = lazy_exports("depthduet.models", _LAZY)
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "depthduet.models.dbpn": [
+            "DSRNet",
+            "PRESETS",
+            "get_preset",
+            "normalize_depth",
+            "denormalize_depth",
+            "fill_invalid",
+            "prepare_lr",
+        ],
+        "depthduet.models.denet": ["DENet"],
+        "depthduet.models.spnet": ["SPNet"],
+        "depthduet.models.blocks": ["SideHeads"],
+    },
+)
