@@ -303,3 +303,42 @@ def test_repeated_single_value_option_is_refused(argv, pattern, capsys) -> None:
     err = capsys.readouterr().err
     assert pattern in err and "takes one value" in err
     assert ("give a folder" in err) == (argv[0] == "evaluate")
+
+
+def test_every_command_parameter_is_an_option_of_the_same_name() -> None:
+    """The commands build their parameter records from the options by field name
+    (``options_as``): each field is an option's destination, or passed explicitly."""
+    from depthduet.apps.convert import ConvertParams
+    from depthduet.apps.download import DownloadRequest
+    from depthduet.apps.predict import PredictParams
+    from depthduet.apps.show import ShowParams
+    from depthduet.apps.upsample import UpsampleParams
+    from depthduet.cli import build_parser, options_as
+    from depthduet.evaluation.runner import EvaluateSettings
+
+    parser = build_parser()
+    argv = {
+        "convert": ["a.png", "b.png"],
+        "show": ["a.png", "-o", "b.png"],
+        "predict": ["a.png", "-o", "out"],
+        "upsample": ["a.png", "-o", "b.png", "--scale", "4"],
+        "evaluate": ["--protocol", "nyu-dsr", "--gt", "gt"],
+        "download": ["middlebury_2005", "--no-resume", "--max-unzipped-size", "2G"],
+    }
+    records = {
+        "convert": ConvertParams,
+        "show": ShowParams,
+        "predict": PredictParams,
+        "upsample": UpsampleParams,
+        "evaluate": EvaluateSettings,
+        "download": DownloadRequest,
+    }
+    for command, cls in records.items():
+        args = parser.parse_args([command, *argv[command]])
+        given = {"baselines": []} if command == "evaluate" else {}
+        params = options_as(cls, args, **given)
+        assert isinstance(params, cls)
+    req = options_as(DownloadRequest, parser.parse_args(["download", *argv["download"]]))
+    assert (req.name, req.resume, req.max_total, req.max_ratio) == ("middlebury_2005", False, "2G", "100")
+    with pytest.raises(AttributeError):
+        options_as(EvaluateSettings, parser.parse_args(["show", "a.png", "-o", "b.png"]))

@@ -14,10 +14,14 @@ Errors meant for the user (bad files, bad config) are raised as :class:`depthdue
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: command name -> module (imported lazily, so ``depthduet info`` does not import training code).
 COMMANDS: dict[str, str] = {
@@ -46,6 +50,13 @@ def _available() -> dict[str, object]:
                 continue
             raise
     return mods
+
+
+def options_as(cls: type[T], args: argparse.Namespace, **given: Any) -> T:
+    """The dataclass ``cls`` (a command's parameters) from the parsed options of the same names;
+    ``given`` sets the fields that are not read from an option as they stand."""
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in given]
+    return cls(**given, **{k: getattr(args, k) for k in names})
 
 
 def build_parser(mods: dict[str, object] | None = None) -> argparse.ArgumentParser:

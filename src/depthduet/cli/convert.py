@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from depthduet.cli import options_as
+
 HELP = "convert a depth map between formats and units (png/pgm/pfm/npy/npz/mat/dpt)"
 DESCRIPTION = """\
 Convert a depth (or disparity) map between file formats and units. The output format follows
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from depthduet.apps.convert import ConvertParams, convert
     from depthduet.apps.messages import console
 
-    params = ConvertParams(**{k: getattr(args, k) for k in ConvertParams.__dataclass_fields__})
+    params = options_as(ConvertParams, args)
     record = convert(params, console("convert"))
     s = record["summary"]
     h, w = s["shape"]

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from depthduet.apps.download import RECORD  # noqa: F401 - the record written into --out
+from depthduet.cli import options_as
 
 HELP = "list dataset sources; download the public ones (resumable, checksum-verified)"
 DESCRIPTION = """\
@@ -40,10 +41,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", help="download one URL instead of a named source")
     p.add_argument("--sha256", help="expected sha256 of --url")
     p.add_argument("--size", metavar="BYTES", help="expected size of --url in bytes")
-    p.add_argument("--no-resume", action="store_true", help="restart partial downloads")
+    p.add_argument(
+        "--no-resume", dest="resume", action="store_false", help="restart partial downloads"
+    )
     p.add_argument("--extract", action="store_true", help="unpack downloaded .zip archives")
     p.add_argument(
         "--max-unzipped-size",
+        dest="max_total",
         default="64G",
         metavar="SIZE",
         help="with --extract: cap on one archive's total uncompressed size, bytes or with a "
@@ -110,17 +114,5 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list or (args.name is None and args.url is None):
         return _list()
-    req = DownloadRequest(
-        out=args.out,
-        name=args.name,
-        url=args.url,
-        sha256=args.sha256,
-        size=args.size,
-        mirror=args.mirror,
-        resume=not args.no_resume,
-        extract=args.extract,
-        max_total=args.max_unzipped_size,
-        max_ratio=args.max_ratio,
-    )
-    download(req, console("download"), _progress(args.quiet))
+    download(options_as(DownloadRequest, args), console("download"), _progress(args.quiet))
     return 0

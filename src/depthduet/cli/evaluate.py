@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from depthduet.apps.upsample import LR_GRIDS
+from depthduet.cli import options_as
 from depthduet.errors import UserError
 
 HELP = "evaluate depth predictions (files, baselines or a model) under a named protocol"
@@ -153,5 +154,4 @@ def _settings(args: argparse.Namespace):  # -> EvaluateSettings
     baselines = [b.strip() for b in (args.baseline or "").split(",") if b.strip()]
     if len(set(baselines)) != len(baselines):
         raise UserError(f"--baseline {args.baseline!r}: a baseline is listed twice")
-    names = [k for k in EvaluateSettings.__dataclass_fields__ if k != "baselines"]
-    return EvaluateSettings(baselines=baselines, **{k: getattr(args, k) for k in names})
+    return options_as(EvaluateSettings, args, baselines=baselines)

@@ -6,6 +6,7 @@ import argparse
 
 from depthduet.apps.predict import PredictParams
 from depthduet.apps.predict import write_previews as _write_previews  # noqa: F401 - old name
+from depthduet.cli import options_as
 
 __all__ = ["HELP", "DESCRIPTION", "add_arguments", "run"]
 
@@ -66,6 +67,6 @@ def run(args: argparse.Namespace) -> int:
     from depthduet.apps.messages import console
     from depthduet.apps.predict import predict
 
-    params = PredictParams(**{k: getattr(args, k) for k in PredictParams.__dataclass_fields__})
+    params = options_as(PredictParams, args)
     results = predict(params, console("predict"))
     return 1 if results.failed else 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from depthduet.cli import options_as
+
 HELP = "save a colour-mapped picture of a depth map (with its RGB image and validity)"
 DESCRIPTION = """\
 Write a PNG panel: the RGB image (with --rgb), the colour-mapped depth (robust percentile
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     """Save the picture, print what was written."""
     from depthduet.apps.show import ShowParams, show
 
-    record = show(ShowParams(**{k: getattr(args, k) for k in ShowParams.__dataclass_fields__}))
+    record = show(options_as(ShowParams, args))
     lo, hi = record["colour_range"]
     out = Path(args.output)
     print(f"wrote {out} (colour range {lo:.6g}..{hi:.6g}, {record['valid_pixels']} valid pixels)")

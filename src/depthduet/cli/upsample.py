@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from depthduet.apps.upsample import LR_GRIDS, SELF_ENSEMBLES, UpsampleParams
+from depthduet.cli import options_as
 
 HELP = "super-resolve depth maps (any unit, any size) with DSRNet or bicubic"
 
@@ -205,6 +206,6 @@ def run(args: argparse.Namespace) -> int:
     from depthduet.apps.messages import console
     from depthduet.apps.upsample import upsample
 
-    params = UpsampleParams(**{k: getattr(args, k) for k in UpsampleParams.__dataclass_fields__})
+    params = options_as(UpsampleParams, args)
     results = upsample(params, console("upsample"))
     return 1 if results.failed else 0
