@@ -251,3 +251,19 @@ def test_first_missing_parent(tmp_path: Path) -> None:
     assert first_missing_parent(tmp_path / "a" / "b" / "c") == tmp_path / "a"
     (tmp_path / "a").mkdir()
     assert first_missing_parent(tmp_path / "a" / "b" / "c") == tmp_path / "a" / "b"
+
+
+def test_select_files_keeps_the_order_of_the_names_and_words_both_errors(tmp_path: Path) -> None:
+    from depthduet.data.folder_files import select_files
+
+    files = [tmp_path / f"{n}.png" for n in ("a", "b", "c")]
+    assert select_files(files, None, str, "none") == files
+    assert select_files(files, ["c", "a"], str, "none") == [files[2], files[0]]
+    by_scene = {"scene_b": files[1]}
+    assert select_files(files, ["scene_b"], str, "none", index=by_scene) == [files[1]]
+    with pytest.raises(UserError, match="^root: no map named 'd'$"):
+        select_files(files, ["a", "d"], lambda n: f"root: no map named {n!r}", "none")
+    with pytest.raises(UserError, match="^root: no depth maps$"):
+        select_files([], None, str, "root: no depth maps")
+    with pytest.raises(UserError, match="^root: no depth maps$"):
+        select_files(files, [], str, "root: no depth maps")

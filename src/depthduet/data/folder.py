@@ -54,9 +54,9 @@ from depthduet.data.folder_files import (
     _read_names,
     list_files,
     natural_key,
-    pick_named,
     require_dir,
     require_file,
+    select_files,
 )
 from depthduet.data.folder_samples import (
     check_offsets,
@@ -262,15 +262,12 @@ class DepthFolderDataset(Dataset):
             files = list_files(self.root, DEPTH_SUFFIXES)
         else:
             files = sorted((p for p in self.root.glob(pattern) if p.is_file()), key=natural_key)
-        wanted = _read_names(names)
-        if wanted is not None:
-            files = pick_named(
-                {p.stem: p for p in files},
-                wanted,
-                lambda n: f"{self.root}: no depth map named {n!r}",
-            )
-        if not files:
-            raise UserError(f"{self.root}: no depth maps matching {pattern or 'a depth suffix'}")
+        files = select_files(
+            files,
+            _read_names(names),
+            lambda n: f"{self.root}: no depth map named {n!r}",
+            f"{self.root}: no depth maps matching {pattern or 'a depth suffix'}",
+        )
         if scale is not None and scale <= 0:
             raise UserError(f"scale must be > 0, got {scale}")
         self.files = files

@@ -24,6 +24,7 @@ __all__ = [
     "natural_key",
     "pick_named",
     "require_dir",
+    "select_files",
     "require_file",
 ]
 
@@ -78,6 +79,25 @@ def pick_named(
     if missing:
         raise UserError(error(missing[0]))
     return [available[n] for n in names]
+
+
+def select_files(
+    files: list[Path],
+    names: Sequence[str] | None,
+    missing: Callable[[str], str],
+    empty: str,
+    index: dict[str, Path] | None = None,
+) -> list[Path]:
+    """``files``, or the ones ``names`` selects, in the order of ``names``.
+
+    A name is looked up in ``index`` (default: the files by stem). The first name without a
+    file raises ``UserError(missing(name))``; nothing selected raises ``UserError(empty)``.
+    """
+    if names is not None:
+        files = pick_named({f.stem: f for f in files} if index is None else index, names, missing)
+    if not files:
+        raise UserError(empty)
+    return files
 
 
 def _read_names(names: PathLike | Sequence[str] | None) -> list[str] | None:

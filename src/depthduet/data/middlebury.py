@@ -43,10 +43,10 @@ from depthduet.data.folder import (
     depth_tensors,
     load_rgb,
     natural_key,
-    pick_named,
     require_dir,
     require_file,
 )
+from depthduet.data.folder_files import select_files
 from depthduet.errors import UserError
 from depthduet.paths import PathLike
 
@@ -344,11 +344,14 @@ class MiddleburyMatDataset(Dataset):
         self.rgbd = (self.root / "Depth").is_dir()
         depth_dir = self.root / "Depth" if self.rgbd else self.root
         files = sorted(depth_dir.glob("*.mat"), key=natural_key)
-        if names is not None:
-            by = {f.stem: f for f in files} | {self._scene(f): f for f in files}
-            files = pick_named(by, names, lambda n: f"{depth_dir}: no .mat file for {n!r}")
-        if not files:
-            raise UserError(f"{depth_dir}: no .mat files")
+        by_name = {f.stem: f for f in files} | {self._scene(f): f for f in files}
+        files = select_files(
+            files,
+            names,
+            lambda n: f"{depth_dir}: no .mat file for {n!r}",
+            f"{depth_dir}: no .mat files",
+            index=by_name,
+        )
         self.files = files
         self.default_scale = float(default_scale)
         self.key = key

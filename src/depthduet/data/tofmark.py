@@ -27,9 +27,9 @@ from depthduet.data.folder import (
     image_tensor,
     load_rgb,
     natural_key,
-    pick_named,
     require_dir,
 )
+from depthduet.data.folder_files import pick_named, select_files
 from depthduet.errors import UserError
 from depthduet.paths import PathLike
 
@@ -133,15 +133,12 @@ class ToFMarkDataset(Dataset):
         names: Sequence[str] | None = None,
     ) -> None:
         self.root = require_dir(root, "ToFMark folder")
-        files = sorted(self.root.glob("*.mat"), key=natural_key)
-        if names is not None:
-            files = pick_named(
-                {f.stem: f for f in files},
-                names,
-                lambda n: f"{self.root / (n + '.mat')}: ToFMark scene not found",
-            )
-        if not files:
-            raise UserError(f"{self.root}: no .mat files")
+        files = select_files(
+            sorted(self.root.glob("*.mat"), key=natural_key),
+            names,
+            lambda n: f"{self.root / (n + '.mat')}: ToFMark scene not found",
+            f"{self.root}: no .mat files",
+        )
         self.items: list[tuple[Path, dict[str, str]]] = []
         for f in files:
             avail = mat_variables(f)
