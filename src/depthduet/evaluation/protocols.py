@@ -246,6 +246,19 @@ def _kitti_eigen(name: str, description: str, crop: str, reference: str) -> Prot
     )
 
 
+def _dsr_full_image(name: str, dataset: str, values: str, unit: str) -> Protocol:
+    """A depth SR protocol of METHOD.md A's evaluation scored on the whole image, in the unit the
+    maps are given in (``unit``, also the reported one)."""
+    return Protocol(
+        name=name,
+        task="dsr",
+        description=f"{dataset} depth SR, RMSE/MAD on {values}, full image",
+        input_unit=unit,
+        report_unit=unit,
+        reference="METHOD.md A (Evaluation)",
+    )
+
+
 PROTOCOLS: dict[str, Protocol] = {
     p.name: p
     for p in (
@@ -287,22 +300,8 @@ PROTOCOLS: dict[str, Protocol] = {
             report_unit="cm",
             reference="common NYU v2 DSR protocol (1000 train / 449 test), METHOD.md A",
         ),
-        Protocol(
-            name="middlebury-dsr",
-            task="dsr",
-            description="Middlebury depth SR, RMSE/MAD on disparity values, full image",
-            input_unit="disparity",
-            report_unit="disparity",
-            reference="METHOD.md A (Evaluation)",
-        ),
-        Protocol(
-            name="sintel-dsr",
-            task="dsr",
-            description="MPI Sintel depth SR, RMSE/MAD on the values as given, full image",
-            input_unit="as-given",
-            report_unit="as-given",
-            reference="METHOD.md A (Evaluation)",
-        ),
+        _dsr_full_image("middlebury-dsr", "Middlebury", "disparity values", "disparity"),
+        _dsr_full_image("sintel-dsr", "MPI Sintel", "the values as given", "as-given"),
     )
 }
 
