@@ -7,7 +7,7 @@ Each shipped model ``NAME`` (e.g. ``dsr-x4``) is two files in ``src/depthduet/we
 * ``NAME.json``: its model card, a JSON object. A depth super-resolution card
   (:class:`ModelCard`, :data:`DSR_KIND`) holds at least ``name``, ``file``, ``sha256`` (of the
   weights file), ``scale``, ``preset``, ``arch`` (``{"n_feats", "n_base", "n_stages"}``),
-  ``norm`` / ``pct`` (the depth normalisation of ``depthduet.models.dbpn.normalize_depth``),
+  ``norm`` / ``pct`` (the depth normalisation of ``depthduet.depth.normalize_depth``),
   ``dtype`` (storage), ``training`` (the exact command, data, duration, steps) and ``metrics``
   (validation RMSE against bicubic). A monocular-depth card (:data:`MDE_KIND`) holds ``name``,
   ``file`` and ``kind`` (read by :func:`depthduet.inference.mde.read_mde_card`).
@@ -66,7 +66,7 @@ class ModelCard:
         sha256: hex digest of the weights file.
         scale: upsampling factor. preset: DSRNet preset name (``tiny``/``small``/``paper``).
         arch: DSRNet constructor sizes ``n_feats``, ``n_base``, ``n_stages``.
-        norm, pct: depth normalisation (METHOD A, ``models.dbpn.normalize_depth``).
+        norm, pct: depth normalisation (METHOD A, ``depthduet.depth.normalize_depth``).
         dtype: storage dtype of the tensors (``float16`` or ``float32``).
         training: how it was trained (command, data, degradation, steps, seconds, date).
         metrics: validation numbers (e.g. ``rmse``, ``rmse_bicubic``, their unit and data).

@@ -6,13 +6,13 @@ with the same invalid pixels. The steps:
 
 1. **Validity.** Pixels that are non-finite, or flagged invalid by the caller (by default:
    values <= 0, as ``depthduet.io`` reads files), are invalid.
-2. **Normalisation** (``depthduet.models.dbpn.normalize_depth``), once per image, from the valid
+2. **Normalisation** (``depthduet.depth.normalize_depth``), once per image, from the valid
    LR pixels of the WHOLE map (never per tile, so all tiles share one affine map):
    ``x_n = (x - lo) / (hi - lo)`` with ``lo, hi`` the min and max (``norm="minmax"``) or the
    ``pct`` percentiles (``norm="percentile"``) of the valid pixels, as the model was trained.
    Depth in metres and the same depth in millimetres give the same ``x_n``: one set of weights
    serves every unit.
-3. **Hole filling** (``depthduet.models.dbpn.fill_invalid``), once per image, in normalised
+3. **Hole filling** (``depthduet.depth.fill_invalid``), once per image, in normalised
    units: invalid LR pixels take values interpolated from their valid surroundings, so they
    never pull valid neighbours towards 0 and the values stored at invalid pixels cannot affect
    the output.
@@ -63,12 +63,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from depthduet.depth import default_device
+from depthduet.depth import default_device, fill_invalid, normalize_depth
 from depthduet.errors import UserError
 from depthduet.inference.self_ensemble import check_self_ensemble, self_ensemble
 from depthduet.inference.tiling import tiled_upsample
 from depthduet.io import DepthMap
-from depthduet.models.dbpn import DSRNet, fill_invalid, normalize_depth
+from depthduet.models.dbpn import DSRNet
 
 __all__ = [
     "DEFAULT_TILING",

@@ -7,7 +7,7 @@ inside the graph, and measure the exported file against the eager model.
   a pixel is valid where it is finite and > 0 (mark holes with 0 or NaN);
 * inside the graph, both formats: per-sample min-max normalisation from the valid pixels
   (a constant map gets ``hi = lo + 1``), hole filling (the pyramid of
-  ``depthduet.models.dbpn.fill_invalid``, unrolled to :data:`FILL_LEVELS` levels: exact for
+  ``depthduet.depth.fill_invalid``, unrolled to :data:`FILL_LEVELS` levels: exact for
   maps up to ``2**FILL_LEVELS`` pixels on a side), DSRNet, de-normalisation, clamping to the
   valid input range, and the invalid-pixel policy;
 * outputs ``hr_depth`` ``(B, 1, s*h, s*w)`` float32 in the input's unit (0 where invalid) and
@@ -81,7 +81,7 @@ OPSET = 17
 
 # ----------------------------------------------------------------------------- graphs
 def _fill_unrolled(x: Tensor, v: Tensor, levels: int = FILL_LEVELS) -> Tensor:
-    """``depthduet.models.dbpn.fill_invalid`` with a fixed number of pyramid levels.
+    """``depthduet.depth.fill_invalid`` with a fixed number of pyramid levels.
 
     The recursive original stops once a level has no hole left; going on changes nothing
     there (``where(valid, x, ...)`` keeps every pixel), so ``levels >= log2(max side)`` gives

@@ -13,15 +13,8 @@ from depthduet.lazy import lazy_exports
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "depthduet.models.dbpn": [
-            "DSRNet",
-            "PRESETS",
-            "get_preset",
-            "normalize_depth",
-            "denormalize_depth",
-            "fill_invalid",
-            "prepare_lr",
-        ],
+        "depthduet.models.dbpn": ["DSRNet", "PRESETS", "get_preset", "prepare_lr"],
+        "depthduet.depth": ["normalize_depth", "denormalize_depth", "fill_invalid"],
         "depthduet.models.denet": ["DENet"],
         "depthduet.models.spnet": ["SPNet"],
         "depthduet.models.blocks": ["SideHeads"],

@@ -40,16 +40,9 @@ from depthduet.models.blocks import (
     projection_setting,
 )
 
-__all__ = [
-    "DSRNet",
-    "DSRPreset",
-    "PRESETS",
-    "get_preset",
-    "normalize_depth",
-    "denormalize_depth",
-    "fill_invalid",
-    "prepare_lr",
-]
+# normalize_depth, denormalize_depth and fill_invalid are defined in depthduet.depth (one place
+# for models, losses and inference) and stay importable from here
+__all__ = ["DSRNet", "DSRPreset", "PRESETS", "get_preset", "prepare_lr"]
 
 
 @dataclass(frozen=True)
