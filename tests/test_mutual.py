@@ -415,3 +415,10 @@ def test_end_to_end_step_on_world_samples(world_samples):
     with torch.no_grad():
         v = r.validation_step(batch)
     assert 0 < v["abs_rel"] and 0 <= v["a1"] <= 1
+
+
+def test_a_config_built_in_python_gets_the_checks_of_a_loaded_file() -> None:
+    cfg = MutualConfig()
+    cfg.optim.lr = -1.0  # torch would say "Invalid learning rate", naming no key
+    with pytest.raises(ConfigError, match="^optim.lr/pose_lr: must be > 0$"):
+        MutualRecipe(cfg)

@@ -618,3 +618,16 @@ def test_data_sources_are_chosen_by_name_in_the_registry(tmp_path: Path) -> None
     over = ["data.source=[depth_folder]", f"data.folder={tmp_path}", "data.depth_scale=1"]
     train, val = CTKTRecipe.build_datasets(load_config(CTKTConfig, None, [*over, "data.crop=16"]))
     assert len(train) == 2 and val is None and train[0]["has_rgb"] is False
+
+
+def test_a_config_built_in_python_gets_the_checks_of_a_loaded_file() -> None:
+    cfg = CTKTConfig()
+    cfg.data.scale = 3
+    with pytest.raises(ConfigError, match="^data.scale: expected 2, 4, 8 or 16, got 3$"):
+        CTKTRecipe(cfg)
+    cfg = CTKTConfig()
+    cfg.engine.grad_clip = float("nan")
+    with pytest.raises(ConfigError, match="engine.grad_clip: nan is not a finite number"):
+        CTKTRecipe(cfg)
+    with pytest.raises(TypeError, match="expected CTKTConfig, got dict"):
+        CTKTRecipe({"recipe": "ctkt"})  # type: ignore[arg-type]

@@ -54,6 +54,7 @@ __all__ = [
     "save_config",
     "to_dict",
     "config_dir",
+    "validate_config",
 ]
 
 
@@ -281,9 +282,16 @@ def load_config(
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as e:
         raise _schema_error(e, "") from None
-    _check_finite(obj, "")
-    _check_post_init(obj)
+    validate_config(obj)
     return obj  # type: ignore[return-value]
+
+
+def validate_config(cfg: Any) -> None:
+    """The checks of a loaded file on a configuration built in Python: no NaN or infinity
+    anywhere, and ``validate()`` of every section; a one-line :class:`ConfigError` naming the
+    key otherwise."""
+    _check_finite(cfg, "")
+    _check_post_init(cfg)
 
 
 def _check_finite(value: Any, key: str) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from depthduet.config import validate_config
+
 __all__ = ["Recipe", "StepOutput"]
 
 
@@ -29,6 +31,9 @@ class Recipe(abc.ABC):
     """A training method. Subclasses fill :attr:`networks` and :attr:`optimizers` in ``__init__``.
 
     Attributes:
+        cfg: the recipe's configuration (a :attr:`config_class` instance, or ``None``). One
+            built in Python gets the checks of a loaded file: a bad value is refused with the
+            same one-line ``ConfigError`` naming its key.
         networks: name -> module; all are trained, checkpointed and (under DDP) wrapped. Use
             :meth:`net` to call them so the engine's wrapped copies are used.
         optimizers: name -> optimiser. ``training_step`` returns one total loss; the engine
@@ -56,7 +61,16 @@ class Recipe(abc.ABC):
     scheduler_interval: str = "epoch"
     device: torch.device = torch.device("cpu")
 
-    def __init__(self) -> None:
+    def __init__(self, cfg: Any = None) -> None:
+        """Keep ``cfg`` (see :attr:`cfg`) after checking it as a loaded file is checked."""
+        if cfg is not None:
+            if self.config_class is not object and not isinstance(cfg, self.config_class):
+                raise TypeError(
+                    f"{type(self).__name__}: expected {self.config_class.__name__}, "
+                    f"got {type(cfg).__name__}"
+                )
+            validate_config(cfg)
+        self.cfg = cfg
         self.networks: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, Any] = {}

@@ -183,8 +183,7 @@ class CTKTRecipe(Recipe):
     monitor_mode = "min"
 
     def __init__(self, cfg: CTKTConfig) -> None:
-        super().__init__()
-        self.cfg = cfg
+        super().__init__(cfg)
         self._build_networks()
         self.inference_networks = ["dsr"]
         self._build_optimizers()

@@ -93,9 +93,7 @@ class MutualRecipe(Recipe):
     monitor_mode = "min"
 
     def __init__(self, cfg: MutualConfig) -> None:
-        super().__init__()
-        cfg.validate()
-        self.cfg = cfg
+        super().__init__(cfg)
         self.branches = cfg.branches()
         self.eval_branch = cfg.resolved_eval_branch()
         self.use_pose = "s" in self.branches and "M" in cfg.self_sup
