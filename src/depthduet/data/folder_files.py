@@ -24,8 +24,8 @@ __all__ = [
     "natural_key",
     "pick_named",
     "require_dir",
-    "select_files",
     "require_file",
+    "select_files",
 ]
 
 
