@@ -317,28 +317,20 @@ def test_every_command_parameter_is_an_option_of_the_same_name() -> None:
     from depthduet.evaluation.runner import EvaluateSettings
 
     parser = build_parser()
-    argv = {
-        "convert": ["a.png", "b.png"],
-        "show": ["a.png", "-o", "b.png"],
-        "predict": ["a.png", "-o", "out"],
-        "upsample": ["a.png", "-o", "b.png", "--scale", "4"],
-        "evaluate": ["--protocol", "nyu-dsr", "--gt", "gt"],
-        "download": ["middlebury_2005", "--no-resume", "--max-unzipped-size", "2G"],
+    commands = {
+        "convert": (ConvertParams, ["a.png", "b.png"]),
+        "show": (ShowParams, ["a.png", "-o", "b.png"]),
+        "predict": (PredictParams, ["a.png", "-o", "out"]),
+        "upsample": (UpsampleParams, ["a.png", "-o", "b.png", "--scale", "4"]),
+        "evaluate": (EvaluateSettings, ["--protocol", "nyu-dsr", "--gt", "gt"]),
+        "download": (DownloadRequest, ["middlebury_2005", "--no-resume", "--max-unzipped-size", "2G"]),
     }
-    records = {
-        "convert": ConvertParams,
-        "show": ShowParams,
-        "predict": PredictParams,
-        "upsample": UpsampleParams,
-        "evaluate": EvaluateSettings,
-        "download": DownloadRequest,
-    }
-    for command, cls in records.items():
-        args = parser.parse_args([command, *argv[command]])
+    built = {}
+    for command, (cls, argv) in commands.items():
         given = {"baselines": []} if command == "evaluate" else {}
-        params = options_as(cls, args, **given)
-        assert isinstance(params, cls)
-    req = options_as(DownloadRequest, parser.parse_args(["download", *argv["download"]]))
+        built[command] = options_as(cls, parser.parse_args([command, *argv]), **given)
+        assert isinstance(built[command], cls)
+    req = built["download"]
     assert (req.name, req.resume, req.max_total, req.max_ratio) == ("middlebury_2005", False, "2G", "100")
     with pytest.raises(AttributeError):
         options_as(EvaluateSettings, parser.parse_args(["show", "a.png", "-o", "b.png"]))

@@ -26,8 +26,14 @@ def test_hub_loads_no_network_or_training_code() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     loaded = set(ast.literal_eval(r.stdout))
-    allowed = {"depthduet", "depthduet.lazy", "depthduet.hub", "depthduet.errors"}
-    allowed |= {"depthduet.paths", "depthduet.io"}
+    allowed = {
+        "depthduet",
+        "depthduet.lazy",
+        "depthduet.hub",
+        "depthduet.errors",
+        "depthduet.paths",
+        "depthduet.io",
+    }
     loaded = {m for m in loaded if not m.startswith("depthduet.io.")}  # the file readers
     assert loaded <= allowed, loaded - allowed
 
